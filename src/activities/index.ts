@@ -1,0 +1,25 @@
+import type { Database } from '../db/database.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { SecretBox } from '../mail/secret-box.js';
+import { createInvitationActivities } from './invitation.js';
+import { createEmailActivities } from './email.js';
+
+export interface ActivityDeps {
+  db: Database;
+  mailer: Mailer;
+  secretBox: SecretBox;
+  config: {
+    PUBLIC_BASE_URL: string;
+    PLATFORM_TIMEZONE: string;
+    PRODUCT_NAME: string;
+    MAIL_FROM: string;
+  };
+}
+
+/** The worker passes real dependencies; unit tests pass fakes. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createInvitationActivities(deps),
+    ...createEmailActivities(deps),
+  };
+}

@@ -1,0 +1,144 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { recordAudit } from '../audit/audit.repository.js';
+import { DomainError } from '../errors.js';
+import { expireInvitation as expireInvitationRow, findInvitationById } from '../invitations/invitation.repository.js';
+import { newToken, hashToken } from '../invitations/tokens.js';
+import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+import { findUserById, insertUser } from '../users/user.repository.js';
+import { findEmailByKey, insertEmail, redactLink } from '../mail/email-log.repository.js';
+import { renderInvitationEmail } from '../../emails/render.js';
+import type { InvitationWorkflowInput, Registration } from '../workflows/messages.js';
+import type { ActivityDeps } from './index.js';
+
+export function createInvitationActivities({ db, secretBox, config }: ActivityDeps) {
+  return {
+    /**
+     * Creates the invited user and its invitation (R1, R2). Idempotent on the user id, which
+     * the workflow id is derived from: a retry after a crash finds the row it wrote before.
+     */
+    async registerInvitedUser(input: InvitationWorkflowInput & { expiresAt: string }): Promise<Registration> {
+      const existing = await findUserById(db, input.userId);
+      if (existing) {
+        const invitation = await findInvitationById(db, input.invitationId);
+        return registrationOf(existing, input.invitationId, invitation!.expires_at);
+      }
+      const email = canonicalEmail(input.email);
+      if (!email.ok) throw ApplicationFailure.nonRetryable(`email ${email.problem}`, 'ValidationFailed');
+      try {
+        return await db.transaction().execute(async (tx) => {
+          const user = await insertUser(tx, {
+            id: input.userId,
+            username: input.username.normalize('NFC'),
+            username_key: canonicalUsername(input.username),
+            email: input.email.trim(),
+            email_key: email.value,
+            user_type: input.userType,
+            is_staff: input.isStaff,
+            permissions: input.permissions,
+            locale: input.locale,
+            status: 'invited',
+            updated_at: new Date(),
+            created_by: input.invitedBy,
+          });
+          await tx
+            .insertInto('invitations')
+            .values({
+              id: input.invitationId,
+              user_id: user.id,
+              workflow_id: `invitation-${user.id}`,
+              status: 'pending',
+              expires_at: input.expiresAt,
+              created_by: input.invitedBy,
+            })
+            .execute();
+          await recordAudit(tx, {
+            actor: input.invitedBy,
+            action: 'user.invited',
+            userId: user.id,
+            details: { invitationId: input.invitationId, userType: input.userType, isStaff: input.isStaff, expiresAt: input.expiresAt },
+          });
+          return registrationOf(user, input.invitationId, input.expiresAt);
+        });
+      } catch (error) {
+        if (error instanceof DomainError) {
+          throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, details: [error.extra] });
+        }
+        throw error;
+      }
+    },
+
+    /**
+     * Mints the link token, renders the mail and logs it as `queued`: all in one transaction
+     * and keyed by the invitation, so a retry reuses the mail instead of minting a second link.
+     */
+    async prepareInvitationEmail({ invitationId }: { invitationId: string }): Promise<{ emailId: string }> {
+      const key = `invitation:${invitationId}`;
+      const logged = await findEmailByKey(db, key);
+      if (logged) return { emailId: logged.id };
+      return db.transaction().execute(async (tx) => {
+        const invitation = await findInvitationById(tx, invitationId);
+        const user = invitation && (await findUserById(tx, invitation.user_id));
+        if (!invitation || !user) throw ApplicationFailure.nonRetryable('invitation or user vanished', 'InvitationNotFound');
+        const token = newToken();
+        await tx
+          .updateTable('invitations')
+          .set({ token_hash: hashToken('invitation', token) })
+          .where('id', '=', invitationId)
+          .execute();
+        const link = `${config.PUBLIC_BASE_URL}/invitations/accept?lang=${user.locale}#token=${token}`;
+        const rendered = await renderInvitationEmail({
+          locale: user.locale,
+          username: user.username,
+          invitationUrl: link,
+          expiresAt: new Date(invitation.expires_at).toISOString(),
+          timeZone: config.PLATFORM_TIMEZONE,
+          productName: config.PRODUCT_NAME,
+        });
+        const html = redactLink(rendered.html, link);
+        const text = redactLink(rendered.text, link);
+        if (html.includes(token) || text.includes(token)) {
+          // A template that mangles the link would otherwise leak the token into the log.
+          throw ApplicationFailure.nonRetryable('the rendered mail spells the link in an unexpected way', 'TemplateError');
+        }
+        const email = await insertEmail(tx, {
+          id: crypto.randomUUID(),
+          idempotency_key: key,
+          user_id: user.id,
+          invitation_id: invitationId,
+          type: 'user_invitation',
+          locale: user.locale,
+          to_address: user.email,
+          subject: rendered.subject,
+          html_redacted: html,
+          text_redacted: text,
+          link_ciphertext: secretBox.seal(link),
+          status: 'queued',
+        });
+        return { emailId: email.id };
+      });
+    },
+
+    /** The lifetime ran out: expire unless accepted or revoked first; the record decides (R8). */
+    async expireInvitation({ invitationId }: { invitationId: string }) {
+      return db.transaction().execute(async (tx) => {
+        const outcome = await expireInvitationRow(tx, invitationId);
+        if (outcome === 'expired') {
+          const invitation = await findInvitationById(tx, invitationId);
+          await recordAudit(tx, { actor: 'system', action: 'invitation.expired', userId: invitation!.user_id, details: { invitationId } });
+        }
+        return outcome;
+      });
+    },
+  };
+}
+
+function registrationOf(
+  user: { id: string; username: string; email: string; status: string },
+  invitationId: string,
+  expiresAt: Date | string,
+): Registration {
+  return {
+    user: { id: user.id, username: user.username, email: user.email, status: user.status },
+    invitation: { id: invitationId, expiresAt: new Date(expiresAt).toISOString() },
+  };
+}

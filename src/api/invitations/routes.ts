@@ -1,0 +1,78 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../../deps.js';
+import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
+import { canonicalEmail, usernameProblem } from '../../users/identity.js';
+import { actorOf, type ApiEnv } from '../middleware.js';
+import { bearer, json, jsonBody, problem, UserSchema } from '../schemas.js';
+
+// The same rules the service applies, here too so that one 422 lists every bad field at once.
+const username = z
+  .string()
+  .max(200)
+  .superRefine((value, ctx) => {
+    const problem = usernameProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const email = z
+  .string()
+  .max(320)
+  .superRefine((value, ctx) => {
+    const result = canonicalEmail(value);
+    if (!result.ok) ctx.addIssue({ code: 'custom', message: result.problem });
+  });
+
+const InviteBody = z
+  .object({
+    username: username.openapi({ example: 'erika.muster' }),
+    email: email.openapi({ example: 'erika@example.com' }),
+    userType: z.string().max(64).openapi({ example: 'member', description: 'One of USER_TYPES' }),
+    isStaff: z.boolean().optional(),
+    permissions: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,99}$/, 'letters, digits, _ . : - (max 100)')).max(200).optional(),
+    locale: z.enum(['de', 'en']).optional().openapi({ description: "The invitee's language for mails and pages (default de)" }),
+  })
+  .strict()
+  .openapi('InviteRequest');
+
+const inviteRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/invitations',
+  tags: ['Invitations'],
+  summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
+  security: bearer,
+  request: jsonBody(InviteBody),
+  responses: {
+    201: json(z.object({ user: UserSchema, invitation: z.object({ id: z.string(), expiresAt: z.string() }) }), 'Invited'),
+    400: problem('Malformed JSON'),
+    401: problem('Missing or wrong bearer key'),
+    409: problem('Username or email already in use'),
+    415: problem('Not JSON'),
+    422: problem('Invalid fields'),
+    503: problem('Temporal unavailable; nothing changed'),
+  },
+});
+
+const revokeRoute = createRoute({
+  method: 'delete',
+  path: '/api/v1/invitations/{id}',
+  tags: ['Invitations'],
+  summary: 'Revoke a pending invitation: the link stops working, the user becomes inactive',
+  security: bearer,
+  request: { params: z.object({ id: z.string() }) },
+  responses: {
+    204: { description: 'Revoked (or already revoked)' },
+    404: problem('No such invitation'),
+    409: problem('Already accepted or expired'),
+  },
+});
+
+export function registerInvitationRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
+  app.openapi(inviteRoute, async (c) => {
+    const result = await inviteUser(deps, c.req.valid('json'), actorOf(c));
+    c.header('location', `/api/v1/users/${result.user.id}`);
+    return c.json({ user: result.user, invitation: result.invitation }, 201);
+  });
+  app.openapi(revokeRoute, async (c) => {
+    await revokeInvitationById(deps, c.req.valid('param').id, actorOf(c));
+    return c.body(null, 204);
+  });
+}

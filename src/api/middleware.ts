@@ -1,0 +1,48 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { DomainError } from '../errors.js';
+
+export type ApiEnv = { Variables: { actor: string | null } };
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Bearer keys compared as fixed-length digests in constant time. */
+export function requireAdmin(keys: string[]): MiddlewareHandler<ApiEnv> {
+  const digests = keys.map(digest);
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const presented = match ? digest(match[1]!) : undefined;
+    const ok = presented !== undefined && digests.some((d) => timingSafeEqual(d, presented));
+    if (!ok) throw new DomainError('Unauthorized', 'Send the admin key as "Authorization: Bearer <key>".');
+    // X-Actor names the staff member acting, for the audit trail; keep it printable and short.
+    const actor = c.req.header('x-actor')?.replace(/[\p{C}]/gu, '').trim().slice(0, 200);
+    c.set('actor', actor || 'api');
+    await next();
+  };
+}
+
+export const actorOf = (c: Context<ApiEnv>) => c.get('actor') ?? null;
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/** A body that is not JSON is refused with 415 rather than silently read as `{}`. */
+export const requireJsonBody: MiddlewareHandler = async (c, next) => {
+  if (['POST', 'PUT', 'PATCH'].includes(c.req.method)) {
+    const length = c.req.header('content-length');
+    const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
+    if (hasBody && !JSON_TYPE.test(c.req.header('content-type') ?? '')) {
+      throw new DomainError('UnsupportedMediaType', 'Send the body as application/json.');
+    }
+  }
+  await next();
+};
+
+export const limitBody = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new DomainError('PayloadTooLarge', `The request body exceeds ${maxSize} bytes.`);
+    },
+  });

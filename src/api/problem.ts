@@ -1,0 +1,87 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ZodError } from 'zod';
+import { DomainError, failureStatus, type FailureType, type FieldError } from '../errors.js';
+
+/**
+ * The one place where failures become HTTP: RFC 9457 problem documents
+ * (application/problem+json), `type` a stable URI per failure, validation errors listed
+ * field by field. Handlers throw; they never build error bodies.
+ */
+const titles: Record<FailureType, string> = {
+  ValidationFailed: 'The request is not valid',
+  WeakPassword: 'The password does not meet the rules',
+  UsernameTaken: 'Username already in use',
+  EmailTaken: 'Email address already in use',
+  InvitationAlreadyAccepted: 'The invitation was already accepted',
+  InvitationNotPending: 'The invitation is no longer pending',
+  UserNotFound: 'No such user',
+  InvitationNotFound: 'No such invitation',
+  EmailNotFound: 'No such email',
+  NotFound: 'Not found',
+  LinkInvalidOrExpired: 'This link is invalid, used or expired',
+  InvitationExpired: 'The invitation has expired',
+  InvalidCredentials: 'Wrong login or password',
+  AccountInactive: 'The account is inactive',
+  Unauthorized: 'Authentication required',
+  MalformedJson: 'The body is not valid JSON',
+  UnsupportedMediaType: 'Unsupported media type',
+  PayloadTooLarge: 'The body is too large',
+  TooManyRequests: 'Too many requests',
+  DependencyUnavailable: 'A service this one depends on is unavailable',
+  MailRejected: 'The mail server rejected the mail',
+};
+
+const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+
+export function problemBody(error: DomainError, instance?: string) {
+  const { errors, retryAfterSeconds: _retryAfter, ...extra } = error.extra;
+  return {
+    type: `https://invitations.dev/problems/${kebab(error.type)}`,
+    title: titles[error.type],
+    status: failureStatus[error.type],
+    detail: error.message,
+    ...(instance ? { instance } : {}),
+    ...(errors ? { errors } : {}),
+    ...extra,
+  };
+}
+
+export function problemResponse(c: Context, error: DomainError): Response {
+  const body = problemBody(error, new URL(c.req.url).pathname);
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' };
+  if (error.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(error.extra.retryAfterSeconds));
+  if (error.type === 'Unauthorized') headers['www-authenticate'] = 'Bearer';
+  return new Response(JSON.stringify(body), { status: body.status, headers });
+}
+
+export function fieldErrors(error: ZodError): FieldError[] {
+  return error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
+    const path = [...issue.path, ...(keys.length === 1 ? keys : [])].map(String).join('/');
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${keys.length > 1 ? 's' : ''}: ${keys.join(', ')}`
+        : issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined
+          ? 'is required'
+          : issue.message;
+    return { field: path || '(body)', message };
+  });
+}
+
+export function validationError(error: ZodError): DomainError {
+  const errors = fieldErrors(error);
+  return new DomainError('ValidationFailed', `${errors.length} field${errors.length === 1 ? '' : 's'} need${errors.length === 1 ? 's' : ''} attention.`, { errors });
+}
+
+/** Everything unexpected becomes a plain 500 without internals; the log has the details. */
+export function toDomainError(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 400) return new DomainError('MalformedJson', 'The request body could not be parsed as JSON.');
+    if (error.status === 413) return new DomainError('PayloadTooLarge', 'The request body exceeds the limit.');
+    if (error.status === 415) return new DomainError('UnsupportedMediaType', 'Send the body as application/json.');
+    if (error.status === 401) return new DomainError('Unauthorized', error.message || 'A valid bearer key is required.');
+  }
+  return undefined;
+}

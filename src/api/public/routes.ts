@@ -1,0 +1,60 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../../deps.js';
+import { acceptInvitation, inspectInvitation } from '../../invitations/invitation.service.js';
+import { login } from '../../users/user.service.js';
+import type { ApiEnv } from '../middleware.js';
+import { json, jsonBody, problem, UserSchema } from '../schemas.js';
+
+// Public bodies are strict: a stray `status` or `isStaff` is refused, never assigned (security.md 16).
+const token = z.string().max(200);
+const password = z.string().max(1024).openapi({ description: '8–256 characters after NFKC; 15 or more recommended' });
+
+const acceptRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/public/invitations/accept',
+  tags: ['Public'],
+  summary: 'Accept an invitation by setting a password (R4)',
+  request: jsonBody(z.object({ token, password }).strict().openapi('AcceptInvitationRequest')),
+  responses: {
+    200: json(z.object({ user: UserSchema }), 'Accepted: the user is active'),
+    410: problem('Link invalid, used, revoked or expired'),
+    422: problem('Password does not meet the rules'),
+  },
+});
+
+const inspectRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/public/invitations/inspect',
+  tags: ['Public'],
+  summary: 'What the accept page shows before the password is chosen; never consumes the token',
+  request: jsonBody(z.object({ token }).strict()),
+  responses: {
+    200: json(z.object({ username: z.string(), expiresAt: z.string(), locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    410: problem('Link invalid, used, revoked or expired'),
+  },
+});
+
+const loginRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/public/login',
+  tags: ['Public'],
+  summary: 'Verify username-or-email and password; records the login',
+  request: jsonBody(z.object({ login: z.string().max(320), password }).strict().openapi('LoginRequest')),
+  responses: {
+    200: json(z.object({ user: UserSchema }), 'Logged in'),
+    401: problem('Wrong login or password'),
+    403: problem('Account inactive: use forgot password'),
+  },
+});
+
+export function registerPublicRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
+  app.openapi(acceptRoute, async (c) => {
+    const body = c.req.valid('json');
+    return c.json({ user: await acceptInvitation(deps, body.token, body.password) }, 200);
+  });
+  app.openapi(inspectRoute, async (c) => c.json(await inspectInvitation(deps, c.req.valid('json').token), 200));
+  app.openapi(loginRoute, async (c) => {
+    const body = c.req.valid('json');
+    return c.json({ user: await login(deps, body.login, body.password) }, 200);
+  });
+}

@@ -1,0 +1,34 @@
+import { serve } from '@hono/node-server';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { adminKeys, connectTemporal, openMigratedDatabase } from '../runtime.js';
+import { createApp } from './app.js';
+
+/**
+ * The API process on its own, against external Postgres and Temporal (api.md names).
+ * Several can run side by side behind a load balancer. `npm start` runs everything in one.
+ */
+const config = loadConfig();
+const log = createLogger(config.LOG_LEVEL);
+const missing = (['DATABASE_URL', 'TEMPORAL_ADDRESS'] as const).filter((name) => !config[name]);
+if (missing.length) {
+  log.fatal(`The API process needs ${missing.join(' and ')}; for everything embedded use npm start.`);
+  process.exit(1);
+}
+const database = await openMigratedDatabase(config);
+const temporal = await connectTemporal(config, config.TEMPORAL_ADDRESS!);
+const keys = adminKeys(config);
+if (keys.generated) log.warn({ adminApiKey: keys.keys[0] }, 'ADMIN_API_KEY unset: generated one for this process');
+const app = createApp({ db: database.db, temporal, config, log, adminKeys: keys.keys });
+const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
+  log.info(`API listening on http://${info.address}:${info.port}`),
+);
+
+const shutdown = async () => {
+  server.close();
+  await temporal.connection.close();
+  await database.close();
+  process.exit(0);
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

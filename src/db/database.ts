@@ -1,0 +1,71 @@
+import { Kysely, Migrator, type Transaction } from 'kysely';
+import { PostgresJSDialect } from 'kysely-postgres-js';
+import postgres from 'postgres';
+import type { DB } from './schema.js';
+import { migrations } from './migrations/index.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+
+export type Database = Kysely<DB>;
+/** Repository functions take either, so callers decide where the transaction begins. */
+export type Queryable = Kysely<DB> | Transaction<DB>;
+
+export interface DatabaseHandle {
+  db: Database;
+  /** Where the database lives, without credentials (for start-up output). */
+  description: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** Postgres URL; unset → embedded PGlite under `${dataDir}/pg`. */
+  url?: string | undefined;
+  dataDir: string;
+  maxConnections?: number;
+}
+
+/**
+ * One code path for both: real Postgres through postgres.js, or PGlite served over the
+ * Postgres wire protocol on loopback and reached through postgres.js too, so the same
+ * driver, types and migrations run in development and production.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  let url = options.url;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  let description: string;
+  let max = options.maxConnections ?? 10;
+  if (!url) {
+    const embedded = await startEmbeddedPostgres(`${options.dataDir}/pg`);
+    url = embedded.url;
+    stopEmbedded = embedded.stop;
+    description = `embedded PGlite in ${options.dataDir}/pg (${embedded.url})`;
+    // PGlite is a single session: one connection keeps transactions from interleaving.
+    max = 1;
+  } else {
+    const u = new URL(url);
+    description = `postgres://${u.host}${u.pathname}`;
+  }
+  const sql = postgres(url, {
+    max,
+    onnotice: () => {},
+    // Date objects in, Date objects out; no surprises from the session's time zone.
+    connection: { TimeZone: 'UTC' },
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+  return {
+    db,
+    description,
+    async close() {
+      await db.destroy();
+      await stopEmbedded?.();
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as initial from './2026-11-25T1200-initial.js';
+
+/** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
+export const migrations: Record<string, Migration> = {
+  '2026-11-25T1200-initial': initial,
+};

@@ -1,0 +1,97 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export type UserStatus = 'invited' | 'active' | 'inactive';
+export type InvitationStatus = 'pending' | 'accepted' | 'expired' | 'revoked';
+export type EmailStatus = 'queued' | 'sent' | 'failed';
+export type EmailType = 'user_invitation' | 'password_reset';
+export type Locale = 'de' | 'en';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  /** Canonical form (NFKC, case-folded); unique among users not deleted. */
+  username_key: string;
+  email: string;
+  /** Canonical form (trimmed, lower-cased, IDNA domain); unique among users not deleted. */
+  email_key: string;
+  user_type: string;
+  is_staff: boolean;
+  permissions: ColumnType<string[], string[] | undefined, string[]>;
+  locale: Locale;
+  status: UserStatus;
+  password_hash: string | null;
+  email_verified_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  activated_at: Timestamp | null;
+  last_login_at: Timestamp | null;
+  deactivated_at: Timestamp | null;
+  deactivation_reason: string | null;
+  deleted_at: Timestamp | null;
+  created_by: string | null;
+}
+
+export interface InvitationsTable {
+  id: string;
+  user_id: string;
+  workflow_id: string;
+  /** SHA-256 of the token, base64url; null until the mail with the link is prepared. */
+  token_hash: string | null;
+  status: InvitationStatus;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  expired_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_by: string | null;
+}
+
+export interface EmailsTable {
+  id: string;
+  /** Business key of the mail (e.g. "invitation:<id>"), so a retried activity never logs twice. */
+  idempotency_key: string;
+  user_id: string;
+  invitation_id: string | null;
+  type: EmailType;
+  locale: Locale;
+  to_address: string;
+  subject: string;
+  /** Rendered bodies with the personal link replaced by a placeholder. */
+  html_redacted: string;
+  text_redacted: string;
+  /** The personal link, encrypted (AES-256-GCM) so an exact copy can be sent later (R7). */
+  link_ciphertext: string | null;
+  status: EmailStatus;
+  attempts: Generated<number>;
+  created_at: CreatedAt;
+  last_attempt_at: Timestamp | null;
+  sent_at: Timestamp | null;
+  error: string | null;
+  message_id: string | null;
+  resent_from: string | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: CreatedAt;
+  actor: string | null;
+  action: string;
+  user_id: string | null;
+  details: ColumnType<Record<string, unknown>, string | Record<string, unknown>, never>;
+}
+
+export interface DB {
+  users: UsersTable;
+  invitations: InvitationsTable;
+  emails: EmailsTable;
+  audit_events: AuditEventsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type InvitationRow = Selectable<InvitationsTable>;
+export type EmailRow = Selectable<EmailsTable>;

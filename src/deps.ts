@@ -1,0 +1,14 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { Logger } from './log.js';
+
+/** What the API's services need; built once per process (src/main.ts, tests). */
+export interface AppDeps {
+  db: Database;
+  temporal: Client;
+  config: Config;
+  log: Logger;
+  /** Admin bearer keys: ADMIN_API_KEY plus any issued later. */
+  adminKeys: string[];
+}

@@ -1,0 +1,51 @@
+/**
+ * Business failures, one string union for the whole service. Activities raise them as
+ * non-retryable ApplicationFailures with the same `type`; the HTTP layer maps each type to
+ * exactly one status (src/api/problem.ts). Transient faults are plain errors and retried.
+ */
+export const failureStatus = {
+  ValidationFailed: 422,
+  WeakPassword: 422,
+  UsernameTaken: 409,
+  EmailTaken: 409,
+  InvitationAlreadyAccepted: 409,
+  InvitationNotPending: 409,
+  UserNotFound: 404,
+  InvitationNotFound: 404,
+  EmailNotFound: 404,
+  NotFound: 404,
+  LinkInvalidOrExpired: 410,
+  InvitationExpired: 410,
+  InvalidCredentials: 401,
+  AccountInactive: 403,
+  Unauthorized: 401,
+  MalformedJson: 400,
+  UnsupportedMediaType: 415,
+  PayloadTooLarge: 413,
+  TooManyRequests: 429,
+  DependencyUnavailable: 503,
+  MailRejected: 502,
+} as const;
+
+export type FailureType = keyof typeof failureStatus;
+
+export interface FieldError {
+  /** JSON pointer-ish path of the field, e.g. "email" or "permissions/2". */
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly type: FailureType,
+    message: string,
+    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number; [key: string]: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export function isFailureType(value: unknown): value is FailureType {
+  return typeof value === 'string' && Object.hasOwn(failureStatus, value);
+}

@@ -1,0 +1,173 @@
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { uuidv7 } from 'uuidv7';
+import type { AppDeps } from '../deps.js';
+import { DomainError, isFailureType, type FieldError } from '../errors.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
+import { findUserById, takenKeys } from '../users/user.repository.js';
+import { userView, type UserView } from '../users/user.view.js';
+import { hashPassword } from '../passwords/hashing.js';
+import { passwordProblems } from '../passwords/policy.js';
+import {
+  acceptedSignal,
+  invitationWorkflowId,
+  registerUpdate,
+  revokedSignal,
+  searchAttributes,
+  type InvitationWorkflowInput,
+} from '../workflows/messages.js';
+import type { invitationWorkflow } from '../workflows/invitation.js';
+import { consumeInvitation, findInvitationById, findInvitationByTokenHash, revokeInvitation } from './invitation.repository.js';
+import { hashToken, looksLikeToken, sameHash } from './tokens.js';
+
+export interface InviteCommand {
+  username: string;
+  email: string;
+  userType: string;
+  isStaff?: boolean | undefined;
+  permissions?: string[] | undefined;
+  locale?: 'de' | 'en' | undefined;
+}
+
+/**
+ * R1–R3. Validation and a friendly 409 happen here; the insert itself happens inside the
+ * invitation workflow (Update-with-Start), so a user row never exists without its workflow,
+ * whatever process dies when (security.md 22).
+ */
+export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: string | null) {
+  const errors: FieldError[] = [];
+  const usernameIssue = usernameProblem(command.username);
+  if (usernameIssue) errors.push({ field: 'username', message: usernameIssue });
+  const email = canonicalEmail(command.email);
+  if (!email.ok) errors.push({ field: 'email', message: email.problem });
+  if (!deps.config.USER_TYPES.includes(command.userType)) {
+    errors.push({ field: 'userType', message: `must be one of: ${deps.config.USER_TYPES.join(', ')}` });
+  }
+  if (errors.length || !email.ok) throw new DomainError('ValidationFailed', 'The invitation is not valid.', { errors });
+
+  const taken = await takenKeys(deps.db, canonicalUsername(command.username), email.value);
+  if (taken.username) throw new DomainError('UsernameTaken', 'This username is already in use.', { errors: [{ field: 'username', message: 'is already in use' }] });
+  if (taken.email) throw new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
+
+  const userId = uuidv7();
+  const input: InvitationWorkflowInput = {
+    userId,
+    invitationId: uuidv7(),
+    username: command.username.normalize('NFC'),
+    email: command.email.trim(),
+    userType: command.userType,
+    isStaff: command.isStaff ?? false,
+    permissions: [...new Set(command.permissions ?? [])],
+    locale: command.locale ?? 'de',
+    invitedBy: actor,
+    ttlMs: deps.config.INVITATION_TTL,
+  };
+  const workflowId = invitationWorkflowId(userId);
+  const registration = await temporalCall(() =>
+    deps.temporal.workflow.executeUpdateWithStart(registerUpdate, {
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof invitationWorkflow>('invitationWorkflow', {
+        workflowId,
+        taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: [
+          { key: searchAttributes.userId, value: userId },
+          { key: searchAttributes.username, value: input.username },
+          { key: searchAttributes.invitationStatus, value: 'registering' },
+        ],
+        staticSummary: `Invitation of ${input.username} (${userId})`,
+      }),
+    }),
+  );
+  const user = await findUserById(deps.db, userId);
+  return { user: userView(user!), invitation: registration.invitation, workflowId };
+}
+
+/** Runs a Temporal call, turning business failures into DomainErrors and outages into 503. */
+async function temporalCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
+      const extra = (cause.details?.[0] as Record<string, unknown> | undefined) ?? {};
+      throw new DomainError(cause.type, cause.message, extra);
+    }
+    if (isGrpcServiceError(error) || (error as Error)?.name === 'TransportError' || /connect|unavailable|deadline/i.test(String((error as Error)?.message))) {
+      throw new DomainError('DependencyUnavailable', 'The workflow service is unavailable; nothing was changed. Try again.');
+    }
+    throw error;
+  }
+}
+
+function notValidLink(): DomainError {
+  return new DomainError(
+    'LinkInvalidOrExpired',
+    'This invitation link is invalid, was already used, or has expired. Ask the person who invited you to send a new invitation, or use "forgot password".',
+  );
+}
+
+/** Finds the pending invitation a token belongs to, without consuming it (security.md 5). */
+export async function inspectInvitation(deps: AppDeps, token: string) {
+  const { invitation, user } = await pendingInvitation(deps, token);
+  return { username: user.username, expiresAt: new Date(invitation.expires_at).toISOString(), locale: user.locale };
+}
+
+async function pendingInvitation(deps: AppDeps, token: string) {
+  if (!looksLikeToken(token)) throw notValidLink();
+  const tokenHash = hashToken('invitation', token);
+  const invitation = await findInvitationByTokenHash(deps.db, tokenHash);
+  if (!invitation?.token_hash || !sameHash(invitation.token_hash, tokenHash)) throw notValidLink();
+  if (invitation.status !== 'pending' || new Date(invitation.expires_at).getTime() <= Date.now()) throw notValidLink();
+  const user = await findUserById(deps.db, invitation.user_id);
+  if (!user || user.status !== 'invited') throw notValidLink();
+  return { invitation, user };
+}
+
+/** R4: the invitee sets a password; the account is active at once and the link is spent. */
+export async function acceptInvitation(deps: AppDeps, token: string, password: string): Promise<UserView> {
+  const { invitation, user } = await pendingInvitation(deps, token);
+  const problems = passwordProblems(password, user);
+  if (problems.length) throw new DomainError('WeakPassword', 'Choose a different password.', { errors: problems });
+  const passwordHash = await hashPassword(password);
+  const accepted = await deps.db.transaction().execute(async (tx) => {
+    const result = await consumeInvitation(tx, invitation.id, passwordHash);
+    if (result) {
+      await recordAudit(tx, { actor: result.user.username, action: 'invitation.accepted', userId: result.user.id, details: { invitationId: invitation.id } });
+    }
+    return result;
+  });
+  if (!accepted) throw notValidLink();
+  await notifyWorkflow(deps, invitation.workflow_id, acceptedSignal);
+  return userView(accepted.user);
+}
+
+/**
+ * The database already holds the decision; the signal only ends the workflow's wait early.
+ * If it is lost, the workflow's expiry step finds the invitation accepted and leaves it be.
+ */
+async function notifyWorkflow(deps: AppDeps, workflowId: string, signal: typeof acceptedSignal | typeof revokedSignal) {
+  try {
+    await deps.temporal.workflow.getHandle(workflowId).signal(signal);
+  } catch (error) {
+    deps.log.warn({ workflowId, signal: signal.name, err: (error as Error).message }, 'could not signal the invitation workflow; its timer will reconcile');
+  }
+}
+
+/** Staff withdraw a pending invitation: the link stops working and the user is inactive. */
+export async function revokeInvitationById(deps: AppDeps, invitationId: string, actor: string | null): Promise<void> {
+  const outcome = await deps.db.transaction().execute(async (tx) => {
+    const revoked = await revokeInvitation(tx, invitationId);
+    if (revoked) {
+      await recordAudit(tx, { actor, action: 'invitation.revoked', userId: revoked.user_id, details: { invitationId } });
+      return revoked;
+    }
+    const current = await findInvitationById(tx, invitationId);
+    if (!current) throw new DomainError('InvitationNotFound', `No invitation ${invitationId}.`);
+    if (current.status === 'accepted') throw new DomainError('InvitationAlreadyAccepted', 'The invitation was already accepted; deactivate or delete the user instead.');
+    if (current.status === 'expired') throw new DomainError('InvitationNotPending', 'The invitation has already expired.');
+    return undefined; // already revoked: revoking again changes nothing
+  });
+  if (outcome) await notifyWorkflow(deps, outcome.workflow_id, revokedSignal);
+}

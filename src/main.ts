@@ -1,0 +1,108 @@
+import { serve } from '@hono/node-server';
+import type { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createApp } from './api/app.js';
+import { loadConfig } from './config.js';
+import { startMailCatcher, type MailCatcher } from './dev/mail-catcher.js';
+import { startTemporalDevServer, type DevServer } from './dev/temporal-dev-server.js';
+import { createLogger } from './log.js';
+import { createSmtpMailer } from './mail/mailer.js';
+import { adminKeys, connectTemporal, loadSecretBox, openMigratedDatabase } from './runtime.js';
+import { ensureSearchAttributes } from './temporal/search-attributes.js';
+import { createInvitationWorker } from './temporal/worker.js';
+
+/**
+ * `npm start`: the whole service in one process on embedded defaults — a Temporal dev server
+ * with its UI, PGlite under ./.data, a mail catcher with a web inbox — each replaced by the
+ * real thing when its variable (TEMPORAL_ADDRESS, DATABASE_URL, SMTP_URL) is set.
+ */
+const config = loadConfig();
+const log = createLogger(config.LOG_LEVEL);
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+
+async function main() {
+  const database = await openMigratedDatabase(config);
+  cleanups.push(() => database.close());
+
+  let devServer: DevServer | undefined;
+  if (!config.TEMPORAL_ADDRESS) {
+    devServer = await startTemporalDevServer({
+      dbFile: `${config.DATA_DIR}/temporal.db`,
+      port: config.TEMPORAL_DEV_PORT,
+      uiPort: config.TEMPORAL_UI_PORT,
+      namespace: config.TEMPORAL_NAMESPACE,
+    });
+    cleanups.push(() => devServer!.stop());
+  }
+  const temporalAddress = config.TEMPORAL_ADDRESS ?? devServer!.address;
+  const temporal = await connectTemporal(config, temporalAddress);
+  cleanups.unshift(() => temporal.connection.close());
+  if (!devServer) await ensureSearchAttributes(temporal.connection as Connection, config.TEMPORAL_NAMESPACE);
+
+  let catcher: MailCatcher | undefined;
+  if (!config.SMTP_URL) {
+    catcher = await startMailCatcher({ smtpPort: config.MAILCATCHER_SMTP_PORT, httpPort: config.MAILCATCHER_HTTP_PORT });
+    cleanups.push(() => catcher!.close());
+  }
+  const mailer = createSmtpMailer(config.SMTP_URL ?? catcher!.smtpUrl);
+  cleanups.push(() => mailer.close());
+
+  const connection = await NativeConnection.connect({ address: temporalAddress });
+  const worker = await createInvitationWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+  });
+  const workerDone = worker.run();
+  cleanups.unshift(async () => {
+    worker.shutdown();
+    await workerDone;
+    await connection.close();
+  });
+
+  const keys = adminKeys(config);
+  const app = createApp({ db: database.db, temporal, config, log, adminKeys: keys.keys });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  cleanups.unshift(() => new Promise((resolve) => server.close(resolve)));
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+
+  const base = `http://localhost:${config.PORT}`;
+  const lines = [
+    '',
+    'Invitation service is running.',
+    `  API            ${base}/api/v1   (docs: ${base}/docs)`,
+    `  Admin API key  ${keys.keys[0]}${keys.generated ? '   (generated; set ADMIN_API_KEY to fix it)' : ''}`,
+    `  Temporal       ${temporalAddress}${devServer ? `   UI: ${devServer.uiUrl}` : ''}`,
+    `  Mail inbox     ${catcher ? catcher.inboxUrl : `SMTP ${new URL(config.SMTP_URL!).host}`}`,
+    `  Database       ${database.description}`,
+    `  Try: curl -X POST ${base}/api/v1/invitations -H 'authorization: Bearer ${keys.keys[0]}' -H 'content-type: application/json' \\`,
+    `         -d '{"username":"erika","email":"erika@example.com","userType":"member","locale":"en"}'`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+let stopping = false;
+async function stop(code: number) {
+  if (stopping) return;
+  stopping = true;
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup();
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'while stopping');
+    }
+  }
+  process.exit(code);
+}
+process.once('SIGINT', () => void stop(0));
+process.once('SIGTERM', () => void stop(0));
+
+main().catch((error: Error) => {
+  log.fatal(error.message);
+  void stop(1);
+});

@@ -1,0 +1,29 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A prebuilt bundle (tests build it once per run); otherwise bundled from source. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Tests wrap activities to simulate crashes; production passes nothing. */
+  wrapActivities?: (activities: ReturnType<typeof createActivities>) => object;
+}
+
+export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker> {
+  const activities = createActivities(setup.deps);
+  return Worker.create({
+    connection: setup.connection,
+    namespace: setup.namespace,
+    taskQueue: setup.taskQueue,
+    activities: setup.wrapActivities ? setup.wrapActivities(activities) : activities,
+    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
+    // Shut down promptly: in-flight activities are retried elsewhere (they are idempotent).
+    shutdownGraceTime: '5 seconds',
+  });
+}

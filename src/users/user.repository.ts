@@ -1,0 +1,87 @@
+import { sql } from 'kysely';
+import type { Queryable } from '../db/database.js';
+import type { NewUserRow, UserRow, UserStatus } from '../db/schema.js';
+import { DomainError } from '../errors.js';
+
+
+export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+}
+
+/** `login` is a canonical username or a canonical email. */
+export async function findUserByLoginKey(db: Queryable, key: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('deleted_at', 'is', null)
+    .where((eb) => eb.or([eb('username_key', '=', key), eb('email_key', '=', key)]))
+    .executeTakeFirst();
+}
+
+/** Which of the two canonical keys are already held by a user that is not deleted. */
+export async function takenKeys(db: Queryable, usernameKey: string, emailKey: string): Promise<{ username: boolean; email: boolean }> {
+  const rows = await db
+    .selectFrom('users')
+    .select(['username_key', 'email_key'])
+    .where('deleted_at', 'is', null)
+    .where((eb) => eb.or([eb('username_key', '=', usernameKey), eb('email_key', '=', emailKey)]))
+    .execute();
+  return {
+    username: rows.some((r) => r.username_key === usernameKey),
+    email: rows.some((r) => r.email_key === emailKey),
+  };
+}
+
+/**
+ * Inserts the user; the unique indexes on the canonical keys are what really guard
+ * uniqueness, and their violations become typed 409 failures here.
+ */
+export async function insertUser(db: Queryable, row: NewUserRow): Promise<UserRow> {
+  try {
+    return await db.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
+  } catch (error) {
+    throw uniqueViolationToDomain(error) ?? error;
+  }
+}
+
+export function uniqueViolationToDomain(error: unknown): DomainError | undefined {
+  const e = error as { code?: string; constraint_name?: string; constraint?: string };
+  if (e?.code !== '23505') return undefined;
+  const constraint = e.constraint_name ?? e.constraint ?? '';
+  if (constraint.includes('username')) return new DomainError('UsernameTaken', 'This username is already in use.', { errors: [{ field: 'username', message: 'is already in use' }] });
+  if (constraint.includes('email')) return new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
+  return undefined;
+}
+
+export async function recordLogin(db: Queryable, userId: string): Promise<UserRow> {
+  return db
+    .updateTable('users')
+    .set({ last_login_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+    .where('id', '=', userId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export interface ListUsersQuery {
+  status?: UserStatus | undefined;
+  q?: string | undefined;
+  limit: number;
+  after?: { createdAt: Date; id: string } | undefined;
+}
+
+/** Newest first, keyset-paginated on (created_at, id) so pages never skip or repeat rows. */
+export async function listUsers(db: Queryable, query: ListUsersQuery): Promise<UserRow[]> {
+  let q = db.selectFrom('users').selectAll().where('deleted_at', 'is', null);
+  if (query.status) q = q.where('status', '=', query.status);
+  if (query.q) {
+    const pattern = `%${query.q.normalize('NFKC').toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where((eb) => eb.or([eb('username_key', 'like', pattern), eb('email_key', 'like', pattern)]));
+  }
+  if (query.after) {
+    const { createdAt, id } = query.after;
+    q = q.where((eb) =>
+      eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]),
+    );
+  }
+  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+}

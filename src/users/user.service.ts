@@ -1,0 +1,77 @@
+import type { AppDeps } from '../deps.js';
+import type { UserStatus } from '../db/schema.js';
+import { DomainError } from '../errors.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import { latestInvitationForUser } from '../invitations/invitation.repository.js';
+import { verifyPassword } from '../passwords/hashing.js';
+import { canonicalEmail, canonicalUsername } from './identity.js';
+import { findUserById, findUserByLoginKey, listUsers, recordLogin } from './user.repository.js';
+import { invitationView, userView } from './user.view.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}
+
+export async function getUser(deps: AppDeps, id: string) {
+  const user = isUuid(id) ? await findUserById(deps.db, id) : undefined;
+  if (!user) throw new DomainError('UserNotFound', `No user ${id}.`);
+  const invitation = await latestInvitationForUser(deps.db, id);
+  return { ...userView(user), invitation: invitation ? invitationView(invitation) : null };
+}
+
+/** Opaque keyset cursor: the (createdAt, id) of the last row of the previous page. */
+export function encodeCursor(row: { created_at: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([new Date(row.created_at).toISOString(), row.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(createdAt);
+    if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !isUuid(id)) throw new Error('bad cursor');
+    return { createdAt: date, id };
+  } catch {
+    throw new DomainError('ValidationFailed', 'The cursor is not one this service issued.', { errors: [{ field: 'cursor', message: 'is not valid' }] });
+  }
+}
+
+export async function listUserOverview(
+  deps: AppDeps,
+  query: { status?: UserStatus | undefined; q?: string | undefined; limit: number; cursor?: string | undefined },
+) {
+  const rows = await listUsers(deps.db, {
+    status: query.status,
+    q: query.q,
+    limit: query.limit + 1,
+    after: query.cursor ? decodeCursor(query.cursor) : undefined,
+  });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return { items: page.map(userView), nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+}
+
+/**
+ * Verifies a username-or-email and password and records the login (R10 hangs on it).
+ * Unknown login, missing password and wrong password all take the same time and answer.
+ */
+export async function login(deps: AppDeps, loginName: string, password: string) {
+  const email = canonicalEmail(loginName);
+  const key = email.ok ? email.value : canonicalUsername(loginName.trim());
+  const user = await findUserByLoginKey(deps.db, key);
+  const ok = await verifyPassword(user?.password_hash ?? null, password);
+  if (!user || !ok) throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
+  if (user.status === 'inactive') {
+    throw new DomainError('AccountInactive', 'This account is inactive. Use "forgot password" to set a new password; that reactivates it.', {
+      passwordResetUrl: `${deps.config.PUBLIC_BASE_URL}/password/forgot`,
+    });
+  }
+  if (user.status !== 'active') throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
+  const updated = await deps.db.transaction().execute(async (tx) => {
+    const row = await recordLogin(tx, user.id);
+    await recordAudit(tx, { actor: user.username, action: 'user.login', userId: user.id });
+    return row;
+  });
+  return userView(updated);
+}

@@ -1,0 +1,1 @@
+export { invitationWorkflow } from './invitation.js';

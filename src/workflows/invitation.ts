@@ -1,0 +1,122 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import {
+  acceptedSignal,
+  registerUpdate,
+  revokedSignal,
+  searchAttributes,
+  stateQuery,
+  type InvitationOutcome,
+  type InvitationState,
+  type InvitationWorkflowInput,
+  type Registration,
+} from './messages.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+// Database steps: quick, retried through short outages; business failures are non-retryable.
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+// SMTP: 4xx and connection errors are retried with backoff for a day (security.md 23);
+// a 5xx answer is a non-retryable MailRejected.
+const mail = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '1 day',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '15 minutes' },
+});
+
+/**
+ * One invitation, from creating the invited user to its end: accepted, revoked, or expired
+ * after INVITATION_TTL (R1–R4, R8). The database decides every state change with
+ * conditional updates; signals only end the wait early.
+ */
+export async function invitationWorkflow(input: InvitationWorkflowInput): Promise<InvitationState> {
+  const state: InvitationState = {
+    phase: 'registering',
+    userId: input.userId,
+    invitationId: input.invitationId,
+    // Fixed once, from workflow time, so a replay or a time-skipping test sees the same deadline.
+    expiresAt: new Date(Date.now() + input.ttlMs).toISOString(),
+    emailId: null,
+    mail: 'pending',
+    mailError: null,
+    outcome: null,
+    rejection: null,
+  };
+  let registration: Registration | undefined;
+  let rejection: ApplicationFailure | undefined;
+  const end = (outcome: InvitationOutcome) => {
+    state.outcome ??= outcome;
+  };
+
+  setHandler(stateQuery, () => state);
+  setHandler(acceptedSignal, () => end('accepted'));
+  setHandler(revokedSignal, () => end('revoked'));
+  setHandler(registerUpdate, async () => {
+    await condition(() => registration !== undefined || rejection !== undefined);
+    if (rejection) throw rejection;
+    return registration!;
+  });
+
+  try {
+    registration = await db.registerInvitedUser({ ...input, expiresAt: state.expiresAt });
+  } catch (error) {
+    rejection = asBusinessFailure(error);
+    state.rejection = rejection.type ?? 'Rejected';
+    state.phase = 'closed';
+    state.outcome = 'rejected';
+    await condition(allHandlersFinished);
+    return state;
+  }
+  setStatus(input, 'pending');
+
+  state.phase = 'sending';
+  const { emailId } = await db.prepareInvitationEmail({ invitationId: input.invitationId });
+  state.emailId = emailId;
+  try {
+    await mail.deliverEmail({ emailId });
+    state.mail = 'sent';
+  } catch (error) {
+    // The invitation stands: staff see the failure in the email log and can fix and resend.
+    state.mail = 'failed';
+    state.mailError = asBusinessFailure(error).message;
+    await db.markEmailFailed({ emailId, error: state.mailError });
+    log.warn('invitation mail failed', { emailId });
+  }
+
+  state.phase = 'waiting';
+  const remaining = Date.parse(state.expiresAt) - Date.now();
+  if (!(await condition(() => state.outcome !== null, Math.max(remaining, 0)))) {
+    state.phase = 'expiring';
+    // The record may already say accepted (an accept whose signal was lost): it wins.
+    end(await db.expireInvitation({ invitationId: input.invitationId }));
+  }
+  setStatus(input, state.outcome!);
+  state.phase = 'closed';
+  await condition(allHandlersFinished);
+  return state;
+}
+
+function setStatus(input: InvitationWorkflowInput, status: string) {
+  if (input.indexed !== false) upsertSearchAttributes([{ key: searchAttributes.invitationStatus, value: status }]);
+}
+
+function asBusinessFailure(error: unknown): ApplicationFailure {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) {
+    return ApplicationFailure.create({ type: cause.type ?? undefined, message: cause.message, nonRetryable: true, details: cause.details ?? undefined });
+  }
+  return ApplicationFailure.create({ type: 'Unexpected', message: String((cause as Error)?.message ?? cause), nonRetryable: true });
+}

@@ -1,0 +1,70 @@
+/**
+ * The invitation workflow's public surface: ids, inputs, signals, updates and queries.
+ * src/api imports this file without pulling in workflow code.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const invitationWorkflowId = (userId: string) => `invitation-${userId}`;
+
+/** Operators find a user's workflows in Temporal UI with `UserId = "…"` or `Username = "…"`. */
+export const searchAttributes = {
+  userId: defineSearchAttributeKey('UserId', SearchAttributeType.KEYWORD),
+  username: defineSearchAttributeKey('Username', SearchAttributeType.KEYWORD),
+  invitationStatus: defineSearchAttributeKey('InvitationStatus', SearchAttributeType.KEYWORD),
+} as const;
+
+/** The same list as `--search-attribute` flags (dev server) and for `temporal operator`. */
+export const searchAttributeDefinitions = [
+  { name: 'UserId', type: 'Keyword' },
+  { name: 'Username', type: 'Keyword' },
+  { name: 'InvitationStatus', type: 'Keyword' },
+] as const;
+
+export interface InvitationWorkflowInput {
+  userId: string;
+  invitationId: string;
+  username: string;
+  email: string;
+  userType: string;
+  isStaff: boolean;
+  permissions: string[];
+  locale: 'de' | 'en';
+  invitedBy: string | null;
+  /** INVITATION_TTL in milliseconds; the deadline is fixed from workflow time at start. */
+  ttlMs: number;
+  /** Whether the server knows our search attributes (not so on the time-skipping test server). */
+  indexed?: boolean;
+}
+
+export interface Registration {
+  user: {
+    id: string;
+    username: string;
+    email: string;
+    status: string;
+  };
+  invitation: { id: string; expiresAt: string };
+}
+
+export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'rejected';
+
+export interface InvitationState {
+  phase: 'registering' | 'sending' | 'waiting' | 'expiring' | 'closed';
+  userId: string;
+  invitationId: string;
+  expiresAt: string;
+  emailId: string | null;
+  mail: 'pending' | 'sent' | 'failed';
+  mailError: string | null;
+  outcome: InvitationOutcome | null;
+  rejection: string | null;
+}
+
+/** Creates the user and its invitation inside the workflow (used with Update-with-Start). */
+export const registerUpdate = defineUpdate<Registration>('register');
+/** The invitee set a password (the database already says so; this only ends the wait). */
+export const acceptedSignal = defineSignal('accepted');
+/** Staff revoked the invitation (likewise already committed in the database). */
+export const revokedSignal = defineSignal('revoked');
+export const stateQuery = defineQuery<InvitationState>('state');
