@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import type { AppDeps } from '../../src/deps.js';
+import { startMailCatcher, type MailCatcher, type MailCatcherOptions } from '../../src/dev/mail-catcher.js';
+import { createLogger } from '../../src/log.js';
+import { createSmtpMailer } from '../../src/mail/mailer.js';
+import { createSecretBox } from '../../src/mail/secret-box.js';
+import { createInvitationWorker, type WorkerSetup } from '../../src/temporal/worker.js';
+
+let runtimeInstalled = false;
+export function quietTemporalRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed by another helper in this process
+  }
+}
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+/** A database of its own for one test file, cloned from the migrated template. */
+export async function cloneDatabase(): Promise<{ url: string; handle: DatabaseHandle; drop(): Promise<void> }> {
+  const adminUrl = inject('pgAdminUrl');
+  const template = inject('templateDatabase');
+  const name = `${template.replace('_tmpl_', '_t_')}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name} template ${template}`);
+  const url = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
+  const handle = await openDatabase({ url, dataDir: '.data' });
+  return {
+    url,
+    handle,
+    async drop() {
+      await handle.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    PUBLIC_BASE_URL: 'http://localhost:3999',
+    ADMIN_API_KEY: ADMIN_KEY,
+    EMAIL_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+export interface Harness {
+  config: Config;
+  deps: AppDeps;
+  db: AppDeps['db'];
+  mail: MailCatcher;
+  client: Client;
+  worker: Worker;
+  app: ReturnType<typeof createApp>;
+  /** In-process request against the Hono app (real routing, middleware and error mapping). */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Starts a real HTTP server for the browser tests. */
+  listen(): Promise<string>;
+  restartWorker(wrap?: WorkerSetup['wrapActivities']): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The whole service for one test file, on the run's dev server, a fresh database and a real SMTP catcher. */
+export async function startHarness(options: { config?: Record<string, string>; mail?: MailCatcherOptions; wrapActivities?: WorkerSetup['wrapActivities'] } = {}): Promise<Harness> {
+  quietTemporalRuntime();
+  const mail = await startMailCatcher({ smtpPort: 0, httpPort: null, ...options.mail });
+  const database = await cloneDatabase();
+  const config = testConfig({ SMTP_URL: mail.smtpUrl, ...options.config });
+  const address = inject('temporalAddress');
+  const client = new Client({ connection: await Connection.connect({ address }), namespace: config.TEMPORAL_NAMESPACE });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const mailer = createSmtpMailer(mail.smtpUrl);
+  const workerDeps = { db: database.handle.db, mailer, secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')), config };
+  const deps: AppDeps = { db: database.handle.db, temporal: client, config, log: createLogger('silent'), adminKeys: [ADMIN_KEY] };
+  const app = createApp(deps);
+
+  const makeWorker = (wrap?: WorkerSetup['wrapActivities']) =>
+    createInvitationWorker({
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      deps: workerDeps,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      ...(wrap ? { wrapActivities: wrap } : {}),
+    });
+  let worker = await makeWorker(options.wrapActivities);
+  let running = worker.run();
+  let server: ServerType | undefined;
+
+  const harness: Harness = {
+    config,
+    deps,
+    db: database.handle.db,
+    mail,
+    client,
+    get worker() {
+      return worker;
+    },
+    app,
+    async api(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_KEY}`, ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === 'string' ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+      }
+      const res = await app.request(path, init);
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async listen() {
+      server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+      await new Promise((resolve) => server!.once('listening', resolve));
+      const { port } = server.address() as { port: number };
+      return `http://127.0.0.1:${port}`;
+    },
+    async restartWorker(wrap) {
+      worker.shutdown();
+      await running;
+      worker = await makeWorker(wrap);
+      running = worker.run();
+    },
+    async close() {
+      server?.close();
+      worker.shutdown();
+      await running;
+      mailer.close();
+      await nativeConnection.close();
+      await client.connection.close();
+      await mail.close();
+      await database.drop();
+    },
+  };
+  return harness;
+}
+
+/** Pulls the personal link out of a caught mail's plain text. */
+export function linkFrom(text: string, path = '/invitations/accept'): { url: string; token: string } {
+  const match = new RegExp(`(https?://\\S+${path.replace(/\//g, '\\/')}\\S*#token=([A-Za-z0-9_-]+))`).exec(text);
+  if (!match) throw new Error(`no ${path} link in mail:\n${text}`);
+  return { url: match[1]!, token: match[2]! };
+}
+
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
