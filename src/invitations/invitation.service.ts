@@ -1,4 +1,10 @@
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import {
+  ServiceError,
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcServiceError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { uuidv7 } from 'uuidv7';
 import type { AppDeps } from '../deps.js';
@@ -64,7 +70,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
     ttlMs: deps.config.INVITATION_TTL,
   };
   const workflowId = invitationWorkflowId(userId);
-  const registration = await temporalCall(() =>
+  const registration = await temporalCall(deps.temporal, () =>
     deps.temporal.workflow.executeUpdateWithStart(registerUpdate, {
       startWorkflowOperation: new WithStartWorkflowOperation<typeof invitationWorkflow>('invitationWorkflow', {
         workflowId,
@@ -84,21 +90,38 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
   return { user: userView(user!), invitation: registration.invitation, workflowId };
 }
 
-/** Runs a Temporal call, turning business failures into DomainErrors and outages into 503. */
-async function temporalCall<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * Runs a Temporal call with a deadline, turning business failures into DomainErrors and
+ * outages into 503 (the SDK would otherwise retry an unreachable server for a long time).
+ */
+async function temporalCall<T>(client: AppDeps['temporal'], call: () => Promise<T>): Promise<T> {
   try {
-    return await call();
+    return await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, call);
   } catch (error) {
     const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
     if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
       const extra = (cause.details?.[0] as Record<string, unknown> | undefined) ?? {};
       throw new DomainError(cause.type, cause.message, extra);
     }
-    if (isGrpcServiceError(error) || (error as Error)?.name === 'TransportError' || /connect|unavailable|deadline/i.test(String((error as Error)?.message))) {
-      throw new DomainError('DependencyUnavailable', 'The workflow service is unavailable; nothing was changed. Try again.');
+    if (error instanceof ServiceError || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcServiceError(error)) {
+      const code = grpcCode(error);
+      throw new DomainError(
+        'DependencyUnavailable',
+        code === GRPC_UNAVAILABLE
+          ? 'The workflow service is unreachable; nothing was changed. Try again.'
+          : 'The workflow service did not answer in time. The invitation may have been created: look the user up before trying again.',
+      );
     }
     throw error;
   }
+}
+
+const TEMPORAL_DEADLINE_MS = 10_000;
+const GRPC_UNAVAILABLE = 14; // grpc.status.UNAVAILABLE: connection refused or lost before the call
+
+function grpcCode(error: unknown): number | undefined {
+  for (let e: any = error; e; e = e.cause) if (typeof e.code === 'number') return e.code;
+  return undefined;
 }
 
 function notValidLink(): DomainError {

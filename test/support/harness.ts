@@ -19,7 +19,8 @@ export function quietTemporalRuntime() {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Tests crash activities on purpose; their retries would flood the output at WARN.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // already installed by another helper in this process
   }

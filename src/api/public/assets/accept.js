@@ -22,12 +22,15 @@
     $('outcome-title').focus();
   }
   const gone = () => outcome(t.goneTitle, t.gone, t.goneNext, true);
+  const incomplete = () => outcome(t.missingTitle, t.missing, '', false);
 
-  if (!token) return outcome(t.missingTitle, t.missing, '', false);
+  if (!token) return incomplete();
 
   post('/api/v1/public/invitations/inspect', { token })
     .then(async (res) => {
       if (res.status === 410) return gone();
+      // A 422 here means the token itself is malformed: a link cut off or mangled on the way.
+      if (res.status === 422) return incomplete();
       if (!res.ok) throw new Error(String(res.status));
       const info = await res.json();
       const date = new Intl.DateTimeFormat(t.locale === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'long', timeStyle: 'short' }).format(new Date(info.expiresAt));
@@ -58,7 +61,11 @@
       if (res.ok) return outcome(t.doneTitle, t.done, '', false);
       if (res.status === 410) return gone();
       const problem = await res.json().catch(() => ({}));
-      error.textContent = (problem.errors || []).map((e) => e.message).join(' ') || problem.detail || t.failed;
+      // The server's field messages are English fragments ("is a commonly used password");
+      // the page says the same in the invitee's language.
+      if (res.status === 422 && String(problem.type).endsWith('/weak-password')) error.textContent = t.rejected;
+      else if (res.status === 422) return incomplete();
+      else error.textContent = t.failed;
       $('password').focus();
     } catch {
       error.textContent = t.failed;
