@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { invitationWorkflowId } from '../src/workflows/messages.js';
+import { eventually, linkFrom } from './support/harness.js';
+import { freePort } from './support/ports.js';
+
+/**
+ * `npm start` as a developer runs it: embedded PGlite, Temporal dev server with UI and the
+ * mail catcher, all under one data folder; a restart keeps pending invitations.
+ */
+const dataDir = mkdtempSync(path.join(tmpdir(), 'invitations-start-'));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function startService(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await Promise.race([
+    eventually(async () => output.includes('Invitation service is running.'), 60_000, 'npm start banner'),
+    exited.then((code) => Promise.reject(new Error(`npm start exited with ${code}:\n${output}`))),
+  ]);
+  return {
+    output: () => output,
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+describe('npm start', () => {
+  it('runs the whole service on embedded defaults, and a restart keeps pending invitations', async () => {
+    const ports = { PORT: await freePort(), TEMPORAL_DEV_PORT: await freePort(), TEMPORAL_UI_PORT: await freePort(), MAILCATCHER_SMTP_PORT: await freePort(), MAILCATCHER_HTTP_PORT: await freePort() };
+    const env = Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
+    const api = `http://127.0.0.1:${ports.PORT}`;
+    const inbox = `http://127.0.0.1:${ports.MAILCATCHER_HTTP_PORT}`;
+
+    const first = await startService(env);
+    const banner = first.output();
+    const key = /Admin API key\s+(\S+)/.exec(banner)![1]!;
+    expect(banner).toContain(`http://localhost:${ports.TEMPORAL_UI_PORT}`);
+    expect(banner).toContain(inbox);
+    expect(banner).toContain('embedded PGlite');
+
+    const res = await fetch(`${api}/api/v1/invitations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'start.sam', email: 'sam@example.com', userType: 'member', locale: 'de' }),
+    });
+    expect(res.status).toBe(201);
+    const { user } = (await res.json()) as { user: { id: string } };
+    const mail = await eventually(async () => {
+      const messages = (await (await fetch(`${inbox}/api/messages`)).json()) as Array<{ to: string[]; text: string }>;
+      return messages.find((m) => m.to.includes('sam@example.com'));
+    }, 20_000, 'the mail in the catcher');
+    expect((await fetch(`${inbox}/`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+    expect((await fetch(`${api}/readyz`)).status).toBe(200);
+    expect(await first.stop()).toBe(0);
+
+    // Same data folder, same ports: the user and its waiting workflow are still there.
+    const second = await startService({ ...env, ADMIN_API_KEY: 'a-fixed-admin-key-for-the-restart' });
+    const temporal = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` }) });
+    try {
+      const handle = temporal.workflow.getHandle(invitationWorkflowId(user.id));
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      const accept = await fetch(`${api}/api/v1/public/invitations/accept`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: linkFrom(mail.text).token, password: 'ein sehr gutes Passwort' }),
+      });
+      expect(accept.status).toBe(200);
+      expect((await handle.result()).outcome).toBe('accepted');
+      const old = await fetch(`${api}/api/v1/users`, { headers: { authorization: `Bearer ${key}` } });
+      expect(old.status).toBe(401); // the generated key was for the first run only
+    } finally {
+      await temporal.connection.close();
+      await second.stop();
+    }
+  }, 150_000);
+
+  it('says clearly what to do when no Temporal CLI can be had', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'invitations-nocli-')), TEMPORAL_CLI_PATH: '/nonexistent/temporal', PORT: String(await freePort()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(output).toContain('TEMPORAL_CLI_PATH=/nonexistent/temporal is not an executable file');
+  }, 60_000);
+});
