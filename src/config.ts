@@ -57,6 +57,14 @@ const schema = z.object({
   EMAIL_ENCRYPTION_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   PRODUCT_NAME: z.string().default('Platform'),
   DATA_DIR: z.string().default('.data'),
+  /** Public endpoints: requests per minute per client address. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Failed logins per account and client address in 15 minutes (successes don't count). */
+  LOGIN_FAILURES_PER_15_MIN: z.coerce.number().int().min(1).default(10),
+  /** Reset mails per address per hour; beyond it the answer stays 202 but no mail goes out. */
+  RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   // Only for `npm start`'s embedded services:
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),

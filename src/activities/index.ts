@@ -3,6 +3,8 @@ import type { Mailer } from '../mail/mailer.js';
 import type { SecretBox } from '../mail/secret-box.js';
 import { createInvitationActivities } from './invitation.js';
 import { createEmailActivities } from './email.js';
+import { createPasswordResetActivities } from './password-reset.js';
+import { createReactivationActivities } from './reactivation.js';
 
 export interface ActivityDeps {
   db: Database;
@@ -21,5 +23,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createInvitationActivities(deps),
     ...createEmailActivities(deps),
+    ...createPasswordResetActivities(deps),
+    ...createReactivationActivities(deps),
   };
 }

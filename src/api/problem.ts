@@ -15,6 +15,7 @@ const titles: Record<FailureType, string> = {
   EmailTaken: 'Email address already in use',
   InvitationAlreadyAccepted: 'The invitation was already accepted',
   InvitationNotPending: 'The invitation is no longer pending',
+  UserNotInactive: 'The user is not inactive',
   UserNotFound: 'No such user',
   InvitationNotFound: 'No such invitation',
   EmailNotFound: 'No such email',

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { canonicalEmail, usernameProblem } from '../users/identity.js';
 
 export const ProblemSchema = z
   .object({
@@ -59,3 +60,24 @@ export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
 });
 
 export const bearer = [{ bearerAuth: [] }];
+
+// The same rules the services apply, here too so that one 422 lists every bad field at once.
+export const UsernameField = z
+  .string()
+  .max(200)
+  .superRefine((value, ctx) => {
+    const problem = usernameProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const EmailField = z
+  .string()
+  .max(320)
+  .superRefine((value, ctx) => {
+    const result = canonicalEmail(value);
+    if (!result.ok) ctx.addIssue({ code: 'custom', message: result.problem });
+  });
+
+export const PermissionsField = z
+  .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,99}$/, 'letters, digits, _ . : - (max 100)'))
+  .max(200);

@@ -6,7 +6,12 @@ export type AuditAction =
   | 'invitation.accepted'
   | 'invitation.expired'
   | 'invitation.revoked'
-  | 'user.login';
+  | 'user.login'
+  | 'user.reactivated'
+  | 'user.reactivation_expired'
+  | 'user.updated'
+  | 'user.deleted'
+  | 'password.reset_completed';
 
 /** Who did what to whom, written in the same transaction as the change it describes. */
 export async function recordAudit(

@@ -32,6 +32,9 @@ export interface UsersTable {
   deactivation_reason: string | null;
   deleted_at: Timestamp | null;
   created_by: string | null;
+  /** Set by a manual reactivation (R10); the user must log in before reactivation_deadline. */
+  reactivated_at: Timestamp | null;
+  reactivation_deadline: Timestamp | null;
 }
 
 export interface InvitationsTable {
@@ -83,7 +86,19 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string | Record<string, unknown>, never>;
 }
 
+export interface PasswordResetsTable {
+  id: string;
+  user_id: string;
+  token_hash: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  consumed_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  revoked_reason: string | null;
+}
+
 export interface DB {
+  password_resets: PasswordResetsTable;
   users: UsersTable;
   invitations: InvitationsTable;
   emails: EmailsTable;
@@ -95,3 +110,4 @@ export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type InvitationRow = Selectable<InvitationsTable>;
 export type EmailRow = Selectable<EmailsTable>;
+export type PasswordResetRow = Selectable<PasswordResetsTable>;

@@ -1,14 +1,8 @@
-import {
-  ServiceError,
-  WithStartWorkflowOperation,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  isGrpcServiceError,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { signalBestEffort, temporalCall } from '../temporal/calls.js';
 import { uuidv7 } from 'uuidv7';
 import type { AppDeps } from '../deps.js';
-import { DomainError, isFailureType, type FieldError } from '../errors.js';
+import { DomainError, type FieldError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
 import { findUserById, takenKeys } from '../users/user.repository.js';
@@ -90,40 +84,6 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
   return { user: userView(user!), invitation: registration.invitation, workflowId };
 }
 
-/**
- * Runs a Temporal call with a deadline, turning business failures into DomainErrors and
- * outages into 503 (the SDK would otherwise retry an unreachable server for a long time).
- */
-async function temporalCall<T>(client: AppDeps['temporal'], call: () => Promise<T>): Promise<T> {
-  try {
-    return await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, call);
-  } catch (error) {
-    const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
-    if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
-      const extra = (cause.details?.[0] as Record<string, unknown> | undefined) ?? {};
-      throw new DomainError(cause.type, cause.message, extra);
-    }
-    if (error instanceof ServiceError || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcServiceError(error)) {
-      const code = grpcCode(error);
-      throw new DomainError(
-        'DependencyUnavailable',
-        code === GRPC_UNAVAILABLE
-          ? 'The workflow service is unreachable; nothing was changed. Try again.'
-          : 'The workflow service did not answer in time. The invitation may have been created: look the user up before trying again.',
-      );
-    }
-    throw error;
-  }
-}
-
-const TEMPORAL_DEADLINE_MS = 10_000;
-const GRPC_UNAVAILABLE = 14; // grpc.status.UNAVAILABLE: connection refused or lost before the call
-
-function grpcCode(error: unknown): number | undefined {
-  for (let e: any = error; e; e = e.cause) if (typeof e.code === 'number') return e.code;
-  return undefined;
-}
-
 function notValidLink(): DomainError {
   return new DomainError(
     'LinkInvalidOrExpired',
@@ -162,20 +122,8 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
     return result;
   });
   if (!accepted) throw notValidLink();
-  await notifyWorkflow(deps, invitation.workflow_id, acceptedSignal);
+  await signalBestEffort(deps, invitation.workflow_id, acceptedSignal);
   return userView(accepted.user);
-}
-
-/**
- * The database already holds the decision; the signal only ends the workflow's wait early.
- * If it is lost, the workflow's expiry step finds the invitation accepted and leaves it be.
- */
-async function notifyWorkflow(deps: AppDeps, workflowId: string, signal: typeof acceptedSignal | typeof revokedSignal) {
-  try {
-    await deps.temporal.workflow.getHandle(workflowId).signal(signal);
-  } catch (error) {
-    deps.log.warn({ workflowId, signal: signal.name, err: (error as Error).message }, 'could not signal the invitation workflow; its timer will reconcile');
-  }
 }
 
 /** Staff withdraw a pending invitation: the link stops working and the user is inactive. */
@@ -192,5 +140,5 @@ export async function revokeInvitationById(deps: AppDeps, invitationId: string, 
     if (current.status === 'expired') throw new DomainError('InvitationNotPending', 'The invitation has already expired.');
     return undefined; // already revoked: revoking again changes nothing
   });
-  if (outcome) await notifyWorkflow(deps, outcome.workflow_id, revokedSignal);
+  if (outcome) await signalBestEffort(deps, outcome.workflow_id, revokedSignal);
 }

@@ -1,1 +1,3 @@
 export { invitationWorkflow } from './invitation.js';
+export { passwordResetWorkflow } from './password-reset.js';
+export { reactivationWorkflow } from './reactivation.js';

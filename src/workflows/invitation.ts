@@ -15,6 +15,7 @@ import {
   revokedSignal,
   searchAttributes,
   stateQuery,
+  userDeletedSignal,
   type InvitationOutcome,
   type InvitationState,
   type InvitationWorkflowInput,
@@ -64,6 +65,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   setHandler(stateQuery, () => state);
   setHandler(acceptedSignal, () => end('accepted'));
   setHandler(revokedSignal, () => end('revoked'));
+  setHandler(userDeletedSignal, () => end('deleted'));
   setHandler(registerUpdate, async () => {
     await condition(() => registration !== undefined || rejection !== undefined);
     if (rejection) throw rejection;

@@ -47,7 +47,7 @@ export interface Registration {
   invitation: { id: string; expiresAt: string };
 }
 
-export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'rejected';
+export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'deleted' | 'rejected';
 
 export interface InvitationState {
   phase: 'registering' | 'sending' | 'waiting' | 'expiring' | 'closed';
@@ -68,3 +68,44 @@ export const acceptedSignal = defineSignal('accepted');
 /** Staff revoked the invitation (likewise already committed in the database). */
 export const revokedSignal = defineSignal('revoked');
 export const stateQuery = defineQuery<InvitationState>('state');
+
+// ── Password reset (R9, R12) ────────────────────────────────────────────────
+
+export const passwordResetWorkflowId = (requestId: string) => `password-reset-${requestId}`;
+
+export interface PasswordResetWorkflowInput {
+  requestId: string;
+  /** Canonical form of the address typed in; the mail goes to the address stored for the user. */
+  emailKey: string;
+  /** PASSWORD_RESET_TTL in milliseconds. */
+  ttlMs: number;
+}
+
+export interface PasswordResetResult {
+  /** False when no user has this address: nothing was sent, and the requester is not told. */
+  mailed: boolean;
+  mail: 'sent' | 'failed' | 'none';
+}
+
+// ── Manual reactivation (R10) ───────────────────────────────────────────────
+
+export const reactivationWorkflowId = (userId: string) => `reactivation-${userId}`;
+
+export interface Reactivation {
+  userId: string;
+  /** The instant written to users.reactivated_at; the deadline check matches on it. */
+  reactivatedAt: string;
+  /** Next local midnight in PLATFORM_TIMEZONE, computed once by the API. */
+  deadline: string;
+}
+
+export interface ReactivationState {
+  current: Reactivation;
+  outcome: 'kept' | 'deactivated' | 'superseded' | 'cancelled' | null;
+}
+
+/** Sent with signal-with-start: a second reactivation the same day moves no timer, starts none. */
+export const reactivatedSignal = defineSignal<[Reactivation]>('reactivated');
+/** The user was deleted: whatever was scheduled for it ends now. */
+export const userDeletedSignal = defineSignal('userDeleted');
+export const reactivationStateQuery = defineQuery<ReactivationState>('reactivationState');

@@ -55,6 +55,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     EMAIL_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
     LOG_LEVEL: 'silent',
+    // In-process requests share one client address; tests of the limits set their own.
+    RATE_LIMIT_PER_MINUTE: '100000',
+    LOGIN_FAILURES_PER_15_MIN: '100000',
+    RESET_MAILS_PER_HOUR: '100000',
     ...overrides,
   });
 }

@@ -1,33 +1,16 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
-import { canonicalEmail, usernameProblem } from '../../users/identity.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { bearer, json, jsonBody, problem, UserSchema } from '../schemas.js';
-
-// The same rules the service applies, here too so that one 422 lists every bad field at once.
-const username = z
-  .string()
-  .max(200)
-  .superRefine((value, ctx) => {
-    const problem = usernameProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
-const email = z
-  .string()
-  .max(320)
-  .superRefine((value, ctx) => {
-    const result = canonicalEmail(value);
-    if (!result.ok) ctx.addIssue({ code: 'custom', message: result.problem });
-  });
+import { bearer, EmailField, json, jsonBody, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
 
 const InviteBody = z
   .object({
-    username: username.openapi({ example: 'erika.muster' }),
-    email: email.openapi({ example: 'erika@example.com' }),
+    username: UsernameField.openapi({ example: 'erika.muster' }),
+    email: EmailField.openapi({ example: 'erika@example.com' }),
     userType: z.string().max(64).openapi({ example: 'member', description: 'One of USER_TYPES' }),
     isStaff: z.boolean().optional(),
-    permissions: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,99}$/, 'letters, digits, _ . : - (max 100)')).max(200).optional(),
+    permissions: PermissionsField.optional(),
     locale: z.enum(['de', 'en']).optional().openapi({ description: "The invitee's language for mails and pages (default de)" }),
   })
   .strict()

@@ -1,8 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
 import { acceptInvitation, inspectInvitation } from '../../invitations/invitation.service.js';
+import { completePasswordReset, inspectPasswordReset, requestPasswordReset } from '../../passwords/password-reset.service.js';
 import { login } from '../../users/user.service.js';
 import type { ApiEnv } from '../middleware.js';
+import { publicRateLimits, RESET_REQUESTED_MESSAGE } from '../rate-limits.js';
 import { json, jsonBody, problem, UserSchema } from '../schemas.js';
 
 // Public bodies are strict: a stray `status` or `isStaff` is refused, never assigned (security.md 16).
@@ -47,10 +49,61 @@ const loginRoute = createRoute({
   },
 });
 
+const resetRequestRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/public/password-resets',
+  tags: ['Public'],
+  summary: 'Forgot password (R9): mails a reset link if a user has this address; the answer never says',
+  request: jsonBody(z.object({ email: z.string().max(320) }).strict().openapi('PasswordResetRequest')),
+  responses: {
+    202: json(z.object({ message: z.string() }), 'Always the same, whether or not the address belongs to a user'),
+    422: problem('Not an email address'),
+    429: problem('Too many requests'),
+  },
+});
+
+const resetInspectRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/public/password-resets/inspect',
+  tags: ['Public'],
+  summary: 'What the reset page shows before the password is chosen; never consumes the token',
+  request: jsonBody(z.object({ token }).strict()),
+  responses: {
+    200: json(z.object({ username: z.string(), expiresAt: z.string(), locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    410: problem('Link invalid, used, superseded or expired'),
+  },
+});
+
+const resetCompleteRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/public/password-resets/complete',
+  tags: ['Public'],
+  summary: 'Set the new password: confirms the address and makes the user active (R9, R12)',
+  request: jsonBody(z.object({ token, password }).strict().openapi('PasswordResetCompletion')),
+  responses: {
+    200: json(z.object({ user: UserSchema }), 'Password set; the user is active'),
+    410: problem('Link invalid, used, superseded or expired'),
+    422: problem('Password does not meet the rules'),
+  },
+});
+
 export function registerPublicRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
+  const limits = publicRateLimits(deps.config);
+  app.use('/api/v1/public/*', limits.perClient);
+  app.use('/api/v1/public/login', limits.loginFailures);
+  app.on('POST', '/api/v1/public/password-resets', limits.resetMails);
   app.openapi(acceptRoute, async (c) => {
     const body = c.req.valid('json');
     return c.json({ user: await acceptInvitation(deps, body.token, body.password) }, 200);
+  });
+  app.openapi(resetRequestRoute, async (c) => {
+    await requestPasswordReset(deps, c.req.valid('json').email);
+    return c.json({ message: RESET_REQUESTED_MESSAGE }, 202);
+  });
+  app.openapi(resetInspectRoute, async (c) => c.json(await inspectPasswordReset(deps, c.req.valid('json').token), 200));
+  app.openapi(resetCompleteRoute, async (c) => {
+    const body = c.req.valid('json');
+    return c.json({ user: await completePasswordReset(deps, body.token, body.password) }, 200);
   });
   app.openapi(inspectRoute, async (c) => c.json(await inspectInvitation(deps, c.req.valid('json').token), 200));
   app.openapi(loginRoute, async (c) => {

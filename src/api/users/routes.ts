@@ -1,8 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
+import { reactivateUser } from '../../reactivation/reactivation.service.js';
+import { deleteUser, editUser } from '../../users/user-admin.service.js';
 import { getUser, listUserOverview } from '../../users/user.service.js';
-import type { ApiEnv } from '../middleware.js';
-import { bearer, InvitationSchema, json, problem, UserSchema } from '../schemas.js';
+import { actorOf, type ApiEnv } from '../middleware.js';
+import { bearer, EmailField, InvitationSchema, json, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
 
 const listRoute = createRoute({
   method: 'get',
@@ -39,7 +41,66 @@ const getRoute = createRoute({
   },
 });
 
+const idParam = { params: z.object({ id: z.string() }) };
+
+const EditBody = z
+  .object({
+    username: UsernameField.optional(),
+    email: EmailField.optional(),
+    userType: z.string().max(64).optional(),
+    isStaff: z.boolean().optional(),
+    permissions: PermissionsField.optional(),
+  })
+  .strict()
+  .openapi('UserEdit');
+
+const editRoute = createRoute({
+  method: 'patch',
+  path: '/api/v1/users/{id}',
+  tags: ['Users'],
+  summary: 'Staff edit, also "overwrite" (R5, R11, R12); an address change kills reset links',
+  security: bearer,
+  request: { ...idParam, body: { content: { 'application/json': { schema: EditBody } }, required: true } },
+  responses: {
+    200: json(UserSchema.extend({ nextSteps: z.array(z.string()).optional() }), 'The user; nextSteps says what the platform should do after an address change'),
+    404: problem('No such user'),
+    409: problem('Username or email in use'),
+    422: problem('Invalid fields'),
+  },
+});
+
+const deleteRoute = createRoute({
+  method: 'delete',
+  path: '/api/v1/users/{id}',
+  tags: ['Users'],
+  summary: 'Delete (R11): username and email are free at once; links die; workflows end',
+  security: bearer,
+  request: idParam,
+  responses: { 204: { description: 'Deleted' }, 404: problem('No such user') },
+});
+
+const reactivateRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/users/{id}/reactivate',
+  tags: ['Users'],
+  summary: 'Manual reactivation until the next local midnight unless the user logs in (R10)',
+  security: bearer,
+  request: idParam,
+  responses: {
+    200: json(z.object({ user: UserSchema, deadline: z.string() }), 'Active until the deadline unless the user logs in before it'),
+    404: problem('No such user'),
+    409: problem('Not inactive (pending invitation, or already active)'),
+    503: problem('Temporal unavailable; nothing changed'),
+  },
+});
+
 export function registerUserRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   app.openapi(listRoute, async (c) => c.json(await listUserOverview(deps, c.req.valid('query')), 200));
   app.openapi(getRoute, async (c) => c.json(await getUser(deps, c.req.valid('param').id), 200));
+  app.openapi(editRoute, async (c) => c.json(await editUser(deps, c.req.valid('param').id, c.req.valid('json'), actorOf(c)), 200));
+  app.openapi(deleteRoute, async (c) => {
+    await deleteUser(deps, c.req.valid('param').id, actorOf(c));
+    return c.body(null, 204);
+  });
+  app.openapi(reactivateRoute, async (c) => c.json(await reactivateUser(deps, c.req.valid('param').id, actorOf(c)), 200));
 }

@@ -1,0 +1,61 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { renderPasswordResetEmail } from '../../emails/render.js';
+import { newToken, hashToken } from '../invitations/tokens.js';
+import { findEmailByKey, insertEmail, redactLink } from '../mail/email-log.repository.js';
+import { revokeOpenResets } from '../passwords/password-reset.repository.js';
+import { findUserByLoginKey } from '../users/user.repository.js';
+import type { ActivityDeps } from './index.js';
+
+export function createPasswordResetActivities({ db, secretBox, config }: ActivityDeps) {
+  return {
+    /**
+     * Looks the address up and, if it is a user's, mints a reset link (making older ones
+     * useless), renders the mail to the address stored for the user (security.md 10) and
+     * logs it. Keyed by the request id, so a retry reuses the same link and mail.
+     */
+    async preparePasswordReset(input: { requestId: string; emailKey: string; expiresAt: string }): Promise<{ emailId: string } | null> {
+      const key = `password_reset:${input.requestId}`;
+      const logged = await findEmailByKey(db, key);
+      if (logged) return { emailId: logged.id };
+      const user = await findUserByLoginKey(db, input.emailKey);
+      if (!user || user.email_key !== input.emailKey) return null;
+      return db.transaction().execute(async (tx) => {
+        await revokeOpenResets(tx, user.id, 'superseded');
+        const token = newToken();
+        await tx
+          .insertInto('password_resets')
+          .values({ id: input.requestId, user_id: user.id, token_hash: hashToken('password_reset', token), expires_at: input.expiresAt })
+          .execute();
+        const link = `${config.PUBLIC_BASE_URL}/password/reset?lang=${user.locale}#token=${token}`;
+        const rendered = await renderPasswordResetEmail({
+          locale: user.locale,
+          username: user.username,
+          resetUrl: link,
+          expiresAt: input.expiresAt,
+          timeZone: config.PLATFORM_TIMEZONE,
+          productName: config.PRODUCT_NAME,
+        });
+        const html = redactLink(rendered.html, link);
+        const text = redactLink(rendered.text, link);
+        if (html.includes(token) || text.includes(token)) {
+          throw ApplicationFailure.nonRetryable('the rendered mail spells the link in an unexpected way', 'TemplateError');
+        }
+        const email = await insertEmail(tx, {
+          id: crypto.randomUUID(),
+          idempotency_key: key,
+          user_id: user.id,
+          invitation_id: null,
+          type: 'password_reset',
+          locale: user.locale,
+          to_address: user.email,
+          subject: rendered.subject,
+          html_redacted: html,
+          text_redacted: text,
+          link_ciphertext: secretBox.seal(link),
+          status: 'queued',
+        });
+        return { emailId: email.id };
+      });
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { rateLimiter } from 'hono-rate-limiter';
+import type { Config } from '../config.js';
+import { DomainError } from '../errors.js';
+import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+
+/**
+ * Rate limits on the public endpoints (security.md 15), in memory per process. Keys are
+ * chosen so a flood cannot lock the real user out: login failures count per account *and*
+ * client address (an attacker elsewhere exhausts only their own bucket), and successful
+ * logins never count.
+ */
+export function clientAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown'; // in-process requests (tests) have no socket
+  }
+}
+
+function tooMany(c: Context): never {
+  const info = c.get('rateLimit' as never) as { resetTime?: Date } | undefined;
+  const seconds = info?.resetTime ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : 60;
+  throw new DomainError('TooManyRequests', `Too many requests. Try again in ${seconds} seconds.`, { retryAfterSeconds: seconds });
+}
+
+async function bodyField(c: Context, field: string): Promise<string> {
+  try {
+    const body = (await c.req.json()) as Record<string, unknown>;
+    return typeof body?.[field] === 'string' ? (body[field] as string) : '';
+  } catch {
+    return ''; // the validator answers malformed bodies
+  }
+}
+
+export function publicRateLimits(config: Config): { perClient: MiddlewareHandler; loginFailures: MiddlewareHandler; resetMails: MiddlewareHandler } {
+  const perClient = rateLimiter({
+    windowMs: 60_000,
+    limit: config.RATE_LIMIT_PER_MINUTE,
+    standardHeaders: 'draft-6',
+    keyGenerator: (c) => `client:${clientAddress(c, config.TRUST_PROXY)}`,
+    handler: tooMany,
+  });
+  const loginFailures = rateLimiter({
+    windowMs: 15 * 60_000,
+    limit: config.LOGIN_FAILURES_PER_15_MIN,
+    skipSuccessfulRequests: true,
+    keyGenerator: async (c) => {
+      const login = await bodyField(c, 'login');
+      const email = canonicalEmail(login);
+      return `login:${email.ok ? email.value : canonicalUsername(login.trim())}:${clientAddress(c, config.TRUST_PROXY)}`;
+    },
+    handler: tooMany,
+  });
+  // Per address typed in, across clients: protects mailboxes from reset-mail floods. The
+  // answer stays the neutral 202, so the limit reveals nothing about accounts; the newest
+  // link already in the mailbox keeps working.
+  const resetMails = rateLimiter({
+    windowMs: 60 * 60_000,
+    limit: config.RESET_MAILS_PER_HOUR,
+    keyGenerator: async (c) => {
+      const email = canonicalEmail(await bodyField(c, 'email'));
+      return `reset:${email.ok ? email.value : 'invalid'}`;
+    },
+    handler: async (c) => c.json({ message: RESET_REQUESTED_MESSAGE }, 202),
+  });
+  return { perClient, loginFailures, resetMails };
+}
+
+export const RESET_REQUESTED_MESSAGE =
+  'If an account exists for this address, we have sent it a link to set a new password. The link is valid for a limited time.';

@@ -1,0 +1,106 @@
+import { sql } from 'kysely';
+import { uuidv7 } from 'uuidv7';
+import { recordAudit } from '../audit/audit.repository.js';
+import type { AppDeps } from '../deps.js';
+import { DomainError } from '../errors.js';
+import { hashToken, looksLikeToken, sameHash } from '../invitations/tokens.js';
+import { signalBestEffort, temporalCall } from '../temporal/calls.js';
+import { canonicalEmail } from '../users/identity.js';
+import { findUserById } from '../users/user.repository.js';
+import { userView, type UserView } from '../users/user.view.js';
+import { acceptedSignal, passwordResetWorkflowId, type PasswordResetWorkflowInput } from '../workflows/messages.js';
+import type { passwordResetWorkflow } from '../workflows/password-reset.js';
+import { hashPassword } from './hashing.js';
+import { passwordProblems } from './policy.js';
+import { consumeReset, findResetByTokenHash } from './password-reset.repository.js';
+
+/**
+ * R9 "forgot password". The answer is the same whether or not the address is a user's
+ * (security.md 9): every well-formed request starts the same workflow, which does the
+ * lookup; nothing here reads the users table. Requesting changes no account state.
+ */
+export async function requestPasswordReset(deps: AppDeps, email: string): Promise<void> {
+  const canonical = canonicalEmail(email);
+  if (!canonical.ok) {
+    throw new DomainError('ValidationFailed', 'The email address is not valid.', { errors: [{ field: 'email', message: canonical.problem }] });
+  }
+  const requestId = uuidv7();
+  const input: PasswordResetWorkflowInput = { requestId, emailKey: canonical.value, ttlMs: deps.config.PASSWORD_RESET_TTL };
+  await temporalCall(deps.temporal, () =>
+    deps.temporal.workflow.start<typeof passwordResetWorkflow>('passwordResetWorkflow', {
+      workflowId: passwordResetWorkflowId(requestId),
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      args: [input],
+      staticSummary: 'Password reset request',
+    }),
+  );
+}
+
+function notValidLink(): DomainError {
+  return new DomainError('LinkInvalidOrExpired', 'This password reset link is invalid, was already used, or has expired. Request a new one.');
+}
+
+async function openReset(deps: AppDeps, token: string) {
+  if (!looksLikeToken(token)) throw notValidLink();
+  const tokenHash = hashToken('password_reset', token);
+  const reset = await findResetByTokenHash(deps.db, tokenHash);
+  if (!reset?.token_hash || !sameHash(reset.token_hash, tokenHash)) throw notValidLink();
+  if (reset.consumed_at || reset.revoked_at || new Date(reset.expires_at).getTime() <= Date.now()) throw notValidLink();
+  const user = await findUserById(deps.db, reset.user_id);
+  if (!user) throw notValidLink();
+  return { reset, user };
+}
+
+/** What the reset page shows before the password is chosen; never consumes the token. */
+export async function inspectPasswordReset(deps: AppDeps, token: string) {
+  const { reset, user } = await openReset(deps, token);
+  return { username: user.username, expiresAt: new Date(reset.expires_at).toISOString(), locale: user.locale };
+}
+
+/**
+ * Sets the new password, confirms the address (the link reached it) and makes the user
+ * active (R9). For an invitee still `invited` this also accepts the invitation (R12): its
+ * link stops working and its workflow is told, so no timer deactivates the user later.
+ */
+export async function completePasswordReset(deps: AppDeps, token: string, password: string): Promise<UserView> {
+  const { reset, user } = await openReset(deps, token);
+  const problems = passwordProblems(password, user);
+  if (problems.length) throw new DomainError('WeakPassword', 'Choose a different password.', { errors: problems });
+  const passwordHash = await hashPassword(password);
+  const done = await deps.db.transaction().execute(async (tx) => {
+    if (!(await consumeReset(tx, reset.id))) return undefined;
+    const updated = await tx
+      .updateTable('users')
+      .set({
+        password_hash: passwordHash,
+        status: 'active',
+        email_verified_at: sql<Date>`now()`,
+        activated_at: sql<Date>`coalesce(activated_at, now())`,
+        deactivated_at: null,
+        deactivation_reason: null,
+        updated_at: sql<Date>`now()`,
+      })
+      .where('id', '=', reset.user_id)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (!updated) return undefined;
+    const invitation = await tx
+      .updateTable('invitations')
+      .set({ status: 'accepted', accepted_at: sql<Date>`now()` })
+      .where('user_id', '=', reset.user_id)
+      .where('status', '=', 'pending')
+      .returning(['id', 'workflow_id'])
+      .executeTakeFirst();
+    await recordAudit(tx, {
+      actor: updated.username,
+      action: 'password.reset_completed',
+      userId: updated.id,
+      details: { resetId: reset.id, previousStatus: user.status, ...(invitation ? { acceptedInvitationId: invitation.id } : {}) },
+    });
+    return { user: updated, invitation };
+  });
+  if (!done) throw notValidLink();
+  if (done.invitation) await signalBestEffort(deps, done.invitation.workflow_id, acceptedSignal);
+  return userView(done.user);
+}

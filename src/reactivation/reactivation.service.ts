@@ -1,0 +1,68 @@
+import { sql } from 'kysely';
+import { recordAudit } from '../audit/audit.repository.js';
+import type { AppDeps } from '../deps.js';
+import { DomainError } from '../errors.js';
+import { temporalCall } from '../temporal/calls.js';
+import { findUserById } from '../users/user.repository.js';
+import { isUuid } from '../users/user.service.js';
+import { userView } from '../users/user.view.js';
+import { reactivatedSignal, reactivationWorkflowId, type Reactivation } from '../workflows/messages.js';
+import type { reactivationWorkflow } from '../workflows/reactivation.js';
+import { nextLocalMidnight } from './midnight.js';
+
+/**
+ * R10: staff reactivate an inactive user until the next local midnight. The timer is
+ * started first: if Temporal is down nothing changes, and if the database write then fails
+ * the timer finds another reactivated_at at midnight and leaves the user alone.
+ */
+export async function reactivateUser(deps: AppDeps, userId: string, actor: string | null) {
+  const user = isUuid(userId) ? await findUserById(deps.db, userId) : undefined;
+  if (!user) throw new DomainError('UserNotFound', `No user ${userId}.`);
+  const now = new Date();
+  if (user.status === 'invited') {
+    throw new DomainError('UserNotInactive', 'The invitation is still pending: re-send it from the email log instead.');
+  }
+  if (user.status === 'active') {
+    const deadline = user.reactivation_deadline ? new Date(user.reactivation_deadline) : undefined;
+    // Reactivating twice on one day: same answer, same single timer.
+    if (deadline && deadline > now) return { user: userView(user), deadline: deadline.toISOString() };
+    throw new DomainError('UserNotInactive', 'The user is already active.');
+  }
+
+  const reactivation: Reactivation = {
+    userId,
+    reactivatedAt: now.toISOString(),
+    deadline: nextLocalMidnight(now, deps.config.PLATFORM_TIMEZONE).toISOString(),
+  };
+  await temporalCall(deps.temporal, () =>
+    deps.temporal.workflow.signalWithStart<typeof reactivationWorkflow, [Reactivation]>('reactivationWorkflow', {
+      workflowId: reactivationWorkflowId(userId),
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      args: [reactivation],
+      signal: reactivatedSignal,
+      signalArgs: [reactivation],
+      staticSummary: `Manual reactivation of ${user.username} (${userId})`,
+    }),
+  );
+  const updated = await deps.db.transaction().execute(async (tx) => {
+    const row = await tx
+      .updateTable('users')
+      .set({
+        status: 'active',
+        reactivated_at: now,
+        reactivation_deadline: reactivation.deadline,
+        deactivated_at: null,
+        deactivation_reason: null,
+        updated_at: sql<Date>`now()`,
+      })
+      .where('id', '=', userId)
+      .where('status', '=', 'inactive')
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (row) await recordAudit(tx, { actor, action: 'user.reactivated', userId, details: { deadline: reactivation.deadline } });
+    return row;
+  });
+  if (!updated) throw new DomainError('UserNotInactive', 'The user changed meanwhile; reload and try again.');
+  return { user: userView(updated), deadline: reactivation.deadline };
+}

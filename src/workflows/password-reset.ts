@@ -1,0 +1,36 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { PasswordResetResult, PasswordResetWorkflowInput } from './messages.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+// A reset link lives for hours, not days: stop retrying a mail that can no longer help.
+const mail = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '1 hour',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/**
+ * One "forgot password" request (R9). Started for every request, whether or not the address
+ * belongs to a user, so the endpoint's answer and timing say nothing about accounts; the
+ * lookup happens here. The link's lifetime is checked by the database when it is used.
+ */
+export async function passwordResetWorkflow(input: PasswordResetWorkflowInput): Promise<PasswordResetResult> {
+  const expiresAt = new Date(Date.now() + input.ttlMs).toISOString();
+  const prepared = await db.preparePasswordReset({ requestId: input.requestId, emailKey: input.emailKey, expiresAt });
+  if (!prepared) return { mailed: false, mail: 'none' };
+  try {
+    await mail.deliverEmail({ emailId: prepared.emailId });
+    return { mailed: true, mail: 'sent' };
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : error;
+    const message = cause instanceof ApplicationFailure ? cause.message : String((cause as Error)?.message ?? cause);
+    await db.markEmailFailed({ emailId: prepared.emailId, error: message });
+    return { mailed: true, mail: 'failed' };
+  }
+}
