@@ -1,19 +1,26 @@
 import { readFileSync } from 'node:fs';
 import type { Context, Hono } from 'hono';
 import { html, raw } from 'hono/html';
-import { acceptStrings, pageLocale, type PageLocale } from './page-strings.js';
+import { acceptStrings, forgotStrings, pageLocale, resetStrings, type PageLocale } from './page-strings.js';
 
 const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
+const script = (name: string) => ({ body: asset(name), type: 'text/javascript; charset=utf-8' });
 const assets: Record<string, { body: string; type: string }> = {
   'app.css': { body: asset('app.css'), type: 'text/css; charset=utf-8' },
-  'accept.js': { body: asset('accept.js'), type: 'text/javascript; charset=utf-8' },
+  'common.js': script('common.js'),
+  'accept.js': script('accept.js'),
+  'reset.js': script('reset.js'),
+  'forgot.js': script('forgot.js'),
 };
+
+type Html = ReturnType<typeof html>;
 
 /**
  * Link pages carry the token in the fragment, which never reaches the server. They must not
  * leak it onwards either: no Referer, no caching, no third-party anything (security.md 4).
+ * The forgot page carries no token but gets the same: it is where a leaked reset starts.
  */
-function linkPageHeaders(c: Context) {
+function pageHeaders(c: Context) {
   c.header('referrer-policy', 'no-referrer');
   c.header('cache-control', 'no-store');
   c.header(
@@ -24,7 +31,8 @@ function linkPageHeaders(c: Context) {
   c.header('x-frame-options', 'DENY');
 }
 
-function page(locale: PageLocale, title: string, script: string, strings: Record<string, string>, body: ReturnType<typeof html>) {
+// Page scripts are ES modules importing /assets/common.js, so the shared code needs no global.
+function page(locale: PageLocale, title: string, script: string, strings: Record<string, string>, body: Html) {
   return html`<!doctype html>
 <html lang="${locale}">
 <head>
@@ -34,7 +42,7 @@ function page(locale: PageLocale, title: string, script: string, strings: Record
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/app.css">
 <script type="application/json" id="strings">${raw(JSON.stringify(strings).replace(/</g, '\\u003c'))}</script>
-<script src="/assets/${script}" defer></script>
+<script type="module" src="/assets/${script}"></script>
 </head>
 <body>
 <main class="card" aria-labelledby="title">
@@ -44,29 +52,19 @@ ${body}
 </html>`;
 }
 
-export function registerPages(app: Hono<any>) {
-  app.get('/assets/:name', (c) => {
-    const file = assets[c.req.param('name')];
-    if (!file) return c.notFound();
-    c.header('cache-control', 'public, max-age=300');
-    c.header('x-content-type-options', 'nosniff');
-    return c.body(file.body, 200, { 'content-type': file.type });
-  });
+type PasswordPageStrings = (typeof acceptStrings)[PageLocale] | (typeof resetStrings)[PageLocale];
 
-  app.get('/invitations/accept', (c) => {
-    const locale = pageLocale(c.req.query('lang'), c.req.header('accept-language'));
-    const t = acceptStrings[locale];
-    linkPageHeaders(c);
-    return c.html(
-      page(
-        locale,
-        t.title,
-        'accept.js',
-        { ...t, locale },
-        html`<h1 id="title">${t.title}</h1>
+/** Accept and reset are one page shape: a token link, then a new password. */
+function passwordPage(locale: PageLocale, t: PasswordPageStrings, script: string) {
+  return page(
+    locale,
+    t.title,
+    script,
+    { ...t, locale },
+    html`<h1 id="title">${t.title}</h1>
 <noscript><p class="error">${t.noscript}</p></noscript>
 <p id="status" role="status" aria-live="polite">${t.loading}</p>
-<form id="accept-form" hidden novalidate>
+<form id="password-form" hidden novalidate>
   <p id="intro">${t.intro}</p>
   <p id="expiry" class="muted"></p>
   <input type="text" id="username" name="username" autocomplete="username" hidden readonly>
@@ -79,13 +77,69 @@ export function registerPages(app: Hono<any>) {
   <p id="password-error" class="error" role="alert"></p>
   <button type="submit" id="submit">${t.submit}</button>
 </form>
-<section id="outcome" hidden>
+${outcome(locale, t.goneLink)}`,
+  );
+}
+
+function outcome(locale: PageLocale, linkText: string) {
+  return html`<section id="outcome" hidden>
   <h2 id="outcome-title" tabindex="-1"></h2>
   <p id="outcome-text"></p>
   <p id="outcome-next"></p>
-  <p id="outcome-link" hidden><a href="/password/forgot?lang=${locale}">${t.forgot}</a></p>
+  <p id="outcome-link" hidden><a href="/password/forgot?lang=${locale}">${linkText}</a></p>
+</section>`;
+}
+
+function forgotPage(locale: PageLocale) {
+  const t = forgotStrings[locale];
+  return page(
+    locale,
+    t.title,
+    'forgot.js',
+    { ...t, locale },
+    html`<h1 id="title">${t.title}</h1>
+<noscript><p class="error">${t.noscript}</p></noscript>
+<p id="status" role="status" aria-live="polite"></p>
+<form id="forgot-form" novalidate>
+  <p id="intro">${t.intro}</p>
+  <label for="email">${t.email}</label>
+  <input type="email" id="email" name="email" autocomplete="email" maxlength="254" required aria-describedby="email-error">
+  <p id="email-error" class="error" role="alert"></p>
+  <p id="form-error" class="error" role="alert"></p>
+  <button type="submit" id="submit">${t.submit}</button>
+</form>
+<section id="outcome" hidden>
+  <h2 id="outcome-title" tabindex="-1"></h2>
+  <p id="outcome-text"></p>
 </section>`,
-      ),
-    );
+  );
+}
+
+export function registerPages(app: Hono<any>) {
+  app.get('/assets/:name', (c) => {
+    const file = assets[c.req.param('name')];
+    if (!file) return c.notFound();
+    c.header('cache-control', 'public, max-age=300');
+    c.header('x-content-type-options', 'nosniff');
+    return c.body(file.body, 200, { 'content-type': file.type });
+  });
+
+  const locale = (c: Context) => pageLocale(c.req.query('lang'), c.req.header('accept-language'));
+
+  app.get('/invitations/accept', (c) => {
+    const l = locale(c);
+    pageHeaders(c);
+    return c.html(passwordPage(l, acceptStrings[l], 'accept.js'));
+  });
+
+  app.get('/password/reset', (c) => {
+    const l = locale(c);
+    pageHeaders(c);
+    return c.html(passwordPage(l, resetStrings[l], 'reset.js'));
+  });
+
+  app.get('/password/forgot', (c) => {
+    pageHeaders(c);
+    return c.html(forgotPage(locale(c)));
   });
 }
