@@ -19,6 +19,8 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
       if (logged) return { emailId: logged.id };
       const user = await findUserByLoginKey(db, input.emailKey);
       if (!user || user.email_key !== input.emailKey) return null;
+      // Staff withdrew this invitation: "forgot password" must not become a way around that.
+      if (user.status === 'inactive' && user.deactivation_reason === 'invitation_revoked') return null;
       return db.transaction().execute(async (tx) => {
         await revokeOpenResets(tx, user.id, 'superseded');
         const token = newToken();

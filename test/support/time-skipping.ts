@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createActivities } from '../../src/activities/index.js';
+import type { AppDeps } from '../../src/deps.js';
+import { startMailCatcher, type MailCatcher } from '../../src/dev/mail-catcher.js';
+import { createLogger } from '../../src/log.js';
+import { createSmtpMailer } from '../../src/mail/mailer.js';
+import { createSecretBox } from '../../src/mail/secret-box.js';
+import type { invitationWorkflow } from '../../src/workflows/invitation.js';
+import { invitationWorkflowId, type InvitationWorkflowInput } from '../../src/workflows/messages.js';
+import { cloneDatabase, linkFrom, quietTemporalRuntime, testConfig } from './harness.js';
+
+/**
+ * The service's workflows and real activities (Postgres, SMTP) on Temporal's time-skipping
+ * test server: `env.sleep('28 days')` passes in milliseconds, timers fire as in production.
+ */
+export async function startTimeSkippingService() {
+  quietTemporalRuntime();
+  const config = testConfig();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
+  });
+  const database = await cloneDatabase();
+  const mail: MailCatcher = await startMailCatcher({ smtpPort: 0, httpPort: null });
+  const mailer = createSmtpMailer(mail.smtpUrl);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities: createActivities({
+      db: database.handle.db,
+      mailer,
+      secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')),
+      config,
+    }),
+  });
+  const running = worker.run();
+  const deps: AppDeps = { db: database.handle.db, temporal: env.client, config, log: createLogger('silent'), adminKeys: [] };
+  const db = database.handle.db;
+
+  return {
+    env,
+    config,
+    deps,
+    db,
+    mail,
+    userRow: (id: string) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
+    /** Starts an invitation workflow as the API would, and returns the mailed link. */
+    async invite(username: string) {
+      const input: InvitationWorkflowInput = {
+        userId: randomUUID(),
+        invitationId: randomUUID(),
+        username,
+        email: `${username}@example.com`,
+        userType: 'member',
+        isStaff: false,
+        permissions: [],
+        locale: 'en',
+        invitedBy: 'staff:test',
+        ttlMs: config.INVITATION_TTL,
+        indexed: false, // the time-skipping server has no custom search attributes
+      };
+      const handle = await env.client.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
+        workflowId: invitationWorkflowId(input.userId),
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        args: [input],
+      });
+      const caught = await mail.waitFor((m) => m.to.includes(input.email), 15_000);
+      return { input, handle, link: linkFrom(caught.text) };
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      mailer.close();
+      await mail.close();
+      await database.drop();
+      await env.teardown();
+    },
+  };
+}
+export type TimeSkippingService = Awaited<ReturnType<typeof startTimeSkippingService>>;
