@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invitationWorkflowId } from '../src/workflows/messages.js';
 import { linkFrom, startHarness, type Harness } from './support/harness.js';
@@ -188,6 +189,37 @@ describe('revoking and racing', () => {
 });
 
 describe('the user overview', () => {
+  it('does not skip users created within the same millisecond (cursor keeps microseconds)', async () => {
+    // Rows written directly: the point is created_at values a JS Date cannot tell apart.
+    const ids = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000c'];
+    await h.db
+      .insertInto('users')
+      .values(
+        ids.map((id, i) => ({
+          id,
+          username: `micro.${i}`,
+          username_key: `micro.${i}`,
+          email: `micro.${i}@micro.example`,
+          email_key: `micro.${i}@micro.example`,
+          user_type: 'member',
+          is_staff: false,
+          locale: 'en' as const,
+          status: 'invited' as const,
+          created_at: sql<Date>`${`2020-01-01T00:00:00.000${3 - i}00Z`}::text::timestamptz` as unknown as Date,
+          updated_at: '2020-01-01T00:00:00Z',
+        })),
+      )
+      .execute();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { body: any } = await h.api('GET', `/api/v1/users?q=micro.example&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...res.body.items.map((u: { username: string }) => u.username));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['micro.0', 'micro.1', 'micro.2']);
+  });
+
   it('pages newest first without skipping or repeating, and filters by status and q', async () => {
     const names = ['page.a', 'page.b', 'page.c', 'page.d', 'page.e'];
     for (const username of names) {

@@ -66,19 +66,25 @@ export interface ListUsersQuery {
   status?: UserStatus | undefined;
   q?: string | undefined;
   limit: number;
-  after?: { createdAt: Date; id: string } | undefined;
+  /** created_at exactly as Postgres keeps it (microseconds), and the id, of the last row seen. */
+  after?: { createdAt: string; id: string } | undefined;
 }
 
+/** created_at to the microsecond: a JS Date has only milliseconds and would skip rows. */
+const exactCreatedAt = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 /** Newest first, keyset-paginated on (created_at, id) so pages never skip or repeat rows. */
-export async function listUsers(db: Queryable, query: ListUsersQuery): Promise<UserRow[]> {
-  let q = db.selectFrom('users').selectAll().where('deleted_at', 'is', null);
+export async function listUsers(db: Queryable, query: ListUsersQuery): Promise<Array<UserRow & { cursor_created_at: string }>> {
+  let q = db.selectFrom('users').selectAll().select(exactCreatedAt.as('cursor_created_at')).where('deleted_at', 'is', null);
   if (query.status) q = q.where('status', '=', query.status);
   if (query.q) {
     const pattern = `%${query.q.normalize('NFKC').toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) => eb.or([eb('username_key', 'like', pattern), eb('email_key', 'like', pattern)]));
   }
   if (query.after) {
-    const { createdAt, id } = query.after;
+    // Sent as text: postgres.js would pass a timestamptz parameter through a JS Date (ms).
+    const createdAt = sql<Date>`${query.after.createdAt}::text::timestamptz`;
+    const { id } = query.after;
     q = q.where((eb) =>
       eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]),
     );

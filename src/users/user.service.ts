@@ -22,16 +22,16 @@ export async function getUser(deps: AppDeps, id: string) {
 }
 
 /** Opaque keyset cursor: the (createdAt, id) of the last row of the previous page. */
-export function encodeCursor(row: { created_at: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([new Date(row.created_at).toISOString(), row.id])).toString('base64url');
+export function encodeCursor(row: { cursor_created_at: string; id: string }): string {
+  return Buffer.from(JSON.stringify([row.cursor_created_at, row.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+export function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(createdAt);
-    if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !isUuid(id)) throw new Error('bad cursor');
-    return { createdAt: date, id };
+    if (typeof createdAt !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(createdAt)) throw new Error('bad cursor');
+    if (typeof id !== 'string' || !isUuid(id)) throw new Error('bad cursor');
+    return { createdAt, id };
   } catch {
     throw new DomainError('ValidationFailed', 'The cursor is not one this service issued.', { errors: [{ field: 'cursor', message: 'is not valid' }] });
   }
