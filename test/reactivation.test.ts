@@ -1,0 +1,146 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { revokeInvitationById } from '../src/invitations/invitation.service.js';
+import { completePasswordReset, requestPasswordReset } from '../src/passwords/password-reset.service.js';
+import { nextLocalMidnight } from '../src/reactivation/midnight.js';
+import { reactivateUser } from '../src/reactivation/reactivation.service.js';
+import { deleteUser } from '../src/users/user-admin.service.js';
+import { login } from '../src/users/user.service.js';
+import { reactivationStateQuery, reactivationWorkflowId } from '../src/workflows/messages.js';
+import { eventually, linkFrom } from './support/harness.js';
+import { startTimeSkippingService, type TimeSkippingService } from './support/time-skipping.js';
+
+/**
+ * R10 on the time-skipping server: the midnight timer really runs, and really fires.
+ * The API computes the deadline from the real clock, as in production; the test server's
+ * clock starts at real time but runs ahead with every skip, so each test gets a fresh one.
+ */
+let s: TimeSkippingService;
+const DAY = 86_400_000;
+
+/** An invitee staff withdrew: inactive, never set a password (no time skipped to get there). */
+async function inactiveInvitee(username: string) {
+  const { input } = await s.invite(username);
+  await revokeInvitationById(s.deps, input.invitationId, 'staff:test');
+  // Not handle.result(): waiting on a result lets the test server skip time, and it may jump
+  // to the invitation's 28-day timer before the revoke signal is processed.
+  expect((await s.userRow(input.userId)).status).toBe('inactive');
+  return input;
+}
+
+async function resetPassword(email: string, password: string) {
+  const seen = new Set(s.mail.messages().map((m) => m.id));
+  await requestPasswordReset(s.deps, email);
+  const mail = await s.mail.waitFor((m) => !seen.has(m.id) && m.to.includes(email) && m.text.includes('/password/reset'), 15_000);
+  await completePasswordReset(s.deps, linkFrom(mail.text, '/password/reset').token, password);
+}
+
+describe('a manual reactivation holds until local midnight unless the user logs in (R10)', () => {
+  beforeEach(async () => {
+    s = await startTimeSkippingService();
+  });
+  afterEach(async () => s?.close());
+
+  it('answers the next local midnight in PLATFORM_TIMEZONE as the deadline', async () => {
+    const user = await inactiveInvitee('deadline.dora');
+    const before = new Date();
+    const res = await reactivateUser(s.deps, user.userId, 'staff:test');
+    expect(res.user.status).toBe('active');
+    expect(res.deadline).toBe(nextLocalMidnight(before, 'Europe/Berlin').toISOString());
+  });
+
+  it('no login → inactive again at midnight, not before', async () => {
+    const user = await inactiveInvitee('no.login.nils');
+    const { deadline } = await reactivateUser(s.deps, user.userId, 'staff:test');
+    const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
+    await s.env.sleep(Date.parse(deadline) - Date.now() - 60_000);
+    expect((await s.userRow(user.userId)).status).toBe('active');
+    expect((await handle.query(reactivationStateQuery)).outcome).toBeNull();
+
+    expect((await handle.result()).outcome).toBe('deactivated');
+    const row = await s.userRow(user.userId);
+    expect(row.status).toBe('inactive');
+    expect(row.deactivation_reason).toBe('reactivation_unused');
+  });
+
+  it('reset and login before midnight → still active a day later', async () => {
+    const user = await inactiveInvitee('on.time.olga');
+    await reactivateUser(s.deps, user.userId, 'staff:test');
+    await resetPassword(user.email, 'olga logs in on time');
+    await login(s.deps, user.username, 'olga logs in on time');
+    const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
+    expect((await handle.result()).outcome).toBe('kept');
+    await s.env.sleep(DAY);
+    expect((await s.userRow(user.userId)).status).toBe('active');
+  });
+
+  it('a reset without a login is not enough: inactive at midnight, and login then says to use forgot password', async () => {
+    const user = await inactiveInvitee('reset.only.rita');
+    await reactivateUser(s.deps, user.userId, 'staff:test');
+    await resetPassword(user.email, 'rita never logs in');
+    const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
+    expect((await handle.result()).outcome).toBe('deactivated');
+    await expect(login(s.deps, user.username, 'rita never logs in')).rejects.toMatchObject({ type: 'AccountInactive' });
+    await expect(login(s.deps, user.username, 'a wrong password here')).rejects.toMatchObject({ type: 'InvalidCredentials' });
+    // R9: forgot password gets her back in, no staff involved.
+    await resetPassword(user.email, 'rita is back for good');
+    expect((await login(s.deps, user.username, 'rita is back for good')).status).toBe('active');
+  });
+
+  it('reactivating twice on one day keeps one workflow, one timer and one deadline', async () => {
+    const user = await inactiveInvitee('twice.tina');
+    const first = await reactivateUser(s.deps, user.userId, 'staff:test');
+    const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
+    const runBefore = (await handle.describe()).runId;
+    const second = await reactivateUser(s.deps, user.userId, 'staff:test');
+    expect(second.deadline).toBe(first.deadline);
+    expect((await handle.describe()).runId).toBe(runBefore);
+    const timers = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.timerStartedEventAttributes).length;
+    await eventually(async () => (await timers()) >= 1, 10_000, 'the timer');
+    expect(await timers()).toBe(1);
+    expect((await handle.result()).outcome).toBe('deactivated');
+  });
+
+  it('deleting the user ends the timer', async () => {
+    const user = await inactiveInvitee('deleted.dan');
+    await reactivateUser(s.deps, user.userId, 'staff:test');
+    await deleteUser(s.deps, user.userId, 'staff:test');
+    const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
+    expect((await handle.result()).outcome).toBe('cancelled');
+  });
+
+  it('only an inactive user can be reactivated', async () => {
+    const { input } = await s.invite('pending.paula');
+    await expect(reactivateUser(s.deps, input.userId, 'staff:test')).rejects.toMatchObject({ type: 'UserNotInactive' });
+    await expect(reactivateUser(s.deps, '00000000-0000-4000-8000-000000000000', 'staff:test')).rejects.toMatchObject({ type: 'UserNotFound' });
+  });
+});
+
+describe('a reset for a pending invitee', () => {
+  beforeAll(async () => {
+    s = await startTimeSkippingService();
+  });
+  afterAll(async () => s?.close());
+
+  it('ends the invitation workflow, and no later timer touches the user', async () => {
+    const { input, handle } = await s.invite('reset.pending.pia');
+    await s.env.sleep(3 * DAY);
+    await resetPassword(input.email, 'pia skips the invitation');
+    expect((await handle.result()).outcome).toBe('accepted');
+    await s.env.sleep(40 * DAY);
+    const row = await s.userRow(input.userId);
+    expect(row.status).toBe('active');
+    expect(row.deactivated_at).toBeNull();
+  });
+
+  it('a deleted user whose name is reused: the old timer never touches the new user', async () => {
+    const first = await s.invite('reused.name');
+    await s.env.sleep(DAY);
+    await deleteUser(s.deps, first.input.userId, 'staff:test');
+    expect((await first.handle.result()).outcome).toBe('deleted');
+    // The same username and address are free at once (R11); the new user is a new id.
+    const second = await s.invite('reused.name');
+    await s.env.sleep(28 * DAY - DAY - 60_000 + DAY / 2); // past the first invitation's deadline
+    expect((await s.userRow(second.input.userId)).status).toBe('invited');
+    expect((await second.handle.result()).outcome).toBe('expired');
+  });
+});
