@@ -1,0 +1,598 @@
+/**
+ * `npm run bench`: speed and memory of the invitation service on this machine, over real
+ * HTTP on loopback, against the machine's Postgres, a Temporal dev server (in memory), an
+ * in-process worker and an SMTP mail catcher. Prints a table and writes
+ * bench/results/latest.json. See docs/benchmarks.md for what each number means.
+ *
+ * Knobs (env): BENCH_INVITES (300), BENCH_CONCURRENCY (8), BENCH_ACCEPTS (50),
+ * BENCH_ACCEPT_CONCURRENCY (4), BENCH_SEARCHES (100), BENCH_BAD_REQUESTS (1000),
+ * BENCH_MAIL_TIMEOUT_MS (120000), BENCH_MAX_SECONDS (600), BENCH_PG_ADMIN_URL,
+ * TEMPORAL_ADDRESS (use a running server instead of starting a dev server), BENCH_OUT.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import postgres from 'postgres';
+import { createApp } from '../src/api/app.js';
+import { loadConfig } from '../src/config.js';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { findTemporalCli } from '../src/dev/temporal-cli.js';
+import { startMailCatcher, type CaughtMail, type MailCatcher } from '../src/dev/mail-catcher.js';
+import { startTemporalDevServer, type DevServer } from '../src/dev/temporal-dev-server.js';
+import { createLogger } from '../src/log.js';
+import { createSmtpMailer, type Mailer } from '../src/mail/mailer.js';
+import { connectTemporal, loadSecretBox } from '../src/runtime.js';
+import { ensureSearchAttributes } from '../src/temporal/search-attributes.js';
+import { createInvitationWorker, workflowsPath } from '../src/temporal/worker.js';
+import {
+  commandVersion,
+  envInt,
+  findDevServerPid,
+  findGc,
+  freePort,
+  latencyStats,
+  machineBusySeconds,
+  machineInfo,
+  memorySample,
+  pool,
+  postgresPids,
+  procCpuSeconds,
+  procMemory,
+  sumCpu,
+  table,
+  type LatencyStats,
+  type MemorySample,
+} from './lib.js';
+
+const settings = {
+  invites: envInt('BENCH_INVITES', 300, 1),
+  concurrency: envInt('BENCH_CONCURRENCY', 8, 1),
+  accepts: envInt('BENCH_ACCEPTS', 50, 0),
+  acceptConcurrency: envInt('BENCH_ACCEPT_CONCURRENCY', 4, 1),
+  searches: envInt('BENCH_SEARCHES', 100, 0),
+  badRequests: envInt('BENCH_BAD_REQUESTS', 1000, 0),
+  mailTimeoutMs: envInt('BENCH_MAIL_TIMEOUT_MS', 120_000, 1000),
+  maxSeconds: envInt('BENCH_MAX_SECONDS', 600, 10),
+};
+settings.accepts = Math.min(settings.accepts, settings.invites);
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outFile = process.env.BENCH_OUT ?? path.join(here, 'results', 'latest.json');
+const adminUrl = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = `invitations_bench_${process.pid}`;
+const ADMIN_KEY = `bench-admin-${randomBytes(12).toString('hex')}`;
+const tag = process.pid.toString(36);
+
+const cleanups: Array<{ what: string; run: () => Promise<unknown> | unknown }> = [];
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Phase bookkeeping
+
+interface CpuSnapshot {
+  at: number;
+  self: NodeJS.CpuUsage;
+  temporal: number | null;
+  postgres: number;
+  machine: number;
+}
+
+let devServerPid: number | undefined;
+
+function cpuSnapshot(): CpuSnapshot {
+  return {
+    at: performance.now(),
+    self: process.cpuUsage(),
+    temporal: devServerPid === undefined ? null : procCpuSeconds(devServerPid),
+    postgres: sumCpu(postgresPids()),
+    machine: machineBusySeconds(),
+  };
+}
+
+/** CPU seconds spent during a phase by this process (API + worker + client), the dev server and all postgres processes. */
+function cpuSince(start: CpuSnapshot) {
+  const end = cpuSnapshot();
+  const r = (n: number) => Math.round(n * 100) / 100;
+  const self = (end.self.user - start.self.user + end.self.system - start.self.system) / 1e6;
+  const wall = (end.at - start.at) / 1000;
+  const temporal = start.temporal === null || end.temporal === null ? null : end.temporal - start.temporal;
+  const postgresCpu = end.postgres - start.postgres;
+  return {
+    wallSeconds: r(wall),
+    benchProcessCpuSeconds: r(self),
+    temporalCpuSeconds: temporal === null ? null : r(temporal),
+    postgresCpuSeconds: r(postgresCpu),
+    /** Everything else on the machine (e.g. a test run next door): makes a run suspect when high. */
+    otherCpuSeconds: r(Math.max(0, end.machine - start.machine - self - (temporal ?? 0) - postgresCpu)),
+  };
+}
+
+interface PhaseResult {
+  requests: number;
+  ok: number;
+  errors: number;
+  errorSamples: string[];
+  throughputPerSecond: number;
+  latencyMs: LatencyStats | null;
+  cpu: ReturnType<typeof cpuSince>;
+  concurrency: number;
+}
+
+class Phase {
+  readonly samples: number[] = [];
+  ok = 0;
+  errors = 0;
+  readonly errorSamples: string[] = [];
+  private readonly cpu = cpuSnapshot();
+  private readonly started = performance.now();
+
+  constructor(private readonly concurrency: number) {}
+
+  fail(message: string) {
+    this.errors++;
+    if (this.errorSamples.length < 5) this.errorSamples.push(message.slice(0, 300));
+  }
+
+  finish(): PhaseResult {
+    const seconds = (performance.now() - this.started) / 1000;
+    const requests = this.ok + this.errors;
+    return {
+      requests,
+      ok: this.ok,
+      errors: this.errors,
+      errorSamples: this.errorSamples,
+      throughputPerSecond: Math.round((requests / seconds) * 10) / 10,
+      latencyMs: latencyStats(this.samples),
+      cpu: cpuSince(this.cpu),
+      concurrency: this.concurrency,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+let baseUrl = '';
+
+async function call(method: string, pathname: string, options: { body?: string; admin?: boolean } = {}) {
+  const headers: Record<string, string> = {};
+  if (options.admin !== false) headers.authorization = `Bearer ${ADMIN_KEY}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const started = performance.now();
+  const res = await fetch(`${baseUrl}${pathname}`, { method, headers, ...(options.body !== undefined ? { body: options.body } : {}) });
+  const text = await res.text();
+  const ended = performance.now();
+  return { status: res.status, text, ms: ended - started, ended };
+}
+
+/** One timed request; counts it as ok only with the expected status. */
+async function timed(phase: Phase, expected: number, method: string, pathname: string, options: { body?: string; admin?: boolean } = {}) {
+  try {
+    const res = await call(method, pathname, options);
+    phase.samples.push(res.ms);
+    if (res.status === expected) phase.ok++;
+    else phase.fail(`${method} ${pathname} → ${res.status}: ${res.text}`);
+    return res;
+  } catch (error) {
+    phase.fail(`${method} ${pathname} threw: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const TOKEN_LINK = /https?:\/\/\S+\/invitations\/accept\S*#token=([A-Za-z0-9_-]+)/;
+const username = (i: number) => `b${tag}-${i}`;
+const email = (i: number) => `bench-${tag}-${i}@example.com`;
+const password = (i: number) => `bench passphrase ${i} long enough`;
+
+async function main() {
+  const gc = findGc();
+  const machine = machineInfo();
+  const startedAt = new Date();
+  log(`settings ${JSON.stringify(settings)}`);
+
+  // --- Postgres: a fresh database, migrated ---
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  cleanups.push({ what: 'admin connection', run: () => admin.end() });
+  const [{ server_version: postgresVersion } = { server_version: 'unknown' }] = await admin<{ server_version: string }[]>`show server_version`;
+  await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+  await admin.unsafe(`create database ${dbName}`);
+  cleanups.push({ what: `drop database ${dbName}`, run: () => admin.unsafe(`drop database if exists ${dbName} with (force)`) });
+  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+  const database: DatabaseHandle = await openDatabase({ url: databaseUrl, dataDir: '.data' });
+  cleanups.push({ what: 'database pool', run: () => database.close() });
+  await migrateToLatest(database.db);
+
+  // --- Temporal ---
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  let devServer: DevServer | undefined;
+  let temporalAddress = process.env.TEMPORAL_ADDRESS;
+  let temporalVersion: string;
+  const setupStarted = performance.now();
+  if (!temporalAddress) {
+    const port = await freePort();
+    devServer = await startTemporalDevServer({ port, uiPort: await freePort(), namespace: 'default', headless: true });
+    cleanups.push({ what: 'temporal dev server', run: () => devServer!.stop() });
+    temporalAddress = devServer.address;
+    devServerPid = findDevServerPid(port);
+    temporalVersion = commandVersion(findTemporalCli({ install: false }), ['--version']);
+  } else {
+    temporalVersion = `external server at ${temporalAddress}`;
+  }
+  const devServerStartMs = performance.now() - setupStarted;
+
+  // --- Mail, config, worker, API ---
+  const catcher: MailCatcher = await startMailCatcher({ smtpPort: 0, httpPort: null });
+  cleanups.push({ what: 'mail catcher', run: () => catcher.close() });
+  const apiPort = await freePort();
+  const config = loadConfig({
+    PORT: String(apiPort),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+    ADMIN_API_KEY: ADMIN_KEY,
+    EMAIL_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    SMTP_URL: catcher.smtpUrl,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: `bench-${randomBytes(6).toString('hex')}`,
+    LOG_LEVEL: 'silent',
+    // All bench traffic comes from 127.0.0.1: the per-client limit on public endpoints (60/min
+    // by default) would answer 429 after the first accepts. The limiter still runs on every request.
+    RATE_LIMIT_PER_MINUTE: '1000000',
+  });
+
+  const temporal: Client = await connectTemporal(config, temporalAddress);
+  cleanups.push({ what: 'temporal client', run: () => temporal.connection.close() });
+  if (devServer) {
+    const info = await temporal.connection.workflowService.getSystemInfo({});
+    temporalVersion += ` (server ${info.serverVersion ?? '?'})`;
+  } else {
+    const info = await temporal.connection.workflowService.getSystemInfo({});
+    temporalVersion = `external server ${info.serverVersion ?? '?'} at ${temporalAddress}`;
+    await ensureSearchAttributes(temporal.connection as Connection, config.TEMPORAL_NAMESPACE);
+  }
+
+  const mailer: Mailer = createSmtpMailer(catcher.smtpUrl);
+  cleanups.push({ what: 'mailer', run: () => mailer.close() });
+
+  const bundleStarted = performance.now();
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const bundleMs = performance.now() - bundleStarted;
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const worker: Worker = await createInvitationWorker({
+    connection: nativeConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+    workflowBundle: { code: bundle.code },
+  });
+  let workerError: Error | undefined;
+  const workerDone = worker.run().catch((error: Error) => {
+    workerError = error;
+    log(`worker stopped: ${error.message}`);
+  });
+  cleanups.push({
+    what: 'worker',
+    run: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerDone;
+      await nativeConnection.close();
+    },
+  });
+
+  const app = createApp({ db: database.db, temporal, config, log: createLogger('silent'), adminKeys: [ADMIN_KEY] });
+  const server: ServerType = serve({ fetch: app.fetch, port: apiPort, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  cleanups.push({
+    what: 'api server',
+    run: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }),
+  });
+  baseUrl = `http://127.0.0.1:${apiPort}`;
+  const setupMs = performance.now() - setupStarted;
+  log(`set up in ${(setupMs / 1000).toFixed(1)} s (workflow bundle ${(bundleMs / 1000).toFixed(1)} s); API at ${baseUrl}, Temporal at ${temporalAddress}`);
+
+  // One warm-up request per route family, so lazy initialisation isn't in the first sample.
+  await call('GET', '/api/v1/users?limit=1');
+  await call('POST', '/api/v1/invitations', { body: '{' });
+
+  gc.gc?.();
+  const memory: Record<string, MemorySample & { temporalDevServer?: ReturnType<typeof procMemory> }> = {};
+  const sampleMemory = (label: string) => {
+    memory[label] = { ...memorySample(), ...(devServerPid !== undefined ? { temporalDevServer: procMemory(devServerPid) } : {}) };
+  };
+  sampleMemory('beforeLoad');
+  const loadCpu = cpuSnapshot();
+
+  // --- 1 + 2: invite, and the mail that follows ---
+  log(`invite: ${settings.invites} requests at concurrency ${settings.concurrency}`);
+  const inviteToMail: number[] = [];
+  const mails = new Map<number, CaughtMail>();
+  const mailWaits: Array<Promise<void>> = [];
+  let mailTimeouts = 0;
+  let lastMailAt = 0;
+  const invite = new Phase(settings.concurrency);
+  await pool(settings.invites, settings.concurrency, async (i) => {
+    const to = email(i);
+    // Registered before the request, so a mail that beats the response to the client is still seen.
+    const seen = catcher.waitFor((m) => m.to.includes(to), settings.mailTimeoutMs).then(
+      (mail) => ({ mail, at: performance.now() }),
+      () => undefined,
+    );
+    const res = await timed(invite, 201, 'POST', '/api/v1/invitations', {
+      body: JSON.stringify({ username: username(i), email: to, userType: 'member', locale: 'en' }),
+    });
+    if (res?.status !== 201) return;
+    mailWaits.push(
+      seen.then((hit) => {
+        if (!hit) {
+          mailTimeouts++;
+          return;
+        }
+        mails.set(i, hit.mail);
+        inviteToMail.push(hit.at - res.ended);
+        lastMailAt = Math.max(lastMailAt, hit.at);
+      }),
+    );
+  });
+  const inviteResult = invite.finish();
+  const invitePhaseEnd = performance.now();
+  sampleMemory('afterInviteRequests');
+  await Promise.all(mailWaits);
+  const mailDrainMs = Math.max(0, lastMailAt - invitePhaseEnd);
+  sampleMemory('afterInviteMailsDelivered');
+
+  // --- 3: accept ---
+  log(`accept: ${settings.accepts} at concurrency ${settings.acceptConcurrency}`);
+  const acceptable = [...mails.keys()].sort((a, b) => a - b).slice(0, settings.accepts);
+  const accept = new Phase(settings.acceptConcurrency);
+  const accepted: number[] = [];
+  await pool(acceptable.length, settings.acceptConcurrency, async (k) => {
+    const i = acceptable[k]!;
+    const token = TOKEN_LINK.exec(mails.get(i)!.text)?.[1];
+    if (!token) {
+      accept.fail(`no accept link in the mail to ${email(i)}`);
+      return;
+    }
+    const res = await timed(accept, 200, 'POST', '/api/v1/public/invitations/accept', {
+      admin: false,
+      body: JSON.stringify({ token, password: password(i) }),
+    });
+    if (res?.status === 200) accepted.push(i);
+  });
+  const acceptResult = accept.finish();
+
+  // --- 4: login ---
+  log(`login: ${accepted.length} at concurrency ${settings.acceptConcurrency}`);
+  const login = new Phase(settings.acceptConcurrency);
+  await pool(accepted.length, settings.acceptConcurrency, async (k) => {
+    const i = accepted[k]!;
+    await timed(login, 200, 'POST', '/api/v1/public/login', { admin: false, body: JSON.stringify({ login: username(i), password: password(i) }) });
+  });
+  const loginResult = login.finish();
+
+  // --- 5: user overview, paged and searched (sequential: latency without queueing) ---
+  log('user overview: paging through all users, then searches');
+  const pages = new Phase(1);
+  let listed = 0;
+  const seenIds = new Set<string>();
+  let cursor: string | null = null;
+  for (let page = 0; page < 10_000; page++) {
+    const query: string = `/api/v1/users?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const res = await timed(pages, 200, 'GET', query);
+    if (res?.status !== 200) break;
+    const body = JSON.parse(res.text) as { items: Array<{ id: string }>; nextCursor: string | null };
+    listed += body.items.length;
+    for (const item of body.items) seenIds.add(item.id);
+    cursor = body.nextCursor;
+    if (!cursor) break;
+  }
+  const pagesResult = pages.finish();
+  // A correctness check on the side: paging must return every invited user exactly once.
+  const paging = { usersExpected: inviteResult.ok, usersListed: listed, distinctUsers: seenIds.size };
+  const pagingOk = listed === inviteResult.ok && seenIds.size === listed;
+  if (!pagingOk) log(`paging returned ${listed} rows (${seenIds.size} distinct) for ${inviteResult.ok} users`);
+
+  const search = new Phase(1);
+  for (let s = 0; s < settings.searches; s++) {
+    // Alternate a unique match (one user's email), a broad match (every bench user) and a miss.
+    const i = (s * 7919) % settings.invites;
+    const q = s % 3 === 0 ? `bench-${tag}-${i}@` : s % 3 === 1 ? `b${tag}-${i % 10}` : `nobody-${s}`;
+    await timed(search, 200, 'GET', `/api/v1/users?limit=50&q=${encodeURIComponent(q)}`);
+  }
+  const searchResult = search.finish();
+
+  // --- 6: malformed JSON (the cheap path: auth, body limit, parse error → 400 problem) ---
+  log(`bad input: ${settings.badRequests} malformed bodies at concurrency ${settings.concurrency}`);
+  const bad = new Phase(settings.concurrency);
+  await pool(settings.badRequests, settings.concurrency, async (i) => {
+    await timed(bad, 400, 'POST', '/api/v1/invitations', { body: `{"username": "x${i}", ` });
+  });
+  const badResult = bad.finish();
+
+  // --- 7: memory at the end, then after a forced GC ---
+  sampleMemory('endOfRun');
+  if (gc.gc) {
+    gc.gc();
+    gc.gc();
+    sampleMemory('afterForcedGc');
+  }
+  const wholeLoadCpu = cpuSince(loadCpu);
+  const peakRssMiB = Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+
+  if (workerError) throw workerError;
+
+  const mailStats = latencyStats(inviteToMail);
+  const results = {
+    startedAt: startedAt.toISOString(),
+    durationSeconds: Math.round((performance.now() - setupStarted) / 100) / 10,
+    machine: { ...machine, postgres: postgresVersion, temporal: temporalVersion, nodeEnv: process.env.NODE_ENV ?? '(unset)', loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
+    settings,
+    setup: {
+      temporalDevServerStartMs: devServer ? Math.round(devServerStartMs) : null,
+      workflowBundleMs: Math.round(bundleMs),
+      totalSetupMs: Math.round(setupMs),
+    },
+    /** CPU over all measured phases (from before the invites to the end): who used the two cores. */
+    cpuDuringLoad: wholeLoadCpu,
+    phases: {
+      invite: inviteResult,
+      inviteToMail: {
+        mails: inviteToMail.length,
+        missing: inviteResult.ok - inviteToMail.length,
+        timeouts: mailTimeouts,
+        latencyMs: mailStats,
+        drainAfterLastInviteMs: Math.round(mailDrainMs),
+      },
+      accept: acceptResult,
+      login: loginResult,
+      usersPaged: { ...pagesResult, ...paging, pagingOk },
+      usersSearch: searchResult,
+      badInput: badResult,
+    },
+    memory: { ...memory, bench: { peakRssMiB }, gc: gc.how },
+  };
+
+  report(results);
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${path.relative(process.cwd(), outFile)}`);
+
+  const failures =
+    inviteResult.errors + acceptResult.errors + loginResult.errors + pagesResult.errors + (pagingOk ? 0 : 1) + searchResult.errors + badResult.errors + (inviteResult.ok - inviteToMail.length);
+  return failures;
+}
+
+function report(r: {
+  machine: Record<string, unknown>;
+  settings: typeof settings;
+  setup: Record<string, unknown>;
+  cpuDuringLoad: ReturnType<typeof cpuSince>;
+  phases: Record<string, any>;
+  memory: Record<string, any>;
+  durationSeconds: number;
+}) {
+  const p = r.phases;
+  const ms = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(1));
+  const row = (name: string, x: PhaseResult) => [
+    name,
+    x.requests,
+    x.errors,
+    x.concurrency,
+    x.throughputPerSecond.toFixed(1),
+    ms(x.latencyMs?.p50),
+    ms(x.latencyMs?.p95),
+    ms(x.latencyMs?.p99),
+    ms(x.latencyMs?.max),
+    `${x.cpu.benchProcessCpuSeconds}/${x.cpu.temporalCpuSeconds ?? '-'}/${x.cpu.postgresCpuSeconds}/${x.cpu.otherCpuSeconds}`,
+  ];
+  const m = p.inviteToMail;
+  const out = [
+    '',
+    `Machine: ${String(r.machine.cpuModel)}, ${String(r.machine.cores)} cores, ${String(r.machine.ramGiB)} GiB RAM; Node ${String(r.machine.node)} (NODE_ENV ${String(r.machine.nodeEnv)}); Postgres ${String(r.machine.postgres)}; ${String(r.machine.temporal)}`,
+    `Setup: ${JSON.stringify(r.setup)}; whole run ${r.durationSeconds} s; load average ${JSON.stringify(r.machine.loadAverageAtStart)} at start, ${JSON.stringify(r.machine.loadAverageAtEnd)} at end`,
+    `CPU during the measured phases: ${JSON.stringify(r.cpuDuringLoad)}`,
+    '',
+    table(
+      ['phase', 'requests', 'errors', 'conc', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'cpu s self/temporal/pg/other'],
+      [
+        row('invite POST /invitations', p.invite),
+        [
+          'invite → mail at catcher',
+          m.mails,
+          m.missing,
+          '-',
+          '-',
+          ms(m.latencyMs?.p50),
+          ms(m.latencyMs?.p95),
+          ms(m.latencyMs?.p99),
+          ms(m.latencyMs?.max),
+          `drain ${m.drainAfterLastInviteMs} ms`,
+        ],
+        row('accept (argon2id hash)', p.accept),
+        row('login (argon2id verify)', p.login),
+        row(`users list limit=50 (${String(p.usersPaged.usersListed)}/${String(p.usersPaged.usersExpected)} users)`, p.usersPaged),
+        row('users search q=', p.usersSearch),
+        row('malformed JSON → 400', p.badInput),
+      ],
+    ),
+    '',
+    table(
+      ['memory (MiB)', 'rss', 'heapUsed', 'heapTotal', 'external', 'temporal dev server rss'],
+      Object.entries(r.memory)
+        .filter(([, v]) => typeof v === 'object' && v !== null && 'rssMiB' in v && 'heapUsedMiB' in v)
+        .map(([label, v]) => [label, v.rssMiB, v.heapUsedMiB, v.heapTotalMiB, v.externalMiB, v.temporalDevServer?.rssMiB ?? '-']),
+    ),
+    `bench process peak RSS ${String(r.memory.bench.peakRssMiB)} MiB; forced GC: ${String(r.memory.gc)}`,
+    '',
+  ];
+  if (!p.usersPaged.pagingOk) {
+    out.push(
+      `WARNING: paging through /api/v1/users returned ${String(p.usersPaged.usersListed)} rows (${String(p.usersPaged.distinctUsers)} distinct) for ${String(p.usersPaged.usersExpected)} users`,
+      '',
+    );
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  for (const [name, phase] of Object.entries(p)) {
+    for (const sample of (phase as { errorSamples?: string[] }).errorSamples ?? []) process.stdout.write(`  ${name} error: ${sample}\n`);
+  }
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string) {
+    log(message);
+  },
+};
+
+let cleaningUp: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaningUp ??= (async () => {
+    for (const { what, run } of [...cleanups].reverse()) {
+      try {
+        await run();
+      } catch (error) {
+        log(`while stopping ${what}: ${(error as Error).message}`);
+      }
+    }
+  })();
+  return cleaningUp;
+}
+
+const watchdog = setTimeout(() => {
+  log(`gave up after BENCH_MAX_SECONDS=${settings.maxSeconds}`);
+  void cleanUp().finally(() => process.exit(2));
+}, settings.maxSeconds * 1000);
+process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+process.once('SIGTERM', () => void cleanUp().finally(() => process.exit(143)));
+
+main()
+  .then(async (failures) => {
+    clearTimeout(watchdog);
+    await cleanUp();
+    if (failures > 0) log(`${failures} failed requests, missing mails or paging mismatches`);
+    process.exit(failures > 0 ? 1 : 0);
+  })
+  .catch(async (error: unknown) => {
+    clearTimeout(watchdog);
+    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    await cleanUp();
+    process.exit(1);
+  });
