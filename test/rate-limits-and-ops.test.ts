@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkFrom, startHarness, type Harness } from './support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    config: { TRUST_PROXY: 'true', RATE_LIMIT_PER_MINUTE: '20', LOGIN_FAILURES_PER_15_MIN: '3', RESET_MAILS_PER_HOUR: '2' },
+  });
+  const res = await h.api('POST', '/api/v1/invitations', { username: 'real.rosa', email: 'rosa@example.com', userType: 'member' });
+  const { token } = linkFrom((await h.mail.waitFor((m) => m.to.includes('rosa@example.com'))).text);
+  expect(res.status).toBe(201);
+  const accepted = await h.api('POST', '/api/v1/public/invitations/accept', { token, password: 'the quick brown fox jumps' }, { authorization: '', 'x-forwarded-for': '198.51.100.1' });
+  expect(accepted.status).toBe(200);
+});
+afterAll(async () => h?.close());
+
+const from = (ip: string) => ({ authorization: '', 'x-forwarded-for': ip });
+const loginFrom = (ip: string, password: string) => h.api('POST', '/api/v1/public/login', { login: 'real.rosa', password }, from(ip));
+
+describe('rate limits on public endpoints (security.md 15)', () => {
+  it('a flood of wrong passwords from one client is stopped there, and does not lock the real user out', async () => {
+    for (let i = 0; i < 3; i++) expect((await loginFrom('203.0.113.66', `guess number ${i} wrong`)).status).toBe(401);
+    const blocked = await loginFrom('203.0.113.66', 'the quick brown fox jumps');
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('content-type')).toContain('application/problem+json');
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The real user, elsewhere, gets in; successful logins never count against her.
+    for (let i = 0; i < 5; i++) expect((await loginFrom('198.51.100.1', 'the quick brown fox jumps')).status).toBe(200);
+  });
+
+  it('too many requests from one client address answer 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      statuses.push((await h.api('POST', '/api/v1/public/invitations/inspect', { token: 'x'.repeat(43) }, from('192.0.2.99'))).status);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 410)).toBe(true);
+    expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+    // Another client is unaffected.
+    expect((await h.api('POST', '/api/v1/public/invitations/inspect', { token: 'x'.repeat(43) }, from('192.0.2.100'))).status).toBe(410);
+  });
+
+  it('reset mails per address are capped silently: same 202, no more mails', async () => {
+    const bodies: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await h.api('POST', '/api/v1/public/password-resets', { email: 'rosa@example.com' }, from(`192.0.2.${10 + i}`));
+      expect(res.status).toBe(202);
+      bodies.push(JSON.stringify(res.body));
+    }
+    expect(new Set(bodies).size).toBe(1);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(h.mail.messages().filter((m) => m.to.includes('rosa@example.com') && m.text.includes('/password/reset'))).toHaveLength(2);
+  });
+});
+
+describe('operations endpoints', () => {
+  it('health, readiness, metrics, OpenAPI and docs', async () => {
+    expect((await h.api('GET', '/healthz')).body).toEqual({ status: 'ok' });
+    expect((await h.api('GET', '/readyz')).body).toEqual({ status: 'ready', database: 'ok', temporal: 'ok' });
+    const metrics = await h.api('GET', '/metrics');
+    expect(metrics.body).toContain('http_request_duration_seconds_bucket');
+    expect(metrics.body).toMatch(/http_problems_total\{type="TooManyRequests",status="429"\} \d+/);
+    const spec = await h.api('GET', '/api/v1/openapi.json', undefined, { authorization: '' });
+    expect(spec.status).toBe(200);
+    const paths = Object.keys(spec.body.paths);
+    for (const path of [
+      '/api/v1/invitations',
+      '/api/v1/invitations/{id}',
+      '/api/v1/users',
+      '/api/v1/users/{id}',
+      '/api/v1/users/{id}/reactivate',
+      '/api/v1/public/invitations/accept',
+      '/api/v1/public/login',
+      '/api/v1/public/password-resets',
+      '/api/v1/public/password-resets/complete',
+    ]) {
+      expect(paths, path).toContain(path);
+    }
+    const docs = await h.api('GET', '/docs', undefined, { authorization: '' });
+    expect(docs.status).toBe(200);
+    expect((await h.api('GET', '/docs/assets/swagger-ui-bundle.js', undefined, { authorization: '' })).status).toBe(200);
+  });
+});
