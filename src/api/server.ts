@@ -1,4 +1,6 @@
 import { serve } from '@hono/node-server';
+import type { Connection } from '@temporalio/client';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { adminKeys, connectTemporal, openMigratedDatabase } from '../runtime.js';
@@ -17,6 +19,8 @@ if (missing.length) {
 }
 const database = await openMigratedDatabase(config);
 const temporal = await connectTemporal(config, config.TEMPORAL_ADDRESS!);
+// Invitations are started with our search attributes; make sure the cluster knows them.
+await ensureSearchAttributes(temporal.connection as Connection, config.TEMPORAL_NAMESPACE);
 const keys = adminKeys(config);
 if (keys.generated) log.warn({ adminApiKey: keys.keys[0] }, 'ADMIN_API_KEY unset: generated one for this process');
 const app = createApp({ db: database.db, temporal, config, log, adminKeys: keys.keys });
