@@ -5,7 +5,8 @@ import { expireInvitation as expireInvitationRow, findInvitationById } from '../
 import { newToken, hashToken } from '../invitations/tokens.js';
 import { canonicalEmail, canonicalUsername } from '../users/identity.js';
 import { findUserById, insertUser } from '../users/user.repository.js';
-import { findEmailByKey, insertEmail, redactLink } from '../mail/email-log.repository.js';
+import { findEmailByKey } from '../mail/email-log.repository.js';
+import { logLinkMail } from '../mail/link-mail.js';
 import { renderInvitationEmail } from '../../emails/render.js';
 import type { InvitationWorkflowInput, Registration } from '../workflows/messages.js';
 import type { ActivityDeps } from './index.js';
@@ -94,27 +95,17 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
           timeZone: config.PLATFORM_TIMEZONE,
           productName: config.PRODUCT_NAME,
         });
-        const html = redactLink(rendered.html, link);
-        const text = redactLink(rendered.text, link);
-        if (html.includes(token) || text.includes(token)) {
-          // A template that mangles the link would otherwise leak the token into the log.
-          throw ApplicationFailure.nonRetryable('the rendered mail spells the link in an unexpected way', 'TemplateError');
-        }
-        const email = await insertEmail(tx, {
-          id: crypto.randomUUID(),
-          idempotency_key: key,
-          user_id: user.id,
-          invitation_id: invitationId,
+        return logLinkMail(tx, secretBox, {
+          idempotencyKey: key,
           type: 'user_invitation',
+          userId: user.id,
+          invitationId,
           locale: user.locale,
-          to_address: user.email,
-          subject: rendered.subject,
-          html_redacted: html,
-          text_redacted: text,
-          link_ciphertext: secretBox.seal(link),
-          status: 'queued',
+          to: user.email,
+          link,
+          token,
+          rendered,
         });
-        return { emailId: email.id };
       });
     },
 

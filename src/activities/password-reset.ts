@@ -1,7 +1,7 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { renderPasswordResetEmail } from '../../emails/render.js';
 import { newToken, hashToken } from '../invitations/tokens.js';
-import { findEmailByKey, insertEmail, redactLink } from '../mail/email-log.repository.js';
+import { findEmailByKey } from '../mail/email-log.repository.js';
+import { logLinkMail } from '../mail/link-mail.js';
 import { revokeOpenResets } from '../passwords/password-reset.repository.js';
 import { findUserByLoginKey } from '../users/user.repository.js';
 import type { ActivityDeps } from './index.js';
@@ -37,26 +37,17 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
           timeZone: config.PLATFORM_TIMEZONE,
           productName: config.PRODUCT_NAME,
         });
-        const html = redactLink(rendered.html, link);
-        const text = redactLink(rendered.text, link);
-        if (html.includes(token) || text.includes(token)) {
-          throw ApplicationFailure.nonRetryable('the rendered mail spells the link in an unexpected way', 'TemplateError');
-        }
-        const email = await insertEmail(tx, {
-          id: crypto.randomUUID(),
-          idempotency_key: key,
-          user_id: user.id,
-          invitation_id: null,
+        return logLinkMail(tx, secretBox, {
+          idempotencyKey: key,
           type: 'password_reset',
+          userId: user.id,
+          invitationId: null,
           locale: user.locale,
-          to_address: user.email,
-          subject: rendered.subject,
-          html_redacted: html,
-          text_redacted: text,
-          link_ciphertext: secretBox.seal(link),
-          status: 'queued',
+          to: user.email, // the stored address, never the one typed in (security.md 10)
+          link,
+          token,
+          rendered,
         });
-        return { emailId: email.id };
       });
     },
   };

@@ -1,0 +1,49 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { RenderedEmail } from '../../emails/render.js';
+import type { Queryable } from '../db/database.js';
+import type { EmailType, Locale } from '../db/schema.js';
+import { insertEmail, redactLink } from './email-log.repository.js';
+import type { SecretBox } from './secret-box.js';
+
+/**
+ * Logs a mail that carries a personal link, as `queued`: bodies with the link replaced by a
+ * placeholder, the link itself encrypted, so an exact copy can be sent later (R7) while no
+ * usable token lies in the database in plaintext (security.md 7).
+ */
+export async function logLinkMail(
+  tx: Queryable,
+  secretBox: SecretBox,
+  mail: {
+    idempotencyKey: string;
+    type: EmailType;
+    userId: string;
+    invitationId: string | null;
+    locale: Locale;
+    to: string;
+    link: string;
+    token: string;
+    rendered: RenderedEmail;
+  },
+): Promise<{ emailId: string }> {
+  const html = redactLink(mail.rendered.html, mail.link);
+  const text = redactLink(mail.rendered.text, mail.link);
+  if (html.includes(mail.token) || text.includes(mail.token)) {
+    // A template that mangles the link would otherwise leak the token into the log.
+    throw ApplicationFailure.nonRetryable('the rendered mail spells the link in an unexpected way', 'TemplateError');
+  }
+  const email = await insertEmail(tx, {
+    id: crypto.randomUUID(),
+    idempotency_key: mail.idempotencyKey,
+    user_id: mail.userId,
+    invitation_id: mail.invitationId,
+    type: mail.type,
+    locale: mail.locale,
+    to_address: mail.to,
+    subject: mail.rendered.subject,
+    html_redacted: html,
+    text_redacted: text,
+    link_ciphertext: secretBox.seal(mail.link),
+    status: 'queued',
+  });
+  return { emailId: email.id };
+}
