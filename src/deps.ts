@@ -11,4 +11,6 @@ export interface AppDeps {
   log: Logger;
   /** Admin bearer keys: ADMIN_API_KEY plus any issued later. */
   adminKeys: string[];
+  /** Where calendar deadlines (R10's midnight) start from; tests on a skipped clock pass theirs. */
+  clock?: () => Date;
 }

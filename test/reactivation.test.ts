@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AppDeps } from '../src/deps.js';
 import { revokeInvitationById } from '../src/invitations/invitation.service.js';
 import { completePasswordReset, requestPasswordReset } from '../src/passwords/password-reset.service.js';
 import { nextLocalMidnight } from '../src/reactivation/midnight.js';
@@ -100,6 +101,36 @@ describe('a manual reactivation holds until local midnight unless the user logs 
     expect((await handle.result()).outcome).toBe('deactivated');
   });
 
+  it('two reactivations at the same moment (a double click): one wins, and midnight still deactivates', async () => {
+    const user = await inactiveInvitee('double.dirk');
+    const results = await Promise.allSettled([reactivateUser(s.deps, user.userId, 'staff:a'), reactivateUser(s.deps, user.userId, 'staff:b')]);
+    expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ type: 'UserNotInactive' });
+    const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
+    expect((await handle.result()).outcome).toBe('deactivated');
+    expect((await s.userRow(user.userId)).status).toBe('inactive');
+  });
+
+  it.each([
+    // The 2027 counterparts of the issue's examples (the test server's clock only moves forward).
+    ['the night before clocks go forward', '2027-03-27T22:30:00Z', '2027-03-27T23:00:00Z'],
+    ['the 23-hour day itself', '2027-03-28T10:00:00Z', '2027-03-28T22:00:00Z'],
+    ['the night before clocks go back', '2027-10-30T21:30:00Z', '2027-10-30T22:00:00Z'],
+    ['the 25-hour day itself', '2027-10-31T10:00:00Z', '2027-10-31T23:00:00Z'],
+  ])('across daylight saving (%s): reactivated at %s, inactive exactly at %s', async (_what, at, expected) => {
+    const user = await inactiveInvitee(`dst.${at.slice(0, 10)}.${at.slice(11, 13)}`);
+    await s.env.sleep(Date.parse(at) - (await s.env.currentTimeMs()));
+    const clockDeps = { ...s.deps, clock: () => new Date(Date.parse(at)) };
+    const { deadline } = await reactivateUser(clockDeps, user.userId, 'staff:test');
+    expect(deadline).toBe(new Date(expected).toISOString());
+    const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
+    await s.env.sleep(Date.parse(expected) - (await s.env.currentTimeMs()) - 60_000);
+    expect((await handle.query(reactivationStateQuery)).outcome).toBeNull();
+    expect((await s.userRow(user.userId)).status).toBe('active');
+    expect((await handle.result()).outcome).toBe('deactivated');
+    expect(await s.env.currentTimeMs()).toBeGreaterThanOrEqual(Date.parse(expected));
+  });
+
   it('deleting the user ends the timer', async () => {
     const user = await inactiveInvitee('deleted.dan');
     await reactivateUser(s.deps, user.userId, 'staff:test');
@@ -132,15 +163,18 @@ describe('a reset for a pending invitee', () => {
     expect(row.deactivated_at).toBeNull();
   });
 
-  it('a deleted user whose name is reused: the old timer never touches the new user', async () => {
+  it('a deleted user whose name is reused, and whose workflow never heard of the deletion: the old timer leaves the new user alone', async () => {
     const first = await s.invite('reused.name');
     await s.env.sleep(DAY);
-    await deleteUser(s.deps, first.input.userId, 'staff:test');
-    expect((await first.handle.result()).outcome).toBe('deleted');
+    // Delete with the signal lost: the first invitation workflow keeps its 28-day timer.
+    const offline = { ...s.deps, temporal: { workflow: { getHandle: () => ({ signal: () => Promise.reject(new Error('unavailable')) }) } } } as unknown as AppDeps;
+    await deleteUser(offline, first.input.userId, 'staff:test');
     // The same username and address are free at once (R11); the new user is a new id.
     const second = await s.invite('reused.name');
-    await s.env.sleep(28 * DAY - DAY - 60_000 + DAY / 2); // past the first invitation's deadline
+    await s.env.sleep(28 * DAY - DAY + 60_000); // just past the first invitation's deadline
+    expect((await first.handle.result()).outcome).toBe('revoked'); // the record said so
     expect((await s.userRow(second.input.userId)).status).toBe('invited');
     expect((await second.handle.result()).outcome).toBe('expired');
+    expect((await s.userRow(second.input.userId)).status).toBe('inactive');
   });
 });

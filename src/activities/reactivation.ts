@@ -7,10 +7,12 @@ export function createReactivationActivities({ db }: ActivityDeps) {
   return {
     /**
      * Midnight after a manual reactivation (R10): deactivate again unless the user logged in
-     * since. The WHERE clause is the whole decision, so a login committing first always wins
-     * and a newer reactivation (other reactivated_at) is left alone.
+     * since being reactivated. The WHERE clause is the whole decision: a login committing
+     * first always wins; a reactivation with a later deadline (a later day) is left to its own
+     * timer; and whichever of two simultaneous reactivations committed, the deadline matches.
      */
-    async endManualReactivation(input: { userId: string; reactivatedAt: string }): Promise<'kept' | 'deactivated' | 'superseded'> {
+    async endManualReactivation(input: { userId: string; deadline: string }): Promise<'kept' | 'deactivated' | 'superseded'> {
+      const deadline = new Date(input.deadline);
       return db.transaction().execute(async (tx) => {
         const deactivated = await tx
           .updateTable('users')
@@ -18,24 +20,30 @@ export function createReactivationActivities({ db }: ActivityDeps) {
             status: 'inactive',
             deactivated_at: sql<Date>`now()`,
             deactivation_reason: 'reactivation_unused',
-            reactivation_deadline: null,
             updated_at: sql<Date>`now()`,
           })
           .where('id', '=', input.userId)
           .where('status', '=', 'active')
           .where('deleted_at', 'is', null)
-          .where('reactivated_at', '=', new Date(input.reactivatedAt))
-          .where((eb) => eb.or([eb('last_login_at', 'is', null), eb('last_login_at', '<', new Date(input.reactivatedAt))]))
+          .where('reactivation_deadline', '<=', deadline)
+          .where((eb) => eb.or([eb('last_login_at', 'is', null), eb('last_login_at', '<', eb.ref('reactivated_at'))]))
           .returning('id')
           .executeTakeFirst();
         if (deactivated) {
           await revokeOpenResets(tx, input.userId, 'deactivated');
-          await recordAudit(tx, { actor: 'system', action: 'user.reactivation_expired', userId: input.userId, details: { reactivatedAt: input.reactivatedAt } });
+          await recordAudit(tx, { actor: 'system', action: 'user.reactivation_expired', userId: input.userId, details: { deadline: input.deadline } });
           return 'deactivated';
         }
-        const user = await tx.selectFrom('users').select(['reactivated_at']).where('id', '=', input.userId).executeTakeFirst();
-        const same = user?.reactivated_at && new Date(user.reactivated_at).getTime() === Date.parse(input.reactivatedAt);
-        return same ? 'kept' : 'superseded';
+        // Nothing changed: say why, also when this is a retry of an attempt that did commit.
+        const user = await tx
+          .selectFrom('users')
+          .select(['status', 'deactivation_reason', 'reactivation_deadline'])
+          .where('id', '=', input.userId)
+          .executeTakeFirst();
+        const ownDeadline = user?.reactivation_deadline && new Date(user.reactivation_deadline).getTime() === deadline.getTime();
+        if (ownDeadline && user.status === 'inactive' && user.deactivation_reason === 'reactivation_unused') return 'deactivated';
+        if (ownDeadline && user.status === 'active') return 'kept';
+        return 'superseded';
       });
     },
   };

@@ -18,7 +18,7 @@ import { nextLocalMidnight } from './midnight.js';
 export async function reactivateUser(deps: AppDeps, userId: string, actor: string | null) {
   const user = isUuid(userId) ? await findUserById(deps.db, userId) : undefined;
   if (!user) throw new DomainError('UserNotFound', `No user ${userId}.`);
-  const now = new Date();
+  const now = deps.clock?.() ?? new Date();
   if (user.status === 'invited') {
     throw new DomainError('UserNotInactive', 'The invitation is still pending: re-send it from the email log instead.');
   }
@@ -49,7 +49,8 @@ export async function reactivateUser(deps: AppDeps, userId: string, actor: strin
       .updateTable('users')
       .set({
         status: 'active',
-        reactivated_at: now,
+        // The database's clock, like last_login_at's: the midnight check compares the two.
+        reactivated_at: sql<Date>`now()`,
         reactivation_deadline: reactivation.deadline,
         deactivated_at: null,
         deactivation_reason: null,

@@ -37,7 +37,11 @@ export async function reactivationWorkflow(first: Reactivation): Promise<Reactiv
       return state;
     }
     if (interrupted) continue; // a newer reactivation: wait for its deadline instead
-    state.outcome = await db.endManualReactivation({ userId: waitingFor.userId, reactivatedAt: waitingFor.reactivatedAt });
+    const outcome = await db.endManualReactivation({ userId: waitingFor.userId, deadline: waitingFor.deadline });
+    // Staff may have reactivated again while that step ran (just after midnight): wait for
+    // the new deadline rather than leave that reactivation without a timer.
+    if (state.current !== waitingFor && !deleted) continue;
+    state.outcome = outcome;
     return state;
   }
 }
