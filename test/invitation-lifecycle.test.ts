@@ -38,6 +38,7 @@ describe('inviting a person (R1–R3)', () => {
       return row?.status === 'sent' && row;
     });
     expect(logged.attempts).toBe(1);
+    expect(logged.smtp_response).toMatch(/^250 /); // R13: "sent" means the server accepted it
     expect(JSON.stringify(logged)).not.toContain(link.token);
     const invitationRow = await h.db.selectFrom('invitations').selectAll().where('id', '=', invitation.id).executeTakeFirstOrThrow();
     expect(invitationRow.token_hash).not.toContain(link.token);

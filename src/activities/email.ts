@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { findEmailById, markSent, recordAttempt, recordFailure, restoreLink } from '../mail/email-log.repository.js';
 import { describeSmtpFailure, isPermanentSmtpFailure } from '../mail/mailer.js';
+import { findInvitationById } from '../invitations/invitation.repository.js';
 import type { ActivityDeps } from './index.js';
 
 export function createEmailActivities({ db, mailer, secretBox, config }: ActivityDeps) {
@@ -9,10 +10,18 @@ export function createEmailActivities({ db, mailer, secretBox, config }: Activit
      * Sends one logged mail. At least once (security.md 20): a crash after the server
      * accepted it and before `sent` is recorded sends it again, with the same Message-ID.
      */
-    async deliverEmail({ emailId }: { emailId: string }): Promise<void> {
+    async deliverEmail({ emailId }: { emailId: string }): Promise<'sent' | 'skipped'> {
       const email = await findEmailById(db, emailId);
       if (!email) throw ApplicationFailure.nonRetryable(`email ${emailId} is not in the log`, 'EmailNotFound');
-      if (email.status === 'sent') return;
+      if (email.status === 'sent') return 'sent';
+      if (email.invitation_id) {
+        // Revoked, deleted or accepted (by a reset) before the mail went out: a dead link helps nobody.
+        const invitation = await findInvitationById(db, email.invitation_id);
+        if (invitation?.status !== 'pending') {
+          await recordFailure(db, emailId, `not sent: the invitation is ${invitation?.status ?? 'gone'}`, true);
+          return 'skipped';
+        }
+      }
       const link = email.link_ciphertext ? secretBox.open(email.link_ciphertext) : '';
       await recordAttempt(db, emailId);
       try {
@@ -24,7 +33,8 @@ export function createEmailActivities({ db, mailer, secretBox, config }: Activit
           text: restoreLink(email.text_redacted, link, false),
           messageId: `<${email.id}@invitations.local>`,
         });
-        await markSent(db, emailId, info.messageId);
+        await markSent(db, emailId, info.messageId, info.response);
+        return 'sent';
       } catch (error) {
         const permanent = isPermanentSmtpFailure(error);
         const description = describeSmtpFailure(error);

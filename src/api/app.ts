@@ -46,6 +46,7 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => problemResponse(c, new DomainError('NotFound', `Nothing at ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => {
     const domain = toDomainError(error);
+    if (domain && !(error instanceof DomainError)) deps.log.warn({ err: error, path: c.req.path }, 'mapped a low-level error to a problem');
     if (domain) {
       metrics.problems.inc({ type: domain.type, status: String(failureStatus[domain.type]) });
       return problemResponse(c, domain);

@@ -84,5 +84,11 @@ export function toDomainError(error: unknown): DomainError | undefined {
     if (error.status === 415) return new DomainError('UnsupportedMediaType', 'Send the body as application/json.');
     if (error.status === 401) return new DomainError('Unauthorized', error.message || 'A valid bearer key is required.');
   }
+  const pgCode = (error as { code?: unknown })?.code;
+  if (typeof pgCode === 'string' && /^[0-9A-Z]{5}$/.test(pgCode)) {
+    // Safety nets; validation should have stopped such input first (and the log says so).
+    if (pgCode.startsWith('22')) return new DomainError('ValidationFailed', 'A value in the request cannot be stored (e.g. a NUL byte or an invalid character).');
+    if (pgCode === '40P01' || pgCode === '40001') return new DomainError('DependencyUnavailable', 'A concurrent change got in the way; nothing was changed. Try again.', { retryAfterSeconds: 1 });
+  }
   return undefined;
 }

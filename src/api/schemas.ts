@@ -81,3 +81,6 @@ export const EmailField = z
 export const PermissionsField = z
   .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,99}$/, 'letters, digits, _ . : - (max 100)'))
   .max(200);
+
+/** Free text a client sends that reaches a query: control characters never mean anything there. */
+export const PlainText = (max: number) => z.string().max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');

@@ -74,6 +74,8 @@ export interface EmailsTable {
   sent_at: Timestamp | null;
   error: string | null;
   message_id: string | null;
+  /** The SMTP server's answer to a successful delivery (R13: "sent" means it accepted it). */
+  smtp_response: string | null;
   resent_from: string | null;
 }
 

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Queryable } from '../db/database.js';
 import type { InvitationRow, UserRow } from '../db/schema.js';
+import { revokeOpenResets } from '../passwords/password-reset.repository.js';
+import { lockUser } from '../users/user.repository.js';
 
 export async function findInvitationById(db: Queryable, id: string): Promise<InvitationRow | undefined> {
   return db.selectFrom('invitations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -27,13 +29,14 @@ export async function latestInvitationForUser(db: Queryable, userId: string): Pr
  */
 export async function consumeInvitation(
   tx: Queryable,
-  invitationId: string,
+  target: Pick<InvitationRow, 'id' | 'user_id'>,
   passwordHash: string,
 ): Promise<{ invitation: InvitationRow; user: UserRow } | undefined> {
+  await lockUser(tx, target.user_id);
   const invitation = await tx
     .updateTable('invitations')
     .set({ status: 'accepted', accepted_at: sql<Date>`now()` })
-    .where('id', '=', invitationId)
+    .where('id', '=', target.id)
     .where('status', '=', 'pending')
     .where('expires_at', '>', sql<Date>`now()`)
     .returningAll()
@@ -56,8 +59,16 @@ export async function consumeInvitation(
     .where('deleted_at', 'is', null)
     .returningAll()
     .executeTakeFirst();
-  if (!user) return undefined;
+  // Throwing rolls the transaction back: the invitation must not stay accepted without its user.
+  if (!user) throw new LinkNoLongerUsable();
   return { invitation, user };
+}
+
+export class LinkNoLongerUsable extends Error {}
+
+async function lockUserOfInvitation(tx: Queryable, invitationId: string): Promise<void> {
+  const row = await tx.selectFrom('invitations').select('user_id').where('id', '=', invitationId).executeTakeFirst();
+  if (row) await lockUser(tx, row.user_id);
 }
 
 export type ExpiryOutcome = 'expired' | 'accepted' | 'revoked';
@@ -67,6 +78,7 @@ export type ExpiryOutcome = 'expired' | 'accepted' | 'revoked';
  * what the durable record says, which is what the workflow reports (R8, security.md 21).
  */
 export async function expireInvitation(tx: Queryable, invitationId: string): Promise<ExpiryOutcome> {
+  await lockUserOfInvitation(tx, invitationId);
   const expired = await tx
     .updateTable('invitations')
     .set({ status: 'expired', expired_at: sql<Date>`now()` })
@@ -89,11 +101,13 @@ export async function expireInvitation(tx: Queryable, invitationId: string): Pro
     return 'expired';
   }
   const current = await tx.selectFrom('invitations').select('status').where('id', '=', invitationId).executeTakeFirstOrThrow();
-  return current.status === 'pending' ? 'expired' : (current.status as ExpiryOutcome);
+  // Not pending any more (the update above found nothing): whatever ended it first, stands.
+  return current.status as ExpiryOutcome;
 }
 
 /** Staff withdraw a pending invitation; the link stops working at once. */
 export async function revokeInvitation(tx: Queryable, invitationId: string): Promise<InvitationRow | undefined> {
+  await lockUserOfInvitation(tx, invitationId);
   const revoked = await tx
     .updateTable('invitations')
     .set({ status: 'revoked', revoked_at: sql<Date>`now()` })
@@ -113,6 +127,8 @@ export async function revokeInvitation(tx: Queryable, invitationId: string): Pro
       .where('id', '=', revoked.user_id)
       .where('status', '=', 'invited')
       .execute();
+    // Reset links would otherwise be a way around the revocation (security.md 14).
+    await revokeOpenResets(tx, revoked.user_id, 'invitation_revoked');
   }
   return revoked;
 }

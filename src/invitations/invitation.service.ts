@@ -6,6 +6,7 @@ import { DomainError, type FieldError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
 import { findUserById, takenKeys } from '../users/user.repository.js';
+import { isUuid } from '../users/user.service.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { hashPassword } from '../passwords/hashing.js';
 import { passwordProblems } from '../passwords/policy.js';
@@ -18,7 +19,7 @@ import {
   type InvitationWorkflowInput,
 } from '../workflows/messages.js';
 import type { invitationWorkflow } from '../workflows/invitation.js';
-import { consumeInvitation, findInvitationById, findInvitationByTokenHash, revokeInvitation } from './invitation.repository.js';
+import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
 import { hashToken, looksLikeToken, sameHash } from './tokens.js';
 
 export interface InviteCommand {
@@ -114,13 +115,19 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
   const problems = passwordProblems(password, user);
   if (problems.length) throw new DomainError('WeakPassword', 'Choose a different password.', { errors: problems });
   const passwordHash = await hashPassword(password);
-  const accepted = await deps.db.transaction().execute(async (tx) => {
-    const result = await consumeInvitation(tx, invitation.id, passwordHash);
-    if (result) {
-      await recordAudit(tx, { actor: result.user.username, action: 'invitation.accepted', userId: result.user.id, details: { invitationId: invitation.id } });
-    }
-    return result;
-  });
+  const accepted = await deps.db
+    .transaction()
+    .execute(async (tx) => {
+      const result = await consumeInvitation(tx, invitation, passwordHash);
+      if (result) {
+        await recordAudit(tx, { actor: result.user.username, action: 'invitation.accepted', userId: result.user.id, details: { invitationId: invitation.id } });
+      }
+      return result;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof LinkNoLongerUsable) return undefined;
+      throw error;
+    });
   if (!accepted) throw notValidLink();
   await signalBestEffort(deps, invitation.workflow_id, acceptedSignal);
   return userView(accepted.user);
@@ -128,6 +135,7 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
 
 /** Staff withdraw a pending invitation: the link stops working and the user is inactive. */
 export async function revokeInvitationById(deps: AppDeps, invitationId: string, actor: string | null): Promise<void> {
+  if (!isUuid(invitationId)) throw new DomainError('InvitationNotFound', `No invitation ${invitationId}.`);
   const outcome = await deps.db.transaction().execute(async (tx) => {
     const revoked = await revokeInvitation(tx, invitationId);
     if (revoked) {

@@ -26,10 +26,11 @@ export async function recordAttempt(db: Queryable, id: string): Promise<void> {
     .execute();
 }
 
-export async function markSent(db: Queryable, id: string, messageId: string): Promise<void> {
+/** `smtpResponse` is the server's answer (e.g. "250 2.0.0 Ok: queued as …"), R13's proof. */
+export async function markSent(db: Queryable, id: string, messageId: string, smtpResponse: string): Promise<void> {
   await db
     .updateTable('emails')
-    .set({ status: 'sent', sent_at: sql<Date>`now()`, message_id: messageId, error: null })
+    .set({ status: 'sent', sent_at: sql<Date>`now()`, message_id: messageId, smtp_response: smtpResponse.slice(0, 1000), error: null })
     .where('id', '=', id)
     .execute();
 }

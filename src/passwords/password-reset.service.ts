@@ -6,7 +6,7 @@ import { DomainError } from '../errors.js';
 import { hashToken, looksLikeToken, sameHash } from '../invitations/tokens.js';
 import { signalBestEffort, temporalCall } from '../temporal/calls.js';
 import { canonicalEmail } from '../users/identity.js';
-import { findUserById } from '../users/user.repository.js';
+import { findUserById, lockUser } from '../users/user.repository.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { acceptedSignal, passwordResetWorkflowId, type PasswordResetWorkflowInput } from '../workflows/messages.js';
 import type { passwordResetWorkflow } from '../workflows/password-reset.js';
@@ -68,6 +68,7 @@ export async function completePasswordReset(deps: AppDeps, token: string, passwo
   if (problems.length) throw new DomainError('WeakPassword', 'Choose a different password.', { errors: problems });
   const passwordHash = await hashPassword(password);
   const done = await deps.db.transaction().execute(async (tx) => {
+    await lockUser(tx, reset.user_id);
     if (!(await consumeReset(tx, reset.id))) return undefined;
     const updated = await tx
       .updateTable('users')

@@ -26,9 +26,10 @@ export function usernameProblem(raw: string): string | undefined {
 }
 
 export function canonicalUsername(raw: string): string {
-  // NFKC folds compatibility forms (ﬁ → fi, full-width → ASCII); toLowerCase after NFKC and
-  // again NFKC because case mapping can denormalise (e.g. "İ").
-  return raw.normalize('NFKC').toLowerCase().normalize('NFKC');
+  // NFKC folds compatibility forms (ﬁ → fi, full-width → ASCII). Upper- then lower-casing
+  // approximates full case folding (ß → SS → ss), and NFKC again because case mapping can
+  // denormalise (e.g. "İ").
+  return raw.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
 }
 
 export const EMAIL_MAX = 254;

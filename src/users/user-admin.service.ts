@@ -78,7 +78,7 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
     );
     if (invitation?.status === 'pending') {
       nextSteps.push(
-        `The pending invitation link went to ${before.email} and stays valid until ${new Date(invitation.expires_at).toISOString()} (re-sends copy it there, R7). If that address was wrong, revoke the invitation (DELETE /api/v1/invitations/${invitation.id}).`,
+        `The pending invitation link went to ${before.email} and stays valid until ${new Date(invitation.expires_at).toISOString()}, as R7 re-sends copy it there. If that address was wrong, the reset at ${after.email} ends it: completing the reset accepts the invitation and the old link stops working at once. Or delete the user and invite again (R11).`,
       );
     }
   }

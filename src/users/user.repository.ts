@@ -2,10 +2,19 @@ import { sql } from 'kysely';
 import type { Queryable } from '../db/database.js';
 import type { NewUserRow, UserRow, UserStatus } from '../db/schema.js';
 import { DomainError } from '../errors.js';
+import { canonicalUsername } from './identity.js';
 
 
 export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+}
+
+/**
+ * Every transaction that changes a user and its invitation or reset rows locks the user row
+ * first, so two of them never wait on each other in opposite orders (deadlock).
+ */
+export async function lockUser(tx: Queryable, id: string): Promise<void> {
+  await tx.selectFrom('users').select('id').where('id', '=', id).forUpdate().execute();
 }
 
 /** `login` is a canonical username or a canonical email. */
@@ -53,13 +62,16 @@ export function uniqueViolationToDomain(error: unknown): DomainError | undefined
   return undefined;
 }
 
-export async function recordLogin(db: Queryable, userId: string): Promise<UserRow> {
+/** Records a login of an active user; undefined if the user stopped being active meanwhile. */
+export async function recordLogin(db: Queryable, userId: string): Promise<UserRow | undefined> {
   return db
     .updateTable('users')
     .set({ last_login_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
     .where('id', '=', userId)
+    .where('status', '=', 'active')
+    .where('deleted_at', 'is', null)
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
 }
 
 export interface ListUsersQuery {
@@ -78,8 +90,10 @@ export async function listUsers(db: Queryable, query: ListUsersQuery): Promise<A
   let q = db.selectFrom('users').selectAll().select(exactCreatedAt.as('cursor_created_at')).where('deleted_at', 'is', null);
   if (query.status) q = q.where('status', '=', query.status);
   if (query.q) {
-    const pattern = `%${query.q.normalize('NFKC').toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q = q.where((eb) => eb.or([eb('username_key', 'like', pattern), eb('email_key', 'like', pattern)]));
+    const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const usernamePattern = like(canonicalUsername(query.q));
+    const emailPattern = like(query.q.normalize('NFKC').toLowerCase());
+    q = q.where((eb) => eb.or([eb('username_key', 'like', usernamePattern), eb('email_key', 'like', emailPattern)]));
   }
   if (query.after) {
     // Sent as text: postgres.js would pass a timestamptz parameter through a JS Date (ms).

@@ -62,16 +62,20 @@ export async function login(deps: AppDeps, loginName: string, password: string) 
   const user = await findUserByLoginKey(deps.db, key);
   const ok = await verifyPassword(user?.password_hash ?? null, password);
   if (!user || !ok) throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
-  if (user.status === 'inactive') {
-    throw new DomainError('AccountInactive', 'This account is inactive. Use "forgot password" to set a new password; that reactivates it.', {
-      passwordResetUrl: `${deps.config.PUBLIC_BASE_URL}/password/forgot`,
-    });
-  }
+  if (user.status === 'inactive') throw inactive(deps);
   if (user.status !== 'active') throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
   const updated = await deps.db.transaction().execute(async (tx) => {
     const row = await recordLogin(tx, user.id);
-    await recordAudit(tx, { actor: user.username, action: 'user.login', userId: user.id });
+    if (row) await recordAudit(tx, { actor: user.username, action: 'user.login', userId: user.id });
     return row;
   });
+  // Midnight (R10) may have deactivated the user between the check above and the update.
+  if (!updated) throw inactive(deps);
   return userView(updated);
+}
+
+function inactive(deps: AppDeps): DomainError {
+  return new DomainError('AccountInactive', 'This account is inactive. Use "forgot password" to set a new password; that reactivates it.', {
+    passwordResetUrl: `${deps.config.PUBLIC_BASE_URL}/password/forgot`,
+  });
 }

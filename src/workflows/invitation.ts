@@ -79,23 +79,26 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
     state.rejection = rejection.type ?? 'Rejected';
     state.phase = 'closed';
     state.outcome = 'rejected';
+    setStatus(input, 'rejected');
     await condition(allHandlersFinished);
     return state;
   }
   setStatus(input, 'pending');
 
   state.phase = 'sending';
-  const { emailId } = await db.prepareInvitationEmail({ invitationId: input.invitationId });
-  state.emailId = emailId;
-  try {
-    await mail.deliverEmail({ emailId });
-    state.mail = 'sent';
-  } catch (error) {
-    // The invitation stands: staff see the failure in the email log and can fix and resend.
-    state.mail = 'failed';
-    state.mailError = asBusinessFailure(error).message;
-    await db.markEmailFailed({ emailId, error: state.mailError });
-    log.warn('invitation mail failed', { emailId });
+  // Revoked or deleted while registering: no mail with a dead link.
+  if (state.outcome === null) {
+    const { emailId } = await db.prepareInvitationEmail({ invitationId: input.invitationId });
+    state.emailId = emailId;
+    try {
+      state.mail = await mail.deliverEmail({ emailId });
+    } catch (error) {
+      // The invitation stands: staff see the failure in the email log and can fix and resend.
+      state.mail = 'failed';
+      state.mailError = asBusinessFailure(error).message;
+      await db.markEmailFailed({ emailId, error: state.mailError });
+      log.warn('invitation mail failed', { emailId });
+    }
   }
 
   state.phase = 'waiting';

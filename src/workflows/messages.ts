@@ -55,7 +55,8 @@ export interface InvitationState {
   invitationId: string;
   expiresAt: string;
   emailId: string | null;
-  mail: 'pending' | 'sent' | 'failed';
+  /** skipped: revoked, deleted or accepted before the mail went out. */
+  mail: 'pending' | 'sent' | 'failed' | 'skipped';
   mailError: string | null;
   outcome: InvitationOutcome | null;
   rejection: string | null;
@@ -93,7 +94,7 @@ export const reactivationWorkflowId = (userId: string) => `reactivation-${userId
 
 export interface Reactivation {
   userId: string;
-  /** The instant written to users.reactivated_at; the deadline check matches on it. */
+  /** When staff reactivated (for the record; the midnight check reads the database). */
   reactivatedAt: string;
   /** Next local midnight in PLATFORM_TIMEZONE, computed once by the API. */
   deadline: string;

@@ -5,10 +5,10 @@ import { completePasswordReset, inspectPasswordReset, requestPasswordReset } fro
 import { login } from '../../users/user.service.js';
 import type { ApiEnv } from '../middleware.js';
 import { publicRateLimits, RESET_REQUESTED_MESSAGE } from '../rate-limits.js';
-import { json, jsonBody, problem, UserSchema } from '../schemas.js';
+import { json, jsonBody, PlainText, problem, UserSchema } from '../schemas.js';
 
 // Public bodies are strict: a stray `status` or `isStaff` is refused, never assigned (security.md 16).
-const token = z.string().max(200);
+const token = PlainText(200);
 const password = z.string().max(1024).openapi({ description: '8–256 characters after NFKC; 15 or more recommended' });
 
 const acceptRoute = createRoute({
@@ -41,7 +41,7 @@ const loginRoute = createRoute({
   path: '/api/v1/public/login',
   tags: ['Public'],
   summary: 'Verify username-or-email and password; records the login',
-  request: jsonBody(z.object({ login: z.string().max(320), password }).strict().openapi('LoginRequest')),
+  request: jsonBody(z.object({ login: PlainText(320), password }).strict().openapi('LoginRequest')),
   responses: {
     200: json(z.object({ user: UserSchema }), 'Logged in'),
     401: problem('Wrong login or password'),
@@ -54,7 +54,7 @@ const resetRequestRoute = createRoute({
   path: '/api/v1/public/password-resets',
   tags: ['Public'],
   summary: 'Forgot password (R9): mails a reset link if a user has this address; the answer never says',
-  request: jsonBody(z.object({ email: z.string().max(320) }).strict().openapi('PasswordResetRequest')),
+  request: jsonBody(z.object({ email: PlainText(320) }).strict().openapi('PasswordResetRequest')),
   responses: {
     202: json(z.object({ message: z.string() }), 'Always the same, whether or not the address belongs to a user'),
     422: problem('Not an email address'),
@@ -90,7 +90,7 @@ const resetCompleteRoute = createRoute({
 export function registerPublicRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   const limits = publicRateLimits(deps.config);
   app.use('/api/v1/public/*', limits.perClient);
-  app.use('/api/v1/public/login', limits.loginFailures);
+  app.use('/api/v1/public/login', limits.loginFailures, limits.accountFailures);
   app.on('POST', '/api/v1/public/password-resets', limits.resetMails);
   app.openapi(acceptRoute, async (c) => {
     const body = c.req.valid('json');

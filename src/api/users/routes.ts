@@ -4,7 +4,7 @@ import { reactivateUser } from '../../reactivation/reactivation.service.js';
 import { deleteUser, editUser } from '../../users/user-admin.service.js';
 import { getUser, listUserOverview } from '../../users/user.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { bearer, EmailField, InvitationSchema, json, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
+import { bearer, EmailField, PlainText, InvitationSchema, json, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
 
 const listRoute = createRoute({
   method: 'get',
@@ -16,9 +16,9 @@ const listRoute = createRoute({
     query: z
       .object({
         status: z.enum(['invited', 'active', 'inactive']).optional(),
-        q: z.string().max(200).optional().openapi({ description: 'Part of the username or email, case-insensitive' }),
+        q: PlainText(200).optional().openapi({ description: 'Part of the username or email, case-insensitive' }),
         limit: z.coerce.number().int().min(1).max(100).default(20),
-        cursor: z.string().max(500).optional(),
+        cursor: PlainText(500).optional(),
       })
       .strict(),
   },
