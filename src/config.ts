@@ -61,6 +61,8 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   /** Failed logins per account and client address in 15 minutes (successes don't count). */
   LOGIN_FAILURES_PER_15_MIN: z.coerce.number().int().min(1).default(10),
+  /** Failed logins per account across all clients in an hour (NIST's ~100). */
+  LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: z.coerce.number().int().min(1).default(100),
   /** Reset mails per address per hour; beyond it the answer stays 202 but no mail goes out. */
   RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */

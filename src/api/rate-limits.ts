@@ -38,7 +38,18 @@ async function bodyField(c: Context, field: string): Promise<string> {
   }
 }
 
-export function publicRateLimits(config: Config): { perClient: MiddlewareHandler; loginFailures: MiddlewareHandler; resetMails: MiddlewareHandler } {
+async function loginKey(c: Context): Promise<string> {
+  const login = await bodyField(c, 'login');
+  const email = canonicalEmail(login);
+  return email.ok ? email.value : canonicalUsername(login.trim());
+}
+
+export function publicRateLimits(config: Config): {
+  perClient: MiddlewareHandler;
+  loginFailures: MiddlewareHandler;
+  accountFailures: MiddlewareHandler;
+  resetMails: MiddlewareHandler;
+} {
   const perClient = rateLimiter({
     windowMs: 60_000,
     limit: config.RATE_LIMIT_PER_MINUTE,
@@ -50,18 +61,24 @@ export function publicRateLimits(config: Config): { perClient: MiddlewareHandler
     windowMs: 15 * 60_000,
     limit: config.LOGIN_FAILURES_PER_15_MIN,
     skipSuccessfulRequests: true,
-    keyGenerator: async (c) => {
-      const login = await bodyField(c, 'login');
-      const email = canonicalEmail(login);
-      return `login:${email.ok ? email.value : canonicalUsername(login.trim())}:${clientAddress(c, config.TRUST_PROXY)}`;
-    },
+    keyGenerator: async (c) => `login:${await loginKey(c)}:${clientAddress(c, config.TRUST_PROXY)}`,
+    handler: tooMany,
+  });
+  // NIST SP 800-63B 5.2.2: at most ~100 failures per account, across all clients, against
+  // guessing spread over many addresses. High enough that only such an attack reaches it.
+  const accountFailures = rateLimiter({
+    windowMs: 60 * 60_000,
+    limit: config.LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR,
+    skipSuccessfulRequests: true,
+    keyGenerator: async (c) => `account:${await loginKey(c)}`,
     handler: tooMany,
   });
   // Per address typed in, across clients: protects mailboxes from reset-mail floods. The
-  // answer stays the neutral 202, so the limit reveals nothing about accounts; the newest
-  // link already in the mailbox keeps working.
+  // answer stays the neutral 202, so the limit reveals nothing about accounts. It cannot lock
+  // the real user out: the window is never longer than a reset link lives, so the newest
+  // mail the flood itself caused still holds a working link.
   const resetMails = rateLimiter({
-    windowMs: 60 * 60_000,
+    windowMs: Math.min(60 * 60_000, config.PASSWORD_RESET_TTL),
     limit: config.RESET_MAILS_PER_HOUR,
     keyGenerator: async (c) => {
       const email = canonicalEmail(await bodyField(c, 'email'));
@@ -69,7 +86,7 @@ export function publicRateLimits(config: Config): { perClient: MiddlewareHandler
     },
     handler: async (c) => c.json({ message: RESET_REQUESTED_MESSAGE }, 202),
   });
-  return { perClient, loginFailures, resetMails };
+  return { perClient, loginFailures, accountFailures, resetMails };
 }
 
 export const RESET_REQUESTED_MESSAGE =

@@ -58,6 +58,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // In-process requests share one client address; tests of the limits set their own.
     RATE_LIMIT_PER_MINUTE: '100000',
     LOGIN_FAILURES_PER_15_MIN: '100000',
+    LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: '100000',
     RESET_MAILS_PER_HOUR: '100000',
     ...overrides,
   });
