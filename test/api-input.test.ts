@@ -96,6 +96,7 @@ describe('bad requests get a clear problem document and change nothing', () => {
     for (const [username, email, field] of [
       ['ERIKA', 'other1@example.com', 'username'],
       ['\uFF45\uFF52\uFF49\uFF4B\uFF41', 'other2@example.com', 'username'], // full-width "erika" (NFKC)
+
       ['someone.else', 'ERIKA@EXAMPLE.COM', 'email'],
       ['someone.else2', ' erika@Example.com ', 'email'],
     ]) {
@@ -105,6 +106,13 @@ describe('bad requests get a clear problem document and change nothing', () => {
       expect(fieldsOf(res)).toEqual([field]);
     }
     expect(await countUsers()).toBe(before);
+  });
+
+  it('folds case fully: "Straße" and "STRASSE" are the same username', async () => {
+    expect((await invite({ username: 'Straße', email: 'strasse1@example.com', userType: 'member' })).status).toBe(201);
+    const clash = await invite({ username: 'STRASSE', email: 'strasse2@example.com', userType: 'member' });
+    expect(clash.status).toBe(409);
+    expect(fieldsOf(clash)).toEqual(['username']);
   });
 
   it('a public body that sets status or isStaff changes nothing', async () => {

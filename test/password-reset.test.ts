@@ -29,25 +29,6 @@ async function resetMail(harness: Harness, to: string, after = 0) {
   return linkFrom(mail.text, '/password/reset');
 }
 
-async function countResetWorkflows(harness: Harness) {
-  let n = 0;
-  for await (const _ of harness.client.workflow.list({ query: `WorkflowType = "passwordResetWorkflow" AND TaskQueue = "${harness.config.TEMPORAL_TASK_QUEUE}"` })) n++;
-  return n;
-}
-
-/** Every reset request's workflow has finished: no mail can still be on its way. */
-async function resetWorkflowsSettled(harness: Harness, atLeast: number) {
-  await eventually(async () => {
-    let open = 0;
-    let closed = 0;
-    for await (const wf of harness.client.workflow.list({ query: `WorkflowType = "passwordResetWorkflow" AND TaskQueue = "${harness.config.TEMPORAL_TASK_QUEUE}"` })) {
-      if (wf.status.name === 'RUNNING') open++;
-      else closed++;
-    }
-    return open === 0 && closed >= atLeast;
-  }, 20_000, 'reset workflows to finish');
-}
-
 async function activeUser(harness: Harness, username: string) {
   const { user, invitationToken } = await invited(harness, username);
   expect((await harness.api('POST', '/api/v1/public/invitations/accept', { token: invitationToken, password: 'the first good passphrase' }, pub)).status).toBe(200);
@@ -65,7 +46,7 @@ describe('forgot password (R9)', () => {
     expect(JSON.stringify(unknown.body)).toBe(JSON.stringify(known.body));
     expect([...unknown.headers.entries()].filter(([k]) => k !== 'date')).toEqual([...known.headers.entries()].filter(([k]) => k !== 'date'));
     await resetMail(h, 'known.kim@example.com');
-    await resetWorkflowsSettled(h, 2);
+    await h.resetWorkflowsSettled(2);
     expect(h.mail.messages().some((m) => m.to.includes('nobody.here@example.com'))).toBe(false);
     // Requesting changed nothing about the account.
     const after = (await h.api('GET', `/api/v1/users/${user.id}`)).body;
@@ -196,10 +177,10 @@ describe('token misuse', () => {
   it('a revoked invitee gets no reset mail (and the same neutral answer)', async () => {
     const { invitationId } = await invited(h, 'revoked.rex');
     expect((await h.api('DELETE', `/api/v1/invitations/${invitationId}`)).status).toBe(204);
-    const before = await countResetWorkflows(h);
+    const before = await h.countResetWorkflows();
     const res = await requestReset(h, 'revoked.rex@example.com');
     expect(res.status).toBe(202);
-    await resetWorkflowsSettled(h, before + 1);
+    await h.resetWorkflowsSettled(before + 1);
     expect(h.mail.messages().some((m) => m.to.includes('revoked.rex@example.com') && m.text.includes('/password/reset'))).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { linkFrom, startHarness, type Harness } from './support/harness.js';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
-    config: { TRUST_PROXY: 'true', RATE_LIMIT_PER_MINUTE: '20', LOGIN_FAILURES_PER_15_MIN: '3', RESET_MAILS_PER_HOUR: '2' },
+    config: { TRUST_PROXY: 'true', RATE_LIMIT_PER_MINUTE: '20', LOGIN_FAILURES_PER_15_MIN: '3', LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: '6', RESET_MAILS_PER_HOUR: '2' },
   });
   const res = await h.api('POST', '/api/v1/invitations', { username: 'real.rosa', email: 'rosa@example.com', userType: 'member' });
   const { token } = linkFrom((await h.mail.waitFor((m) => m.to.includes('rosa@example.com'))).text);
@@ -28,6 +28,16 @@ describe('rate limits on public endpoints (security.md 15)', () => {
     for (let i = 0; i < 5; i++) expect((await loginFrom('198.51.100.1', 'the quick brown fox jumps')).status).toBe(200);
   });
 
+  it('guessing spread over many addresses hits the per-account limit', async () => {
+    for (let i = 0; i < 6; i++) {
+      expect((await h.api('POST', '/api/v1/public/login', { login: 'spread.target', password: `guess ${i} is wrong` }, from(`203.0.113.${i + 1}`))).status).toBe(401);
+    }
+    const seventh = await h.api('POST', '/api/v1/public/login', { login: 'spread.target', password: 'guess 7 is wrong' }, from('203.0.113.77'));
+    expect(seventh.status).toBe(429);
+    // Other accounts are untouched.
+    expect((await loginFrom('203.0.113.77', 'the quick brown fox jumps')).status).toBe(200);
+  });
+
   it('too many requests from one client address answer 429 with Retry-After', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 25; i++) {
@@ -47,7 +57,7 @@ describe('rate limits on public endpoints (security.md 15)', () => {
       bodies.push(JSON.stringify(res.body));
     }
     expect(new Set(bodies).size).toBe(1);
-    await new Promise((r) => setTimeout(r, 2000));
+    await h.resetWorkflowsSettled(2);
     expect(h.mail.messages().filter((m) => m.to.includes('rosa@example.com') && m.text.includes('/password/reset'))).toHaveLength(2);
   });
 });

@@ -77,6 +77,13 @@ export interface Harness {
   /** Starts a real HTTP server for the browser tests. */
   listen(): Promise<string>;
   restartWorker(wrap?: WorkerSetup['wrapActivities']): Promise<void>;
+  /** How many forgot-password workflows this harness has started (by visibility). */
+  countResetWorkflows(): Promise<number>;
+  /**
+   * Waits until at least `atLeast` forgot-password workflows exist and none is running: then
+   * no reset mail can still be on its way, so "no mail arrived" is a fact, not a guess.
+   */
+  resetWorkflowsSettled(atLeast: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,6 +113,12 @@ export async function startHarness(options: { config?: Record<string, string>; m
   let worker = await makeWorker(options.wrapActivities);
   let running = worker.run();
   let server: ServerType | undefined;
+  const resetWorkflows = async () => {
+    const statuses: string[] = [];
+    const query = `WorkflowType = "passwordResetWorkflow" AND TaskQueue = "${config.TEMPORAL_TASK_QUEUE}"`;
+    for await (const wf of client.workflow.list({ query })) statuses.push(wf.status.name);
+    return statuses;
+  };
 
   const harness: Harness = {
     config,
@@ -144,6 +157,15 @@ export async function startHarness(options: { config?: Record<string, string>; m
       await running;
       worker = await makeWorker(wrap);
       running = worker.run();
+    },
+    async countResetWorkflows() {
+      return (await resetWorkflows()).length;
+    },
+    async resetWorkflowsSettled(atLeast) {
+      await eventually(async () => {
+        const all = await resetWorkflows();
+        return all.length >= atLeast && all.every((status) => status !== 'RUNNING');
+      }, 20_000, 'forgot-password workflows to finish');
     },
     async close() {
       server?.close();
