@@ -57,6 +57,7 @@ const settings = {
   acceptConcurrency: envInt('BENCH_ACCEPT_CONCURRENCY', 4, 1),
   searches: envInt('BENCH_SEARCHES', 100, 0),
   badRequests: envInt('BENCH_BAD_REQUESTS', 1000, 0),
+  forgotRequests: envInt('BENCH_FORGOT_REQUESTS', 100, 0),
   mailTimeoutMs: envInt('BENCH_MAIL_TIMEOUT_MS', 120_000, 1000),
   maxSeconds: envInt('BENCH_MAX_SECONDS', 600, 10),
 };
@@ -415,6 +416,20 @@ async function main() {
   }
   const searchResult = search.finish();
 
+  // --- 5b: forgot password, an existing address vs an unknown one (security.md 9) ---
+  // Sequential and interleaved, so both see the same machine; each known request uses another
+  // user, so the per-address mail cap never applies.
+  log(`forgot password: ${settings.forgotRequests} requests, known and unknown addresses interleaved`);
+  const forgotKnown = new Phase(1);
+  const forgotUnknown = new Phase(1);
+  for (let i = 0; i < settings.forgotRequests; i++) {
+    const known = i % 2 === 0;
+    const address = known ? email(Math.floor(i / 2) % settings.invites) : `nobody-${tag}-${i}@example.com`;
+    await timed(known ? forgotKnown : forgotUnknown, 202, 'POST', '/api/v1/public/password-resets', { body: JSON.stringify({ email: address }) });
+  }
+  const forgotKnownResult = forgotKnown.finish();
+  const forgotUnknownResult = forgotUnknown.finish();
+
   // --- 6: malformed JSON (the cheap path: auth, body limit, parse error → 400 problem) ---
   log(`bad input: ${settings.badRequests} malformed bodies at concurrency ${settings.concurrency}`);
   const bad = new Phase(settings.concurrency);
@@ -461,6 +476,8 @@ async function main() {
       login: loginResult,
       usersPaged: { ...pagesResult, ...paging, pagingOk },
       usersSearch: searchResult,
+      forgotKnown: forgotKnownResult,
+      forgotUnknown: forgotUnknownResult,
       badInput: badResult,
     },
     memory: { ...memory, bench: { peakRssMiB }, gc: gc.how },
@@ -526,6 +543,8 @@ function report(r: {
         row('login (argon2id verify)', p.login),
         row(`users list limit=50 (${String(p.usersPaged.usersListed)}/${String(p.usersPaged.usersExpected)} users)`, p.usersPaged),
         row('users search q=', p.usersSearch),
+        row('forgot password, known address', p.forgotKnown),
+        row('forgot password, unknown address', p.forgotUnknown),
         row('malformed JSON → 400', p.badInput),
       ],
     ),
