@@ -146,6 +146,45 @@ describe('a manual reactivation holds until local midnight unless the user logs 
   });
 });
 
+describe('a reactivation that arrives while the midnight step runs', () => {
+  let late: TimeSkippingService;
+  let reactivateDuringMidnight: (() => Promise<unknown>) | undefined;
+  beforeAll(async () => {
+    late = await startTimeSkippingService({
+      wrapActivities: (acts) => ({
+        ...acts,
+        async endManualReactivation(input: { userId: string; deadline: string }) {
+          const outcome = await acts.endManualReactivation(input);
+          const staff = reactivateDuringMidnight;
+          reactivateDuringMidnight = undefined;
+          await staff?.(); // staff reactivate again right after midnight, before the step reports
+          return outcome;
+        },
+      }),
+    });
+  });
+  afterAll(async () => late?.close());
+
+  it('gets its own timer: the user is inactive again after the next midnight', async () => {
+    const { input } = await late.invite('late.lars');
+    await revokeInvitationById(late.deps, input.invitationId, 'staff:test');
+    const first = await reactivateUser(late.deps, input.userId, 'staff:test');
+    let second: { deadline: string } | undefined;
+    reactivateDuringMidnight = async () => {
+      const justAfterMidnight = { ...late.deps, clock: () => new Date(Date.parse(first.deadline) + 60_000) };
+      second = await reactivateUser(justAfterMidnight, input.userId, 'staff:test');
+    };
+    const handle = late.env.client.workflow.getHandle(reactivationWorkflowId(input.userId));
+    const final = await handle.result();
+    expect(second).toBeDefined();
+    expect(Date.parse(second!.deadline)).toBe(Date.parse(first.deadline) + DAY);
+    expect(final.current.deadline).toBe(second!.deadline);
+    expect(final.outcome).toBe('deactivated');
+    expect((await late.userRow(input.userId)).status).toBe('inactive');
+    expect(await late.env.currentTimeMs()).toBeGreaterThanOrEqual(Date.parse(second!.deadline));
+  });
+});
+
 describe('a reset for a pending invitee', () => {
   beforeAll(async () => {
     s = await startTimeSkippingService();

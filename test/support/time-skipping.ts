@@ -16,7 +16,7 @@ import { cloneDatabase, linkFrom, quietTemporalRuntime, testConfig } from './har
  * The service's workflows and real activities (Postgres, SMTP) on Temporal's time-skipping
  * test server: `env.sleep('28 days')` passes in milliseconds, timers fire as in production.
  */
-export async function startTimeSkippingService() {
+export async function startTimeSkippingService(options: { wrapActivities?: (activities: ReturnType<typeof createActivities>) => object } = {}) {
   quietTemporalRuntime();
   const config = testConfig();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
@@ -29,12 +29,14 @@ export async function startTimeSkippingService() {
     connection: env.nativeConnection,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({
-      db: database.handle.db,
-      mailer,
-      secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')),
-      config,
-    }),
+    activities: (options.wrapActivities ?? ((a) => a))(
+      createActivities({
+        db: database.handle.db,
+        mailer,
+        secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')),
+        config,
+      }),
+    ),
   });
   const running = worker.run();
   const deps: AppDeps = { db: database.handle.db, temporal: env.client, config, log: createLogger('silent'), adminKeys: [] };
