@@ -186,6 +186,8 @@ describe('bad requests get a clear problem document and change nothing', () => {
     ['an invitation id that is no uuid', 'DELETE', '/api/v1/invitations/not-a-uuid', undefined, 404],
     ['a user id that is no uuid', 'PATCH', '/api/v1/users/not-a-uuid', { isStaff: true }, 404],
     ['a reactivation of an id that is no uuid', 'POST', '/api/v1/users/not-a-uuid/reactivate', undefined, 404],
+    ['an asset named like an Object method', 'GET', '/assets/constructor', undefined, 404],
+    ['a docs asset named __proto__', 'GET', '/docs/assets/__proto__', undefined, 404],
   ])('answers %s with a problem, not a 500', async (_what, method, path, body, status) => {
     const res = await h.api(method, path, body);
     expect(res.status).toBe(status);

@@ -2,15 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkFrom, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
+async function activeUser(username: string, email: string) {
+  const res = await h.api('POST', '/api/v1/invitations', { username, email, userType: 'member' });
+  expect(res.status).toBe(201);
+  const { token } = linkFrom((await h.mail.waitFor((m) => m.to.includes(email))).text);
+  const accepted = await h.api('POST', '/api/v1/public/invitations/accept', { token, password: 'the quick brown fox jumps' }, { authorization: '', 'x-forwarded-for': '198.51.100.200' });
+  expect(accepted.status).toBe(200);
+}
+
 beforeAll(async () => {
   h = await startHarness({
     config: { TRUST_PROXY: 'true', RATE_LIMIT_PER_MINUTE: '20', LOGIN_FAILURES_PER_15_MIN: '3', LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: '6', RESET_MAILS_PER_HOUR: '2' },
   });
-  const res = await h.api('POST', '/api/v1/invitations', { username: 'real.rosa', email: 'rosa@example.com', userType: 'member' });
-  const { token } = linkFrom((await h.mail.waitFor((m) => m.to.includes('rosa@example.com'))).text);
-  expect(res.status).toBe(201);
-  const accepted = await h.api('POST', '/api/v1/public/invitations/accept', { token, password: 'the quick brown fox jumps' }, { authorization: '', 'x-forwarded-for': '198.51.100.1' });
-  expect(accepted.status).toBe(200);
+  await activeUser('real.rosa', 'rosa@example.com');
+  await activeUser('spread.sam', 'sam@example.com');
 });
 afterAll(async () => h?.close());
 
@@ -28,14 +33,18 @@ describe('rate limits on public endpoints (security.md 15)', () => {
     for (let i = 0; i < 5; i++) expect((await loginFrom('198.51.100.1', 'the quick brown fox jumps')).status).toBe(200);
   });
 
-  it('guessing spread over many addresses hits the per-account limit', async () => {
-    for (let i = 0; i < 6; i++) {
-      expect((await h.api('POST', '/api/v1/public/login', { login: 'spread.target', password: `guess ${i} is wrong` }, from(`203.0.113.${i + 1}`))).status).toBe(401);
-    }
-    const seventh = await h.api('POST', '/api/v1/public/login', { login: 'spread.target', password: 'guess 7 is wrong' }, from('203.0.113.77'));
-    expect(seventh.status).toBe(429);
-    // Other accounts are untouched.
-    expect((await loginFrom('203.0.113.77', 'the quick brown fox jumps')).status).toBe(200);
+  it('guessing spread over many addresses: past the account limit, every failing client is stopped, a clean one still gets in', async () => {
+    const sam = (ip: string, password: string) => h.api('POST', '/api/v1/public/login', { login: 'spread.sam', password }, from(ip));
+    for (let i = 0; i < 6; i++) expect((await sam(`203.0.113.${i + 1}`, `guess ${i} is wrong`)).status).toBe(401);
+    // The account has seen 6 failures: clients that failed on it are now stopped...
+    const again = await sam('203.0.113.1', 'guess 7 is wrong');
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+    // ...a new address still gets its one try (so a guesser gets one per address and hour)...
+    expect((await sam('203.0.113.50', 'guess 8 is wrong')).status).toBe(401);
+    expect((await sam('203.0.113.50', 'guess 9 is wrong')).status).toBe(429);
+    // ...and the real user, from a clean address, is never locked out.
+    expect((await sam('198.51.100.7', 'the quick brown fox jumps')).status).toBe(200);
   });
 
   it('too many requests from one client address answer 429 with Retry-After', async () => {

@@ -4,7 +4,7 @@ import { DomainError } from '../errors.js';
 import { expireInvitation as expireInvitationRow, findInvitationById } from '../invitations/invitation.repository.js';
 import { newToken, hashToken } from '../invitations/tokens.js';
 import { canonicalEmail, canonicalUsername } from '../users/identity.js';
-import { findUserById, insertUser } from '../users/user.repository.js';
+import { findUserById, insertUser, lockUser } from '../users/user.repository.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
 import { renderInvitationEmail } from '../../emails/render.js';
@@ -69,32 +69,37 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
     },
 
     /**
-     * Mints the link token, renders the mail and logs it as `queued`: all in one transaction
-     * and keyed by the invitation, so a retry reuses the mail instead of minting a second link.
+     * Mints the link token, renders the mail and logs it as `queued`, keyed by the invitation,
+     * so a retry reuses the mail instead of minting a second link. Null when the invitation
+     * ended (revoked, deleted, accepted by a reset) before there was anything to send.
      */
-    async prepareInvitationEmail({ invitationId }: { invitationId: string }): Promise<{ emailId: string }> {
+    async prepareInvitationEmail({ invitationId }: { invitationId: string }): Promise<{ emailId: string } | null> {
       const key = `invitation:${invitationId}`;
       const logged = await findEmailByKey(db, key);
       if (logged) return { emailId: logged.id };
+      const invitation = await findInvitationById(db, invitationId);
+      const found = invitation && (await findUserById(db, invitation.user_id));
+      if (!invitation || !found || invitation.status !== 'pending') return null;
+      // Rendered before the transaction, so no lock is held while React works.
+      const token = newToken();
+      const link = `${config.PUBLIC_BASE_URL}/invitations/accept?lang=${found.locale}#token=${token}`;
+      const rendered = await renderInvitationEmail({
+        locale: found.locale,
+        username: found.username,
+        invitationUrl: link,
+        expiresAt: new Date(invitation.expires_at).toISOString(),
+        timeZone: config.PLATFORM_TIMEZONE,
+        productName: config.PRODUCT_NAME,
+      });
       return db.transaction().execute(async (tx) => {
-        const invitation = await findInvitationById(tx, invitationId);
-        const user = invitation && (await findUserById(tx, invitation.user_id));
-        if (!invitation || !user) throw ApplicationFailure.nonRetryable('invitation or user vanished', 'InvitationNotFound');
-        const token = newToken();
-        await tx
-          .updateTable('invitations')
-          .set({ token_hash: hashToken('invitation', token) })
-          .where('id', '=', invitationId)
-          .execute();
-        const link = `${config.PUBLIC_BASE_URL}/invitations/accept?lang=${user.locale}#token=${token}`;
-        const rendered = await renderInvitationEmail({
-          locale: user.locale,
-          username: user.username,
-          invitationUrl: link,
-          expiresAt: new Date(invitation.expires_at).toISOString(),
-          timeZone: config.PLATFORM_TIMEZONE,
-          productName: config.PRODUCT_NAME,
-        });
+        await lockUser(tx, found.id); // user first, like every other path: no deadlocks
+        const user = await findUserById(tx, found.id);
+        const current = await findInvitationById(tx, invitationId);
+        if (!user || current?.status !== 'pending') return null;
+        if (user.username !== found.username || user.locale !== found.locale || user.email !== found.email) {
+          throw new Error('the user was edited while the mail was rendered; render again');
+        }
+        await tx.updateTable('invitations').set({ token_hash: hashToken('invitation', token) }).where('id', '=', invitationId).execute();
         return logLinkMail(tx, secretBox, {
           idempotencyKey: key,
           type: 'user_invitation',

@@ -3,7 +3,7 @@ import { newToken, hashToken } from '../invitations/tokens.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
 import { revokeOpenResets } from '../passwords/password-reset.repository.js';
-import { findUserByLoginKey } from '../users/user.repository.js';
+import { findUserById, findUserByLoginKey, lockUser } from '../users/user.repository.js';
 import type { ActivityDeps } from './index.js';
 
 export function createPasswordResetActivities({ db, secretBox, config }: ActivityDeps) {
@@ -17,26 +17,35 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
       const key = `password_reset:${input.requestId}`;
       const logged = await findEmailByKey(db, key);
       if (logged) return { emailId: logged.id };
-      const user = await findUserByLoginKey(db, input.emailKey);
-      if (!user || user.email_key !== input.emailKey) return null;
-      // Staff withdrew this invitation: "forgot password" must not become a way around that.
-      if (user.status === 'inactive' && user.deactivation_reason === 'invitation_revoked') return null;
+      const found = await findUserByLoginKey(db, input.emailKey);
+      if (!found || found.email_key !== input.emailKey) return null;
+      // Rendered before the transaction, so no lock is held while React works.
+      const token = newToken();
+      const link = `${config.PUBLIC_BASE_URL}/password/reset?lang=${found.locale}#token=${token}`;
+      const rendered = await renderPasswordResetEmail({
+        locale: found.locale,
+        username: found.username,
+        resetUrl: link,
+        expiresAt: input.expiresAt,
+        timeZone: config.PLATFORM_TIMEZONE,
+        productName: config.PRODUCT_NAME,
+      });
       return db.transaction().execute(async (tx) => {
+        // Lock the user first (like every other path), then decide on what is true now: a
+        // revoke or an address change that committed meanwhile must win.
+        await lockUser(tx, found.id);
+        const user = await findUserById(tx, found.id);
+        if (!user || user.email_key !== input.emailKey) return null; // the address is no longer theirs
+        if (user.username !== found.username || user.locale !== found.locale || user.email !== found.email) {
+          throw new Error('the user was edited while the mail was rendered; render again');
+        }
+        // Staff withdrew this invitation: "forgot password" must not become a way around that.
+        if (user.status === 'inactive' && user.deactivation_reason === 'invitation_revoked') return null;
         await revokeOpenResets(tx, user.id, 'superseded');
-        const token = newToken();
         await tx
           .insertInto('password_resets')
           .values({ id: input.requestId, user_id: user.id, token_hash: hashToken('password_reset', token), expires_at: input.expiresAt })
           .execute();
-        const link = `${config.PUBLIC_BASE_URL}/password/reset?lang=${user.locale}#token=${token}`;
-        const rendered = await renderPasswordResetEmail({
-          locale: user.locale,
-          username: user.username,
-          resetUrl: link,
-          expiresAt: input.expiresAt,
-          timeZone: config.PLATFORM_TIMEZONE,
-          productName: config.PRODUCT_NAME,
-        });
         return logLinkMail(tx, secretBox, {
           idempotencyKey: key,
           type: 'password_reset',

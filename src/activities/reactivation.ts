@@ -3,6 +3,8 @@ import { recordAudit } from '../audit/audit.repository.js';
 import { revokeOpenResets } from '../passwords/password-reset.repository.js';
 import type { ActivityDeps } from './index.js';
 
+export type MidnightOutcome = 'kept' | 'deactivated' | 'superseded' | { laterDeadline: string };
+
 export function createReactivationActivities({ db }: ActivityDeps) {
   return {
     /**
@@ -11,7 +13,7 @@ export function createReactivationActivities({ db }: ActivityDeps) {
      * first always wins; a reactivation with a later deadline (a later day) is left to its own
      * timer; and whichever of two simultaneous reactivations committed, the deadline matches.
      */
-    async endManualReactivation(input: { userId: string; deadline: string }): Promise<'kept' | 'deactivated' | 'superseded'> {
+    async endManualReactivation(input: { userId: string; deadline: string }): Promise<MidnightOutcome> {
       const deadline = new Date(input.deadline);
       return db.transaction().execute(async (tx) => {
         const deactivated = await tx
@@ -40,9 +42,15 @@ export function createReactivationActivities({ db }: ActivityDeps) {
           .select(['status', 'deactivation_reason', 'reactivation_deadline'])
           .where('id', '=', input.userId)
           .executeTakeFirst();
-        const ownDeadline = user?.reactivation_deadline && new Date(user.reactivation_deadline).getTime() === deadline.getTime();
-        if (ownDeadline && user.status === 'inactive' && user.deactivation_reason === 'reactivation_unused') return 'deactivated';
-        if (ownDeadline && user.status === 'active') return 'kept';
+        const rowDeadline = user?.reactivation_deadline ? new Date(user.reactivation_deadline).getTime() : undefined;
+        const own = rowDeadline === deadline.getTime();
+        if (own && user?.status === 'inactive' && user.deactivation_reason === 'reactivation_unused') return 'deactivated';
+        if (own && user?.status === 'active') return 'kept';
+        // Two reactivations straddling midnight: the one that committed holds a later deadline
+        // than the signal this timer was set from. Its timer must not get lost.
+        if (user?.status === 'active' && rowDeadline !== undefined && rowDeadline > deadline.getTime()) {
+          return { laterDeadline: new Date(rowDeadline).toISOString() };
+        }
         return 'superseded';
       });
     },

@@ -20,8 +20,9 @@ export function registerDocs(app: Hono<any>) {
     c.body(`SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#swagger-ui' });`, 200, { 'content-type': 'text/javascript; charset=utf-8' }),
   );
   app.get('/docs/assets/:name', async (c) => {
-    const type = files[c.req.param('name')];
+    const name = c.req.param('name');
+    const type = Object.hasOwn(files, name) ? files[name] : undefined;
     if (!type) return c.notFound();
-    return c.body(await readFile(path.join(dist, c.req.param('name'))), 200, { 'content-type': type, 'cache-control': 'public, max-age=3600' });
+    return c.body(await readFile(path.join(dist, name)), 200, { 'content-type': type, 'cache-control': 'public, max-age=3600' });
   });
 }

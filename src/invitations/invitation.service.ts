@@ -82,7 +82,8 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
     }),
   );
   const user = await findUserById(deps.db, userId);
-  return { user: userView(user!), invitation: registration.invitation, workflowId };
+  if (!user) throw new DomainError('UserNotFound', 'The user was deleted right after being invited.');
+  return { user: userView(user), invitation: registration.invitation, workflowId };
 }
 
 function notValidLink(): DomainError {

@@ -69,6 +69,9 @@ export async function completePasswordReset(deps: AppDeps, token: string, passwo
   const passwordHash = await hashPassword(password);
   const done = await deps.db.transaction().execute(async (tx) => {
     await lockUser(tx, reset.user_id);
+    const current = await findUserById(tx, reset.user_id);
+    // A revoked invitee's links are revoked with it; this is the second line (security.md 14).
+    if (!current || (current.status === 'inactive' && current.deactivation_reason === 'invitation_revoked')) return undefined;
     if (!(await consumeReset(tx, reset.id))) return undefined;
     const updated = await tx
       .updateTable('users')
@@ -79,6 +82,9 @@ export async function completePasswordReset(deps: AppDeps, token: string, passwo
         activated_at: sql<Date>`coalesce(activated_at, now())`,
         deactivated_at: null,
         deactivation_reason: null,
+        // Back by themselves (R9): an old manual-reactivation deadline no longer applies. One
+        // still running (the user is active) stays: R10 wants the login too.
+        reactivation_deadline: sql<Date | null>`case when status = 'inactive' then null else reactivation_deadline end`,
         updated_at: sql<Date>`now()`,
       })
       .where('id', '=', reset.user_id)

@@ -1,3 +1,4 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { sql } from 'kysely';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { AppDeps } from '../deps.js';
@@ -34,7 +35,7 @@ export async function reactivateUser(deps: AppDeps, userId: string, actor: strin
     reactivatedAt: now.toISOString(),
     deadline: nextLocalMidnight(now, deps.config.PLATFORM_TIMEZONE).toISOString(),
   };
-  await temporalCall(deps.temporal, () =>
+  const signalWithStart = () =>
     deps.temporal.workflow.signalWithStart<typeof reactivationWorkflow, [Reactivation]>('reactivationWorkflow', {
       workflowId: reactivationWorkflowId(userId),
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
@@ -42,6 +43,13 @@ export async function reactivateUser(deps: AppDeps, userId: string, actor: strin
       signal: reactivatedSignal,
       signalArgs: [reactivation],
       staticSummary: `Manual reactivation of ${user.username} (${userId})`,
+    });
+  await temporalCall(deps.temporal, () =>
+    signalWithStart().catch((error: unknown) => {
+      // Two requests at once (a double click) may both try to start it; the second then
+      // finds it running and only signals.
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return signalWithStart();
+      throw error;
     }),
   );
   const updated = await deps.db.transaction().execute(async (tx) => {
@@ -64,6 +72,12 @@ export async function reactivateUser(deps: AppDeps, userId: string, actor: strin
     if (row) await recordAudit(tx, { actor, action: 'user.reactivated', userId, details: { deadline: reactivation.deadline } });
     return row;
   });
-  if (!updated) throw new DomainError('UserNotInactive', 'The user changed meanwhile; reload and try again.');
+  if (!updated) {
+    // Most likely a double click: the other request reactivated the user a moment ago.
+    const latest = await findUserById(deps.db, userId);
+    const deadline = latest?.status === 'active' && latest.reactivation_deadline ? new Date(latest.reactivation_deadline) : undefined;
+    if (latest && deadline && deadline > now) return { user: userView(latest), deadline: deadline.toISOString() };
+    throw new DomainError('UserNotInactive', 'The user changed meanwhile; reload and try again.');
+  }
   return { user: userView(updated), deadline: reactivation.deadline };
 }

@@ -70,6 +70,9 @@ export async function recordLogin(db: Queryable, userId: string): Promise<UserRo
     .where('id', '=', userId)
     .where('status', '=', 'active')
     .where('deleted_at', 'is', null)
+    // A manual reactivation whose midnight passed without a login is over (R10), even if the
+    // workflow's midnight step has not run yet: a login now must not rescue it.
+    .where(sql<boolean>`(reactivation_deadline is null or reactivation_deadline > now() or last_login_at >= reactivated_at)`)
     .returningAll()
     .executeTakeFirst();
 }

@@ -88,17 +88,23 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   state.phase = 'sending';
   // Revoked or deleted while registering: no mail with a dead link.
   if (state.outcome === null) {
-    const { emailId } = await db.prepareInvitationEmail({ invitationId: input.invitationId });
-    state.emailId = emailId;
-    try {
-      state.mail = await mail.deliverEmail({ emailId });
-    } catch (error) {
-      // The invitation stands: staff see the failure in the email log and can fix and resend.
-      state.mail = 'failed';
-      state.mailError = asBusinessFailure(error).message;
-      await db.markEmailFailed({ emailId, error: state.mailError });
-      log.warn('invitation mail failed', { emailId });
+    const prepared = await db.prepareInvitationEmail({ invitationId: input.invitationId });
+    if (!prepared) {
+      state.mail = 'skipped';
+    } else {
+      state.emailId = prepared.emailId;
+      try {
+        state.mail = await mail.deliverEmail({ emailId: prepared.emailId });
+      } catch (error) {
+        // The invitation stands: staff see the failure in the email log and can fix and resend.
+        state.mail = 'failed';
+        state.mailError = asBusinessFailure(error).message;
+        await db.markEmailFailed({ emailId: prepared.emailId, error: state.mailError });
+        log.warn('invitation mail failed', { emailId: prepared.emailId });
+      }
     }
+  } else {
+    state.mail = 'skipped';
   }
 
   state.phase = 'waiting';

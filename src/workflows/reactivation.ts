@@ -41,6 +41,10 @@ export async function reactivationWorkflow(first: Reactivation): Promise<Reactiv
     // Staff may have reactivated again while that step ran (just after midnight): wait for
     // the new deadline rather than leave that reactivation without a timer.
     if (state.current !== waitingFor && !deleted) continue;
+    if (typeof outcome === 'object') {
+      state.current = { ...waitingFor, deadline: outcome.laterDeadline };
+      continue;
+    }
     state.outcome = outcome;
     return state;
   }

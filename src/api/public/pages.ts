@@ -117,7 +117,8 @@ function forgotPage(locale: PageLocale) {
 
 export function registerPages(app: Hono<any>) {
   app.get('/assets/:name', (c) => {
-    const file = assets[c.req.param('name')];
+    const name = c.req.param('name');
+    const file = Object.hasOwn(assets, name) ? assets[name] : undefined;
     if (!file) return c.notFound();
     c.header('cache-control', 'public, max-age=300');
     c.header('x-content-type-options', 'nosniff');

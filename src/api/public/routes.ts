@@ -90,7 +90,7 @@ const resetCompleteRoute = createRoute({
 export function registerPublicRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   const limits = publicRateLimits(deps.config);
   app.use('/api/v1/public/*', limits.perClient);
-  app.use('/api/v1/public/login', limits.loginFailures, limits.accountFailures);
+  app.use('/api/v1/public/login', limits.loginFailures);
   app.on('POST', '/api/v1/public/password-resets', limits.resetMails);
   app.openapi(acceptRoute, async (c) => {
     const body = c.req.valid('json');
