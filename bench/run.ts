@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import postgres from 'postgres';
 import { createApp } from '../src/api/app.js';
 import { loadConfig } from '../src/config.js';
@@ -29,13 +29,14 @@ import { createLogger } from '../src/log.js';
 import { createSmtpMailer, type Mailer } from '../src/mail/mailer.js';
 import { connectTemporal, loadSecretBox } from '../src/runtime.js';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.js';
-import { createInvitationWorker, workflowsPath } from '../src/temporal/worker.js';
+import { bundleInvitationWorkflows } from '../src/temporal/bundle.js';
+import { createInvitationWorker } from '../src/temporal/worker.js';
+import { freePort } from '../src/dev/ports.js';
 import {
   commandVersion,
   envInt,
   findDevServerPid,
   findGc,
-  freePort,
   latencyStats,
   machineBusySeconds,
   machineInfo,
@@ -264,7 +265,7 @@ async function main() {
   cleanups.push({ what: 'mailer', run: () => mailer.close() });
 
   const bundleStarted = performance.now();
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const bundle = await bundleInvitationWorkflows(log);
   const bundleMs = performance.now() - bundleStarted;
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const worker: Worker = await createInvitationWorker({
@@ -570,16 +571,6 @@ function report(r: {
   }
 }
 
-const quietLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error(message: string) {
-    log(message);
-  },
-};
 
 let cleaningUp: Promise<void> | undefined;
 function cleanUp(): Promise<void> {

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { invitationWorkflowId } from '../src/workflows/messages.js';
 import { eventually, linkFrom } from './support/harness.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../src/dev/ports.js';
 
 /**
  * `npm start` as a developer runs it: embedded PGlite, Temporal dev server with UI and the

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { startMailCatcher, type MailCatcher } from '../src/dev/mail-catcher.js';
 import { cloneDatabase, eventually, linkFrom } from './support/harness.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../src/dev/ports.js';
 
 /**
  * The production entry points on their own: one API process and two `worker.ts` processes

@@ -2,13 +2,12 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startTemporalDevServer, type DevServer } from '../../src/dev/temporal-dev-server.js';
 import { findTemporalTestServer } from '../../src/dev/temporal-cli.js';
 import { migrateToLatest, openDatabase } from '../../src/db/database.js';
-import { workflowsPath } from '../../src/temporal/worker.js';
-import { freePort } from './ports.js';
+import { bundleInvitationWorkflows } from '../../src/temporal/bundle.js';
+import { freePort } from '../../src/dev/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -41,7 +40,7 @@ export default async function setup(project: TestProject) {
   await handle.close();
 
   const dir = mkdtempSync(path.join(tmpdir(), 'invitations-test-'));
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const bundle = await bundleInvitationWorkflows();
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
 
@@ -68,14 +67,3 @@ export default async function setup(project: TestProject) {
     rmSync(dir, { recursive: true, force: true });
   };
 }
-
-const quietLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error(message: string) {
-    console.error(message);
-  },
-};

@@ -1,3 +1,4 @@
+/** A free TCP port on loopback, for embedded services, tests and the benchmark. */
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {

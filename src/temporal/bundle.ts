@@ -1,0 +1,14 @@
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { workflowsPath } from './worker.js';
+
+/**
+ * The workflow bundle, built once (tests and the benchmark share it between workers); webpack's
+ * progress lines are dropped, its errors are not.
+ */
+export function bundleInvitationWorkflows(onError: (message: string) => void = (m) => console.error(m)) {
+  const quiet = () => {};
+  return bundleWorkflowCode({
+    workflowsPath,
+    logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: onError },
+  });
+}
