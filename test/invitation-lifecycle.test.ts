@@ -91,5 +91,13 @@ describe('inviting a person (R1–R3)', () => {
       }, 15_000, `visibility for ${query}`);
       expect(found).toEqual([invitationWorkflowId(user.id)]);
     }
+    // Staff rename the user (R5): operators find the workflow under the new name.
+    expect((await h.api('PATCH', `/api/v1/users/${user.id}`, { username: 'operator.renamed' })).status).toBe(200);
+    const renamed = await eventually(async () => {
+      const ids: string[] = [];
+      for await (const wf of h.client.workflow.list({ query: 'Username = "operator.renamed"' })) ids.push(wf.workflowId);
+      return ids.length > 0 && ids;
+    }, 15_000, 'visibility after the rename');
+    expect(renamed).toEqual([invitationWorkflowId(user.id)]);
   });
 });

@@ -47,13 +47,14 @@ function grpcCode(error: unknown): number | undefined {
  * Tells a workflow about a change the database already committed. Best effort by design:
  * if the signal is lost, the workflow's own deadline step reads the record and agrees.
  */
-export async function signalBestEffort(
+export async function signalBestEffort<Args extends unknown[]>(
   deps: { temporal: Client; log: { warn(obj: object, msg: string): void } },
   workflowId: string,
-  signal: SignalDefinition<[]>,
+  signal: SignalDefinition<Args>,
+  ...args: Args
 ): Promise<void> {
   try {
-    await deps.temporal.workflow.getHandle(workflowId).signal(signal);
+    await deps.temporal.workflow.getHandle(workflowId).signal(signal, ...args);
   } catch (error) {
     deps.log.warn({ workflowId, signal: signal.name, err: (error as Error).message }, 'could not signal the workflow; its deadline step will reconcile');
   }

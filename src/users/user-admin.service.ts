@@ -5,7 +5,7 @@ import type { UserUpdate } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { revokeOpenResets } from '../passwords/password-reset.repository.js';
 import { signalBestEffort } from '../temporal/calls.js';
-import { invitationWorkflowId, reactivationWorkflowId, userDeletedSignal } from '../workflows/messages.js';
+import { invitationWorkflowId, reactivationWorkflowId, userDeletedSignal, usernameChangedSignal } from '../workflows/messages.js';
 import { latestInvitationForUser } from '../invitations/invitation.repository.js';
 import { canonicalEmail, canonicalUsername } from './identity.js';
 import { findUserById, uniqueViolationToDomain } from './user.repository.js';
@@ -70,9 +70,13 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
     return row;
   });
 
+  const invitation = await latestInvitationForUser(deps.db, id);
+  // Only a waiting invitation workflow is still there to tell.
+  if (after.username !== before.username && invitation?.status === 'pending') {
+    await signalBestEffort(deps, invitationWorkflowId(id), usernameChangedSignal, after.username);
+  }
   const nextSteps: string[] = [];
   if (emailChanged && after.status !== 'active') {
-    const invitation = await latestInvitationForUser(deps.db, id);
     nextSteps.push(
       `Ask the user to choose "forgot password" with ${after.email}: completing it confirms the new address and makes the user active${after.status === 'invited' ? ', which also accepts the pending invitation' : ''}.`,
     );

@@ -16,6 +16,7 @@ import {
   searchAttributes,
   stateQuery,
   userDeletedSignal,
+  usernameChangedSignal,
   type InvitationOutcome,
   type InvitationState,
   type InvitationWorkflowInput,
@@ -66,6 +67,9 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   setHandler(acceptedSignal, () => end('accepted'));
   setHandler(revokedSignal, () => end('revoked'));
   setHandler(userDeletedSignal, () => end('deleted'));
+  setHandler(usernameChangedSignal, (username) => {
+    if (input.indexed !== false) upsertSearchAttributes([{ key: searchAttributes.username, value: username }]);
+  });
   setHandler(registerUpdate, async () => {
     await condition(() => registration !== undefined || rejection !== undefined);
     if (rejection) throw rejection;

@@ -69,6 +69,8 @@ export const acceptedSignal = defineSignal('accepted');
 /** Staff revoked the invitation (likewise already committed in the database). */
 export const revokedSignal = defineSignal('revoked');
 export const stateQuery = defineQuery<InvitationState>('state');
+/** Staff renamed the user (R5): keeps the Username search attribute operators look for right. */
+export const usernameChangedSignal = defineSignal<[string]>('usernameChanged');
 
 // ── Password reset (R9, R12) ────────────────────────────────────────────────
 
