@@ -6,10 +6,6 @@ export async function findResetByTokenHash(db: Queryable, tokenHash: string): Pr
   return db.selectFrom('password_resets').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
 }
 
-export async function findResetById(db: Queryable, id: string): Promise<PasswordResetRow | undefined> {
-  return db.selectFrom('password_resets').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
 /** Kills every usable reset link of the user (newer request, address change, deactivation). */
 export async function revokeOpenResets(db: Queryable, userId: string, reason: string): Promise<number> {
   const result = await db

@@ -34,7 +34,6 @@ export function invitationView(i: InvitationRow) {
     workflowId: i.workflow_id,
   };
 }
-export type InvitationView = ReturnType<typeof invitationView>;
 
 export function iso(value: Date | string | null): string | null {
   if (value === null) return null;
