@@ -21,9 +21,10 @@ export function createApp(deps: AppDeps) {
 
   app.use('*', metrics.middleware);
   app.use('/api/*', limitBody(64 * 1024), requireJsonBody);
+  const admin = requireAdmin(deps.adminKeys);
   app.use('/api/v1/*', async (c, next) => {
     if (c.req.path.startsWith('/api/v1/public/') || c.req.path === '/api/v1/openapi.json') return next();
-    return requireAdmin(deps.adminKeys)(c, next);
+    return admin(c, next);
   });
 
   registerInvitationRoutes(app, deps);
