@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server';
 import type { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createApp } from './api/app.js';
 import { loadConfig } from './config.js';
 import { startMailCatcher, type MailCatcher } from './dev/mail-catcher.js';
@@ -18,6 +18,9 @@ import { createInvitationWorker } from './temporal/worker.js';
  */
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL);
+// The worker's own INFO lines (webpack's bundle report, state changes) would bury the
+// start-up summary; warnings and errors still show. LOG_LEVEL=debug brings them back.
+Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'INFO' : 'WARN') });
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 async function main() {
