@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { createActivities } from '../src/activities/index.js';
 import type { AppDeps } from '../src/deps.js';
 import { revokeInvitationById } from '../src/invitations/invitation.service.js';
 import { completePasswordReset, requestPasswordReset } from '../src/passwords/password-reset.service.js';
@@ -145,26 +146,34 @@ describe('a manual reactivation holds until local midnight unless the user logs 
   });
 });
 
+/**
+ * A worker whose midnight step can be interrupted: `before` runs as the step starts (a slow
+ * worker: something happens first), `after` once it has committed but not yet reported.
+ */
+function midnightHooks() {
+  const hooks: { before?: () => Promise<unknown>; after?: () => Promise<unknown> } = {};
+  const take = (key: 'before' | 'after') => {
+    const hook = hooks[key];
+    delete hooks[key];
+    return hook?.();
+  };
+  const wrapActivities = (acts: ReturnType<typeof createActivities>) => ({
+    ...acts,
+    async endManualReactivation(input: { userId: string; deadline: string }) {
+      await take('before');
+      const outcome = await acts.endManualReactivation(input);
+      await take('after');
+      return outcome;
+    },
+  });
+  return { hooks, wrapActivities };
+}
+
 describe('a reactivation that arrives while the midnight step runs', () => {
   let late: TimeSkippingService;
-  let reactivateDuringMidnight: (() => Promise<unknown>) | undefined;
-  let beforeMidnightStep: (() => Promise<unknown>) | undefined;
+  const { hooks, wrapActivities } = midnightHooks();
   beforeAll(async () => {
-    late = await startTimeSkippingService({
-      wrapActivities: (acts) => ({
-        ...acts,
-        async endManualReactivation(input: { userId: string; deadline: string }) {
-          const before = beforeMidnightStep;
-          beforeMidnightStep = undefined;
-          await before?.();
-          const outcome = await acts.endManualReactivation(input);
-          const staff = reactivateDuringMidnight;
-          reactivateDuringMidnight = undefined;
-          await staff?.(); // staff reactivate again right after midnight, before the step reports
-          return outcome;
-        },
-      }),
-    });
+    late = await startTimeSkippingService({ wrapActivities });
   });
   afterAll(async () => late?.close());
 
@@ -173,7 +182,8 @@ describe('a reactivation that arrives while the midnight step runs', () => {
     await revokeInvitationById(late.deps, input.invitationId, 'staff:test');
     const first = await reactivateUser(late.deps, input.userId, 'staff:test');
     let second: { deadline: string } | undefined;
-    reactivateDuringMidnight = async () => {
+    // Staff reactivate again right after midnight, before the step reports.
+    hooks.after = async () => {
       const justAfterMidnight = { ...late.deps, clock: () => new Date(Date.parse(first.deadline) + 60_000) };
       second = await reactivateUser(justAfterMidnight, input.userId, 'staff:test');
     };
@@ -190,19 +200,9 @@ describe('a reactivation that arrives while the midnight step runs', () => {
 
 describe('a login after midnight, before the midnight step has run', () => {
   let slow: TimeSkippingService;
-  let atMidnight: (() => Promise<unknown>) | undefined;
+  const { hooks, wrapActivities } = midnightHooks();
   beforeAll(async () => {
-    slow = await startTimeSkippingService({
-      wrapActivities: (acts) => ({
-        ...acts,
-        async endManualReactivation(input: { userId: string; deadline: string }) {
-          const hook = atMidnight;
-          atMidnight = undefined;
-          await hook?.(); // the worker is slow: a login arrives first
-          return acts.endManualReactivation(input);
-        },
-      }),
-    });
+    slow = await startTimeSkippingService({ wrapActivities });
   });
   afterAll(async () => slow?.close());
 
@@ -215,7 +215,7 @@ describe('a login after midnight, before the midnight step has run', () => {
     const mail = await slow.mail.waitFor((m) => !seen.has(m.id) && m.to.includes(input.email), 15_000);
     await completePasswordReset(slow.deps, linkFrom(mail.text, '/password/reset').token, 'sven resets but is late');
     let loginAfterMidnight: unknown;
-    atMidnight = async () => {
+    hooks.before = async () => {
       // The reactivation's deadline (real clock) is hours away; make it due, as midnight would.
       await slow.db.updateTable('users').set({ reactivation_deadline: new Date(Date.now() - 1000) }).where('id', '=', input.userId).execute();
       expect((await slow.userRow(input.userId)).status).toBe('active'); // the step has not run yet
