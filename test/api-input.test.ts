@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invitationWorkflowId } from '../src/workflows/messages.js';
+import { invitationWorkflowId } from '../src/workflows/invitation.messages.js';
 import { linkFrom, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;

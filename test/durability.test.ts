@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.js';
 import type { createActivities } from '../src/activities/index.js';
-import { invitationWorkflowId, stateQuery } from '../src/workflows/messages.js';
+import { invitationWorkflowId, stateQuery } from '../src/workflows/invitation.messages.js';
 import { ADMIN_KEY, eventually, linkFrom, startHarness, type Harness } from './support/harness.js';
 
 /**

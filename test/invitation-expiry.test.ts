@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '../src/deps.js';
 import { acceptInvitation } from '../src/invitations/invitation.service.js';
-import { stateQuery } from '../src/workflows/messages.js';
+import { stateQuery } from '../src/workflows/invitation.messages.js';
 import { startTimeSkippingService, type TimeSkippingService } from './support/time-skipping.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invitationWorkflowId, stateQuery } from '../src/workflows/messages.js';
+import { invitationWorkflowId, stateQuery } from '../src/workflows/invitation.messages.js';
 import { eventually, linkFrom, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;

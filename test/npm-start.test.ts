@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { invitationWorkflowId } from '../src/workflows/messages.js';
+import { invitationWorkflowId } from '../src/workflows/invitation.messages.js';
 import { eventually, linkFrom } from './support/harness.js';
 import { freePort } from '../src/dev/ports.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invitationWorkflowId } from '../src/workflows/messages.js';
+import { invitationWorkflowId } from '../src/workflows/invitation.messages.js';
 import { eventually, linkFrom, startHarness, type Harness } from './support/harness.js';
 
 /** R9 and R12 over the HTTP API, on the dev server, Postgres and a real SMTP catcher. */

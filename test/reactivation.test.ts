@@ -7,7 +7,8 @@ import { nextLocalMidnight } from '../src/reactivation/midnight.js';
 import { reactivateUser } from '../src/reactivation/reactivation.service.js';
 import { deleteUser } from '../src/users/user-admin.service.js';
 import { login } from '../src/users/user.service.js';
-import { reactivationStateQuery, reactivationWorkflowId, stateQuery } from '../src/workflows/messages.js';
+import { stateQuery } from '../src/workflows/invitation.messages.js';
+import { reactivationStateQuery, reactivationWorkflowId } from '../src/workflows/reactivation.messages.js';
 import { eventually, linkFrom } from './support/harness.js';
 import { startTimeSkippingService, type TimeSkippingService } from './support/time-skipping.js';
 

@@ -8,7 +8,7 @@ import { findUserById, insertUser, lockUser } from '../users/user.repository.js'
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
 import { renderInvitationEmail } from '../../emails/render.js';
-import type { InvitationWorkflowInput, Registration } from '../workflows/messages.js';
+import type { InvitationWorkflowInput, Registration } from '../workflows/invitation.messages.js';
 import type { ActivityDeps } from './index.js';
 
 export function createInvitationActivities({ db, secretBox, config }: ActivityDeps) {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
-import { searchAttributeDefinitions } from '../workflows/messages.js';
+import { searchAttributeDefinitions } from '../workflows/invitation.messages.js';
 import { findTemporalCli } from './temporal-cli.js';
 
 export interface DevServer {

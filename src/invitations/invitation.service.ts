@@ -10,14 +10,7 @@ import { isUuid } from '../users/user.service.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { hashPassword } from '../passwords/hashing.js';
 import { passwordProblems } from '../passwords/policy.js';
-import {
-  acceptedSignal,
-  invitationWorkflowId,
-  registerUpdate,
-  revokedSignal,
-  searchAttributes,
-  type InvitationWorkflowInput,
-} from '../workflows/messages.js';
+import { acceptedSignal, invitationWorkflowId, registerUpdate, revokedSignal, searchAttributes, type InvitationWorkflowInput } from '../workflows/invitation.messages.js';
 import type { invitationWorkflow } from '../workflows/invitation.js';
 import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
 import { hashToken, looksLikeToken, sameHash } from './tokens.js';

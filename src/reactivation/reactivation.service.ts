@@ -7,7 +7,7 @@ import { temporalCall } from '../temporal/calls.js';
 import { findUserById } from '../users/user.repository.js';
 import { isUuid } from '../users/user.service.js';
 import { userView } from '../users/user.view.js';
-import { reactivatedSignal, reactivationWorkflowId, type Reactivation } from '../workflows/messages.js';
+import { reactivatedSignal, reactivationWorkflowId, type Reactivation } from '../workflows/reactivation.messages.js';
 import type { reactivationWorkflow } from '../workflows/reactivation.js';
 import { nextLocalMidnight } from './midnight.js';
 

@@ -1,5 +1,5 @@
 import type { Connection } from '@temporalio/client';
-import { searchAttributeDefinitions } from '../workflows/messages.js';
+import { searchAttributeDefinitions } from '../workflows/invitation.messages.js';
 
 const indexedValueType = { Keyword: 2 } as const; // temporal.api.enums.v1.IndexedValueType
 

@@ -9,19 +9,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import {
-  acceptedSignal,
-  registerUpdate,
-  revokedSignal,
-  searchAttributes,
-  stateQuery,
-  userDeletedSignal,
-  usernameChangedSignal,
-  type InvitationOutcome,
-  type InvitationState,
-  type InvitationWorkflowInput,
-  type Registration,
-} from './messages.js';
+import { acceptedSignal, registerUpdate, revokedSignal, searchAttributes, stateQuery, userDeletedSignal, usernameChangedSignal, type InvitationOutcome, type InvitationState, type InvitationWorkflowInput, type Registration } from './invitation.messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
 

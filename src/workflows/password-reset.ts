@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import type { PasswordResetResult, PasswordResetWorkflowInput } from './messages.js';
+import type { PasswordResetResult, PasswordResetWorkflowInput } from './password-reset.messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
 

@@ -1,6 +1,6 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import { reactivatedSignal, reactivationStateQuery, userDeletedSignal, type Reactivation, type ReactivationState } from './messages.js';
+import { reactivatedSignal, reactivationStateQuery, userDeletedSignal, type Reactivation, type ReactivationState } from './reactivation.messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
 

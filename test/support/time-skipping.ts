@@ -9,7 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { createSmtpMailer } from '../../src/mail/mailer.js';
 import { createSecretBox } from '../../src/mail/secret-box.js';
 import type { invitationWorkflow } from '../../src/workflows/invitation.js';
-import { invitationWorkflowId, type InvitationWorkflowInput } from '../../src/workflows/messages.js';
+import { invitationWorkflowId, type InvitationWorkflowInput } from '../../src/workflows/invitation.messages.js';
 import { cloneDatabase, linkFrom, quietTemporalRuntime, testConfig } from './harness.js';
 
 /**

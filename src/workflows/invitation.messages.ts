@@ -1,6 +1,6 @@
 /**
  * The invitation workflow's public surface: ids, inputs, signals, updates and queries.
- * src/api imports this file without pulling in workflow code.
+ * Services import this file without pulling in workflow code.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -71,44 +71,5 @@ export const revokedSignal = defineSignal('revoked');
 export const stateQuery = defineQuery<InvitationState>('state');
 /** Staff renamed the user (R5): keeps the Username search attribute operators look for right. */
 export const usernameChangedSignal = defineSignal<[string]>('usernameChanged');
-
-// ── Password reset (R9, R12) ────────────────────────────────────────────────
-
-export const passwordResetWorkflowId = (requestId: string) => `password-reset-${requestId}`;
-
-export interface PasswordResetWorkflowInput {
-  requestId: string;
-  /** Canonical form of the address typed in; the mail goes to the address stored for the user. */
-  emailKey: string;
-  /** PASSWORD_RESET_TTL in milliseconds. */
-  ttlMs: number;
-}
-
-export interface PasswordResetResult {
-  /** False when no user has this address: nothing was sent, and the requester is not told. */
-  mailed: boolean;
-  mail: 'sent' | 'failed' | 'none';
-}
-
-// ── Manual reactivation (R10) ───────────────────────────────────────────────
-
-export const reactivationWorkflowId = (userId: string) => `reactivation-${userId}`;
-
-export interface Reactivation {
-  userId: string;
-  /** When staff reactivated (for the record; the midnight check reads the database). */
-  reactivatedAt: string;
-  /** Next local midnight in PLATFORM_TIMEZONE, computed once by the API. */
-  deadline: string;
-}
-
-export interface ReactivationState {
-  current: Reactivation;
-  outcome: 'kept' | 'deactivated' | 'superseded' | 'cancelled' | null;
-}
-
-/** Sent with signal-with-start: a second reactivation the same day moves no timer, starts none. */
-export const reactivatedSignal = defineSignal<[Reactivation]>('reactivated');
-/** The user was deleted: whatever was scheduled for it ends now. */
+/** The user was deleted: the invitation ends now (the database already says so). */
 export const userDeletedSignal = defineSignal('userDeleted');
-export const reactivationStateQuery = defineQuery<ReactivationState>('reactivationState');
