@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,9 +40,12 @@ export interface SchemathesisRun {
 /** Runs `st run` with the given arguments; resolves with everything it printed. */
 export function runSchemathesis(args: string[], options: { killAfterMs: number }): Promise<SchemathesisRun> {
   const command = [requireSchemathesis(), 'run', ...args];
+  // Schemathesis keeps a replay cache in its working directory: not in the repository. The
+  // curl line printed with each failure is the way to reproduce it.
+  const workDir = mkdtempSync(path.join(tmpdir(), 'schemathesis-'));
   return new Promise((resolve, reject) => {
     const child = spawn(command[0]!, command.slice(1), {
-      cwd: root,
+      cwd: workDir,
       // Loopback only: no proxy may see (or reroute) the fuzzer's requests.
       env: { ...process.env, NO_PROXY: '*', no_proxy: '*', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', PYTHONUNBUFFERED: '1', COLUMNS: '120' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,6 +58,7 @@ export function runSchemathesis(args: string[], options: { killAfterMs: number }
     child.once('error', reject);
     child.once('close', (exitCode) => {
       clearTimeout(backstop);
+      rmSync(workDir, { recursive: true, force: true });
       resolve({ exitCode, output, command });
     });
   });

@@ -1,38 +1,59 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Config } from '../../config.js';
 import type { AppDeps } from '../../deps.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { bearer, EmailField, json, jsonBody, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
+import {
+  adminProblems,
+  bearer,
+  bodyProblems,
+  EmailField,
+  json,
+  jsonBody,
+  LocaleField,
+  PermissionsField,
+  problem,
+  Timestamp,
+  unavailable,
+  UsernameField,
+  userTypeField,
+  UserSchema,
+  Uuid,
+} from '../schemas.js';
 
-const InviteBody = z
-  .object({
-    username: UsernameField.openapi({ example: 'erika.muster' }),
-    email: EmailField.openapi({ example: 'erika@example.com' }),
-    userType: z.string().max(64).openapi({ example: 'member', description: 'One of USER_TYPES' }),
-    isStaff: z.boolean().optional(),
-    permissions: PermissionsField.optional(),
-    locale: z.enum(['de', 'en']).optional().openapi({ description: "The invitee's language for mails and pages (default de)" }),
-  })
-  .strict()
-  .openapi('InviteRequest');
+const inviteBody = (config: Config) =>
+  z
+    .object({
+      username: UsernameField.openapi({ example: 'erika.muster' }),
+      email: EmailField.openapi({ example: 'erika@example.com' }),
+      userType: userTypeField(config.USER_TYPES).openapi({ example: config.USER_TYPES[0], description: 'One of the configured USER_TYPES' }),
+      isStaff: z.boolean().optional(),
+      permissions: PermissionsField.optional(),
+      locale: LocaleField.optional().openapi({ description: "The invitee's language for mails and pages (default de)" }),
+    })
+    .strict()
+    .openapi('InviteRequest');
 
-const inviteRoute = createRoute({
-  method: 'post',
-  path: '/api/v1/invitations',
-  tags: ['Invitations'],
-  summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
-  security: bearer,
-  request: jsonBody(InviteBody),
-  responses: {
-    201: json(z.object({ user: UserSchema, invitation: z.object({ id: z.string(), expiresAt: z.string() }) }), 'Invited'),
-    400: problem('Malformed JSON'),
-    401: problem('Missing or wrong bearer key'),
-    409: problem('Username or email already in use'),
-    415: problem('Not JSON'),
-    422: problem('Invalid fields'),
-    503: problem('Temporal unavailable; nothing changed'),
-  },
-});
+const inviteRoute = (config: Config) =>
+  createRoute({
+    method: 'post',
+    path: '/api/v1/invitations',
+    tags: ['Invitations'],
+    summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
+    security: bearer,
+    request: jsonBody(inviteBody(config)),
+    responses: {
+      201: {
+        ...json(z.object({ user: UserSchema, invitation: z.object({ id: Uuid, expiresAt: Timestamp }) }), 'Invited'),
+        headers: z.object({ Location: z.string().openapi({ description: 'The new user' }) }),
+      },
+      ...adminProblems,
+      ...bodyProblems,
+      404: problem('The user was deleted again while being invited'),
+      409: problem('Username or email already in use'),
+      ...unavailable,
+    },
+  });
 
 const revokeRoute = createRoute({
   method: 'delete',
@@ -43,13 +64,16 @@ const revokeRoute = createRoute({
   request: { params: z.object({ id: z.string() }) },
   responses: {
     204: { description: 'Revoked (or already revoked)' },
+    ...adminProblems,
     404: problem('No such invitation'),
     409: problem('Already accepted or expired'),
+    413: problem('A body was sent, and it is larger than 64 KiB'),
+    ...unavailable,
   },
 });
 
 export function registerInvitationRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
-  app.openapi(inviteRoute, async (c) => {
+  app.openapi(inviteRoute(deps.config), async (c) => {
     const result = await inviteUser(deps, c.req.valid('json'), actorOf(c));
     c.header('location', `/api/v1/users/${result.user.id}`);
     return c.json({ user: result.user, invitation: result.invitation }, 201);
