@@ -4,6 +4,7 @@ import type { AppDeps } from '../../deps.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import {
+  actorHeader,
   adminProblems,
   bearer,
   bodyProblems,
@@ -41,7 +42,7 @@ const inviteRoute = (config: Config) =>
     tags: ['Invitations'],
     summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
     security: bearer,
-    request: jsonBody(inviteBody(config)),
+    request: { ...jsonBody(inviteBody(config)), ...actorHeader },
     responses: {
       201: {
         ...json(z.object({ user: UserSchema, invitation: z.object({ id: Uuid, expiresAt: Timestamp }) }), 'Invited'),
@@ -61,7 +62,7 @@ const revokeRoute = createRoute({
   tags: ['Invitations'],
   summary: 'Revoke a pending invitation: the link stops working, the user becomes inactive',
   security: bearer,
-  request: { params: z.object({ id: z.string() }) },
+  request: { params: z.object({ id: z.string() }), ...actorHeader },
   responses: {
     204: { description: 'Revoked (or already revoked)' },
     ...adminProblems,

@@ -6,6 +6,7 @@ import { deleteUser, editUser } from '../../users/user-admin.service.js';
 import { getUser, listUserOverview } from '../../users/user.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import {
+  actorHeader,
   adminProblems,
   bearer,
   bodylessPostProblems,
@@ -83,7 +84,7 @@ const editRoute = (config: Config) =>
     tags: ['Users'],
     summary: 'Staff edit, also "overwrite" (R5, R11, R12); an address change kills reset links',
     security: bearer,
-    request: { ...idParam, body: { content: { 'application/json': { schema: editBody(config) } }, required: true } },
+    request: { ...idParam, ...actorHeader, body: { content: { 'application/json': { schema: editBody(config) } }, required: true } },
     responses: {
       200: json(UserSchema.extend({ nextSteps: z.array(z.string()).optional() }), 'The user; nextSteps says what the platform should do after an address change'),
       ...adminProblems,
@@ -100,7 +101,7 @@ const deleteRoute = createRoute({
   tags: ['Users'],
   summary: 'Delete (R11): username and email are free at once; links die; workflows end',
   security: bearer,
-  request: idParam,
+  request: { ...idParam, ...actorHeader },
   responses: {
     204: { description: 'Deleted' },
     ...adminProblems,
@@ -116,7 +117,7 @@ const reactivateRoute = createRoute({
   tags: ['Users'],
   summary: 'Manual reactivation until the next local midnight unless the user logs in (R10)',
   security: bearer,
-  request: idParam,
+  request: { ...idParam, ...actorHeader },
   responses: {
     200: json(z.object({ user: UserSchema, deadline: Timestamp }), 'Active until the deadline unless the user logs in before it'),
     ...adminProblems,
