@@ -25,7 +25,6 @@ const FUZZ_SECONDS = 50;
 let h: Harness;
 let base: string;
 beforeAll(async () => {
-  requireSchemathesis(); // fail at once, with how to install it, rather than after the harness
   h = await startHarness();
   base = await h.listen();
 });
@@ -33,6 +32,7 @@ afterAll(async () => h?.close());
 
 describe(`the served OpenAPI document holds under schemathesis ${SCHEMATHESIS_VERSION}`, () => {
   it('no 5xx, no undocumented status, every answer matches its documented schema and content type', { timeout: (FUZZ_SECONDS + 90) * 1000 }, async () => {
+    requireSchemathesis(); // a missing fuzzer fails this test with how to install it, never skips it
     const run = await runSchemathesis(
       [
         `${base}/api/v1/openapi.json`,
