@@ -1,17 +1,16 @@
-import { sql } from 'kysely';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { AppDeps } from '../deps.js';
-import type { UserUpdate } from '../db/schema.js';
+import type { UserRow, UserUpdate } from '../db/schema.js';
 import { DomainError } from '../errors.js';
-import { revokeOpenResets } from '../passwords/password-reset.repository.js';
+import { endPendingInvitationOf, latestInvitationForUser } from '../invitations/invitation.repository.js';
 import { signalBestEffort } from '../temporal/calls.js';
-import { invitationWorkflowId, userDeletedSignal, usernameChangedSignal } from '../workflows/invitation.messages.js';
+import { deactivateInvitee, killResetLinks, lockAccount, softDelete } from '../users/account-status.js';
+import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+import { isUuid } from '../users/ids.js';
+import { findUserById, updateProfile } from '../users/user.repository.js';
+import { userView } from '../users/user.view.js';
+import { invitationWorkflowId, revokedSignal, userDeletedSignal, usernameChangedSignal } from '../workflows/invitation.messages.js';
 import { reactivationWorkflowId } from '../workflows/reactivation.messages.js';
-import { latestInvitationForUser } from '../invitations/invitation.repository.js';
-import { canonicalEmail, canonicalUsername } from './identity.js';
-import { findUserById, uniqueViolationToDomain } from './user.repository.js';
-import { isUuid } from './user.service.js';
-import { userView } from './user.view.js';
 
 export interface UserEdit {
   username?: string | undefined;
@@ -27,14 +26,7 @@ async function liveUser(deps: AppDeps, id: string) {
   return user;
 }
 
-/**
- * Staff edit a user (R2, R5, R11, R12). Only staff change usernames. An address change
- * kills outstanding reset links (they were meant for the old mailbox); a pending invitation
- * link stays valid, because R7 re-sends an exact copy to the original recipient. The answer
- * says what the platform should do next.
- */
-export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor: string | null) {
-  const before = await liveUser(deps, id);
+function profileChanges(deps: AppDeps, before: UserRow, edit: UserEdit): UserUpdate {
   if (edit.userType !== undefined && !deps.config.USER_TYPES.includes(edit.userType)) {
     throw new DomainError('ValidationFailed', 'The user type is not one of the configured ones.', {
       errors: [{ field: 'userType', message: `must be one of: ${deps.config.USER_TYPES.join(', ')}` }],
@@ -50,27 +42,64 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
   if (edit.userType !== undefined) set.user_type = edit.userType;
   if (edit.isStaff !== undefined) set.is_staff = edit.isStaff;
   if (edit.permissions !== undefined) set.permissions = [...new Set(edit.permissions)];
-  const emailChanged = set.email_key !== undefined && set.email_key !== before.email_key;
-  if (emailChanged) set.email_verified_at = null; // the new address has not been confirmed yet
+  // The new address has not been confirmed yet.
+  if (set.email_key !== undefined && set.email_key !== before.email_key) set.email_verified_at = null;
+  return set;
+}
 
-  const after = await deps.db.transaction().execute(async (tx) => {
-    let row;
-    try {
-      row = await tx.updateTable('users').set(set).where('id', '=', id).where('deleted_at', 'is', null).returningAll().executeTakeFirst();
-    } catch (error) {
-      throw uniqueViolationToDomain(error) ?? error;
-    }
+/**
+ * Staff edit a user (R2, R5, R11, R12). Only staff change usernames.
+ * - Replacing both the username and the address of an invitee is R11's overwrite: the person
+ *   invited is gone, so the pending invitation ends with them (its link and reset links die,
+ *   the user is inactive with reason `overwritten`, the workflow ends), and the old name and
+ *   address are free for a new invitation.
+ * - Changing only the address kills reset links (meant for the old mailbox) but keeps the
+ *   invitation link: R7 re-sends an exact copy to the original recipient. Accepting it then
+ *   does not confirm the new address, which the link never reached.
+ * The answer says what happened and what the platform should do next.
+ */
+export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor: string | null) {
+  const before = await liveUser(deps, id);
+  const set = profileChanges(deps, before, edit);
+  const emailChanged = set.email_key !== undefined && set.email_key !== before.email_key;
+  const usernameChanged = set.username_key !== undefined && set.username_key !== before.username_key;
+
+  const result = await deps.db.transaction().execute(async (tx) => {
+    await lockAccount(tx, id);
+    let row = await updateProfile(tx, id, set);
     if (!row) throw new DomainError('UserNotFound', `No user ${id}.`);
-    const revokedResets = emailChanged ? await revokeOpenResets(tx, id, 'email_changed') : 0;
+    const overwritten = emailChanged && usernameChanged && row.status === 'invited' ? await endPendingInvitationOf(tx, id) : undefined;
+    if (overwritten) {
+      await deactivateInvitee(tx, id, 'overwritten');
+      row = (await findUserById(tx, id))!;
+    }
+    const revokedResets = emailChanged && !overwritten ? await killResetLinks(tx, id, 'email_changed') : 0;
     const changes = Object.fromEntries(
       (['username', 'email', 'user_type', 'is_staff', 'permissions'] as const)
         .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(row[k]))
         .map((k) => [k, { from: before[k], to: row[k] }]),
     );
-    await recordAudit(tx, { actor, action: 'user.updated', userId: id, details: { changes, revokedResets } });
-    return row;
+    await recordAudit(tx, {
+      actor,
+      action: overwritten ? 'user.overwritten' : 'user.updated',
+      userId: id,
+      details: { changes, revokedResets, ...(overwritten ? { endedInvitationId: overwritten.id } : {}) },
+    });
+    return { after: row, overwritten };
   });
+  const { after, overwritten } = result;
 
+  if (overwritten) {
+    await signalBestEffort(deps, overwritten.workflow_id, revokedSignal);
+    return {
+      ...userView(after),
+      overwrite: { endedInvitationId: overwritten.id, status: after.status, reason: 'overwritten' as const },
+      nextSteps: [
+        `This was an overwrite (R11): the pending invitation ${overwritten.id} ended, its link and any password-reset links no longer work, and the user is inactive.`,
+        `The previous username ${before.username} and address ${before.email} are free: invite the person again with POST /api/v1/invitations (a new user).`,
+      ],
+    };
+  }
   const invitation = await latestInvitationForUser(deps.db, id);
   // Only a waiting invitation workflow is still there to tell.
   if (after.username !== before.username && invitation?.status === 'pending') {
@@ -83,7 +112,7 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
     );
     if (invitation?.status === 'pending') {
       nextSteps.push(
-        `The pending invitation link went to ${before.email} and stays valid until ${new Date(invitation.expires_at).toISOString()}, as R7 re-sends copy it there. If that address was wrong, the reset at ${after.email} ends it: completing the reset accepts the invitation and the old link stops working at once. Or delete the user and invite again (R11).`,
+        `The pending invitation link went to ${before.email} and stays valid until ${new Date(invitation.expires_at).toISOString()}, as R7 re-sends copy it there; accepting it does not confirm ${after.email}. If that address was wrong, the reset at ${after.email} ends it: completing the reset accepts the invitation and the old link stops working at once. Or delete the user and invite again (R11).`,
       );
     }
   }
@@ -91,35 +120,16 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
 }
 
 /**
- * R11: deletes the user. Username and email are free at once (the unique indexes only cover
- * users not deleted); its links die and its workflows end, so no stale timer can touch a
- * new user who reuses the name (a new user is a new id, and every update is keyed by id).
+ * R11: deletes the user. Username and email are free at once; its links die and its
+ * workflows end, so no stale timer can touch a new user who reuses the name (a new user is a
+ * new id, and every update is keyed by id).
  */
 export async function deleteUser(deps: AppDeps, id: string, actor: string | null): Promise<void> {
   await liveUser(deps, id);
   const deleted = await deps.db.transaction().execute(async (tx) => {
-    const row = await tx
-      .updateTable('users')
-      .set({
-        deleted_at: sql<Date>`now()`,
-        status: 'inactive',
-        deactivated_at: sql<Date>`coalesce(deactivated_at, now())`,
-        deactivation_reason: 'deleted',
-        reactivation_deadline: null,
-        updated_at: sql<Date>`now()`,
-      })
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .returning('id')
-      .executeTakeFirst();
-    if (!row) return false;
-    await tx
-      .updateTable('invitations')
-      .set({ status: 'revoked', revoked_at: sql<Date>`now()` })
-      .where('user_id', '=', id)
-      .where('status', '=', 'pending')
-      .execute();
-    await revokeOpenResets(tx, id, 'deleted');
+    await lockAccount(tx, id);
+    if (!(await softDelete(tx, id))) return false;
+    await endPendingInvitationOf(tx, id);
     await recordAudit(tx, { actor, action: 'user.deleted', userId: id });
     return true;
   });
