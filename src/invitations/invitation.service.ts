@@ -13,7 +13,7 @@ import { passwordProblems } from '../passwords/policy.js';
 import { acceptedSignal, invitationWorkflowId, registerUpdate, revokedSignal, searchAttributes, type InvitationWorkflowInput } from '../workflows/invitation.messages.js';
 import type { invitationWorkflow } from '../workflows/invitation.js';
 import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
-import { hashToken, looksLikeToken, sameHash } from '../links/tokens.js';
+import { openLink } from '../links/open-link.js';
 
 export interface InviteCommand {
   username: string;
@@ -110,10 +110,8 @@ export async function inspectInvitation(deps: AppDeps, token: string) {
 }
 
 async function pendingInvitation(deps: AppDeps, token: string) {
-  if (!looksLikeToken(token)) throw notValidLink();
-  const tokenHash = hashToken('invitation', token);
-  const invitation = await findInvitationByTokenHash(deps.db, tokenHash);
-  if (!invitation?.token_hash || !sameHash(invitation.token_hash, tokenHash)) throw notValidLink();
+  const invitation = await openLink('invitation', token, (hash) => findInvitationByTokenHash(deps.db, hash));
+  if (!invitation) throw notValidLink();
   if (invitation.status !== 'pending' || new Date(invitation.expires_at).getTime() <= Date.now()) throw notValidLink();
   const user = await findUserById(deps.db, invitation.user_id);
   if (!user || user.status !== 'invited') throw notValidLink();

@@ -2,7 +2,7 @@ import { uuidv7 } from 'uuidv7';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
-import { hashToken, looksLikeToken, sameHash } from '../links/tokens.js';
+import { openLink } from '../links/open-link.js';
 import { signalBestEffort, temporalCall } from '../temporal/calls.js';
 import { canonicalEmail } from '../users/identity.js';
 import { acceptPendingInvitationOf } from '../invitations/invitation.repository.js';
@@ -43,10 +43,8 @@ function notValidLink(): DomainError {
 }
 
 async function openReset(deps: AppDeps, token: string) {
-  if (!looksLikeToken(token)) throw notValidLink();
-  const tokenHash = hashToken('password_reset', token);
-  const reset = await findResetByTokenHash(deps.db, tokenHash);
-  if (!reset?.token_hash || !sameHash(reset.token_hash, tokenHash)) throw notValidLink();
+  const reset = await openLink('password_reset', token, (hash) => findResetByTokenHash(deps.db, hash));
+  if (!reset) throw notValidLink();
   if (reset.consumed_at || reset.revoked_at || new Date(reset.expires_at).getTime() <= Date.now()) throw notValidLink();
   const user = await findUserById(deps.db, reset.user_id);
   if (!user) throw notValidLink();
