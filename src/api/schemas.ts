@@ -95,11 +95,11 @@ export const unavailable = {
 export const bearer = [{ bearerAuth: [] }];
 
 /** Admin changes may name the staff member acting, for the audit trail (api.md). */
-export const actorHeader = {
-  headers: z.object({
-    'x-actor': z.string().optional().openapi({ description: 'The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept)' }),
-  }),
-};
+export const ActorHeader = z
+  .string()
+  .optional()
+  .openapi({ description: 'The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept)' });
+export const actorHeader = { headers: z.object({ 'x-actor': ActorHeader }) };
 
 // The same rules the services apply, here too so that one 422 lists every bad field at once.
 // Lengths count code points, as JSON Schema's minLength/maxLength do.

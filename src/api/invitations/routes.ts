@@ -1,9 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Config } from '../../config.js';
 import type { AppDeps } from '../../deps.js';
+import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import {
+  ActorHeader,
   actorHeader,
   adminProblems,
   bearer,
@@ -42,16 +44,33 @@ const inviteRoute = (config: Config) =>
     tags: ['Invitations'],
     summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
     security: bearer,
-    request: { ...jsonBody(inviteBody(config)), ...actorHeader },
+    request: {
+      ...jsonBody(inviteBody(config)),
+      headers: z.object({
+        'x-actor': ActorHeader,
+        'idempotency-key': z.string().optional().openapi({
+          description: 'A retry with the same key returns the first result (header Idempotent-Replayed: true) and never creates a second invitation; the same key with a different body is a 422.',
+          example: 'b6f0c8e2-invite-erika',
+          // checkIdempotencyKey's rule, for the document: 1–255 printable ASCII characters, no spaces.
+          minLength: 1,
+          maxLength: 255,
+          pattern: '^[!-~]+$',
+        }),
+      }),
+    },
     responses: {
       201: {
         ...json(z.object({ user: UserSchema, invitation: z.object({ id: Uuid, expiresAt: Timestamp }) }), 'Invited'),
-        headers: z.object({ Location: z.string().openapi({ description: 'The new user' }) }),
+        headers: z.object({
+          Location: z.string().openapi({ description: 'The new user' }),
+          'Idempotent-Replayed': z.literal('true').optional().openapi({ description: 'Present when this answers a retry with the same Idempotency-Key' }),
+        }),
       },
       ...adminProblems,
       ...bodyProblems,
       404: problem('The user was deleted again while being invited'),
       409: problem('Username or email already in use'),
+      422: problem('Invalid fields, an invalid Idempotency-Key, or a key used before for a different request'),
       ...unavailable,
     },
   });
@@ -75,8 +94,11 @@ const revokeRoute = createRoute({
 
 export function registerInvitationRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   app.openapi(inviteRoute(deps.config), async (c) => {
-    const result = await inviteUser(deps, c.req.valid('json'), actorOf(c));
+    const key = c.req.valid('header')['idempotency-key'];
+    const idempotency = key === undefined ? undefined : { principal: c.get('principal'), key: checkIdempotencyKey(key) };
+    const result = await inviteUser(deps, c.req.valid('json'), actorOf(c), idempotency);
     c.header('location', `/api/v1/users/${result.user.id}`);
+    if (result.replayed) c.header('idempotent-replayed', 'true');
     return c.json({ user: result.user, invitation: result.invitation }, 201);
   });
   app.openapi(revokeRoute, async (c) => {

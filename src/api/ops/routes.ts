@@ -1,9 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppDeps } from '../../deps.js';
+import { defaultRegistry } from '../../metrics.js';
+import { readiness } from '../../ops/readiness.js';
 import type { ApiEnv } from '../middleware.js';
 import { json } from '../schemas.js';
 
@@ -66,22 +67,10 @@ const metricsRoute = createRoute({
 export function registerOpsRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps, metrics: Metrics) {
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
   app.openapi(readyRoute, async (c) => {
-    const checks = await Promise.all([
-      probe(() => sql`select 1`.execute(deps.db)),
-      probe(() => deps.temporal.connection.workflowService.getSystemInfo({})),
-    ]);
-    const [database, temporal] = checks as [string, string];
-    const ready = checks.every((x) => x === 'ok');
+    const { ready, database, temporal } = await readiness(deps);
     return ready ? c.json({ status: 'ready' as const, database, temporal }, 200) : c.json({ status: 'not ready' as const, database, temporal }, 503);
   });
-  app.openapi(metricsRoute, async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  const all = Registry.merge([metrics.registry, defaultRegistry]);
+  app.openapi(metricsRoute, async (c) => c.text(await all.metrics(), 200, { 'content-type': all.contentType }));
 }
 
-async function probe(check: () => Promise<unknown>): Promise<string> {
-  try {
-    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
-    return 'ok';
-  } catch (error) {
-    return `unavailable: ${(error as Error).message.slice(0, 200)}`;
-  }
-}

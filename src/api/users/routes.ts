@@ -2,8 +2,8 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Config } from '../../config.js';
 import type { AppDeps } from '../../deps.js';
 import { reactivateUser } from '../../reactivation/reactivation.service.js';
-import { deleteUser, editUser } from '../../users/user-admin.service.js';
-import { getUser, listUserOverview } from '../../users/user.service.js';
+import { deleteUser, editUser } from '../../accounts/user-admin.service.js';
+import { getUser, listUserOverview } from '../../accounts/user.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import {
   actorHeader,
@@ -22,6 +22,7 @@ import {
   UsernameField,
   userTypeField,
   UserSchema,
+  Uuid,
 } from '../schemas.js';
 
 const listRoute = createRoute({
@@ -86,7 +87,16 @@ const editRoute = (config: Config) =>
     security: bearer,
     request: { ...idParam, ...actorHeader, body: { content: { 'application/json': { schema: editBody(config) } }, required: true } },
     responses: {
-      200: json(UserSchema.extend({ nextSteps: z.array(z.string()).optional() }), 'The user; nextSteps says what the platform should do after an address change'),
+      200: json(
+        UserSchema.extend({
+          overwrite: z
+            .object({ endedInvitationId: Uuid, status: z.enum(['invited', 'active', 'inactive']), reason: z.literal('overwritten') })
+            .optional()
+            .openapi({ description: 'Present when username and email of a user with a pending invitation were both replaced (R11): that invitation ended' }),
+          nextSteps: z.array(z.string()).optional(),
+        }),
+        'The user; nextSteps says what the platform should do after an address change or an overwrite',
+      ),
       ...adminProblems,
       ...bodyProblems,
       404: problem('No such user'),
