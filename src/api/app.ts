@@ -46,6 +46,7 @@ export function createApp(deps: AppDeps) {
       version: '1.0.0',
       description:
         'Invites users by email and keeps their account status right: invited, active once a password is set, inactive when the link lapses. ' +
+        'The rule numbers (R1–R13) in the summaries are those of docs/rules.md in the repository. ' +
         'Admin operations need "Authorization: Bearer <key>"; it is checked before anything else. ' +
         'Errors are RFC 9457 problem documents; a wrong method on an existing path answers 405 with Allow.',
     },
