@@ -32,6 +32,12 @@ export function canonicalUsername(raw: string): string {
   return raw.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
 }
 
+/** A login is a username or an email (a username never contains "@"), in canonical form. */
+export function canonicalLogin(raw: string): string {
+  const email = canonicalEmail(raw);
+  return email.ok ? email.value : canonicalUsername(raw.trim());
+}
+
 export const EMAIL_MAX = 254;
 export const EMAIL_LOCAL_MAX = 64;
 
