@@ -8,7 +8,7 @@ import { signalBestEffort } from '../temporal/calls.js';
 import { invitationWorkflowId, userDeletedSignal, usernameChangedSignal } from '../workflows/invitation.messages.js';
 import { reactivationWorkflowId } from '../workflows/reactivation.messages.js';
 import { latestInvitationForUser } from '../invitations/invitation.repository.js';
-import { canonicalEmail, canonicalUsername } from './identity.js';
+import { canonicalEmail, usernameColumns } from './identity.js';
 import { findUserById, uniqueViolationToDomain } from './user.repository.js';
 import { isUuid } from './user.service.js';
 import { userView } from './user.view.js';
@@ -41,7 +41,7 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
     });
   }
   const set: UserUpdate = { updated_at: new Date() };
-  if (edit.username !== undefined) Object.assign(set, { username: edit.username.normalize('NFC'), username_key: canonicalUsername(edit.username) });
+  if (edit.username !== undefined) Object.assign(set, usernameColumns(edit.username));
   if (edit.email !== undefined) {
     const email = canonicalEmail(edit.email);
     if (!email.ok) throw new DomainError('ValidationFailed', 'The email address is not valid.', { errors: [{ field: 'email', message: email.problem }] });
