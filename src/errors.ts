@@ -26,6 +26,8 @@ export const failureStatus = {
   TooManyRequests: 429,
   DependencyUnavailable: 503,
   MailRejected: 502,
+  /** A workflow step found its database record gone (restore, manual delete). */
+  RecordGone: 404,
 } as const;
 
 export type FailureType = keyof typeof failureStatus;

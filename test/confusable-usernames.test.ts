@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as skeletonMigration from '../src/db/migrations/2026-11-26T0700-username-skeleton.js';
+import * as skeletonMigration from '../src/db/migrations/2026-11-26T1000-username-skeleton.js';
 import { canonicalUsername, skeletonOfUsernameKey } from '../src/users/identity.js';
 import { startHarness, type Harness } from './support/harness.js';
 

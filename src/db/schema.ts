@@ -52,6 +52,8 @@ export interface InvitationsTable {
   expired_at: Timestamp | null;
   revoked_at: Timestamp | null;
   created_by: string | null;
+  /** Canonical address the link was mailed to; accepting confirms only that address. */
+  link_email_key: string | null;
 }
 
 export interface EmailsTable {

@@ -1,4 +1,4 @@
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { signalBestEffort, temporalCall } from '../temporal/calls.js';
 import { uuidv7 } from 'uuidv7';
 import type { AppDeps } from '../deps.js';
@@ -6,14 +6,14 @@ import { DomainError, type FieldError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
 import { findUserById, takenKeys, usernameTaken } from '../users/user.repository.js';
-import { isUuid } from '../users/user.service.js';
+import { isUuid } from '../users/ids.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { hashPassword } from '../passwords/hashing.js';
 import { passwordProblems } from '../passwords/policy.js';
 import { acceptedSignal, invitationWorkflowId, registerUpdate, revokedSignal, searchAttributes, type InvitationWorkflowInput } from '../workflows/invitation.messages.js';
 import type { invitationWorkflow } from '../workflows/invitation.js';
 import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
-import { hashToken, looksLikeToken, sameHash } from './tokens.js';
+import { openLink } from '../links/open-link.js';
 
 export interface InviteCommand {
   username: string;
@@ -73,10 +73,27 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
         staticSummary: `Invitation of ${input.username} (${userId})`,
       }),
     }),
+    () => whetherInvited(deps, workflowId, userId),
   );
   const user = await findUserById(deps.db, userId);
   if (!user) throw new DomainError('UserNotFound', 'The user was deleted right after being invited.');
   return { user: userView(user), invitation: registration.invitation, workflowId };
+}
+
+/** After a timeout: does the invitation's workflow exist? Then it goes on by itself. */
+async function whetherInvited(deps: AppDeps, workflowId: string, userId: string): Promise<DomainError> {
+  try {
+    await deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflow.getHandle(workflowId).describe());
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      return new DomainError('DependencyUnavailable', 'The workflow service did not answer in time; nothing was created. Try again shortly.', { retryAfterSeconds: 5 });
+    }
+    throw error;
+  }
+  return new DomainError('DependencyUnavailable', `The workflow service was slow to confirm, but the invitation was created and goes on by itself: look up user ${userId}.`, {
+    retryAfterSeconds: 5,
+    userId,
+  });
 }
 
 function notValidLink(): DomainError {
@@ -93,10 +110,8 @@ export async function inspectInvitation(deps: AppDeps, token: string) {
 }
 
 async function pendingInvitation(deps: AppDeps, token: string) {
-  if (!looksLikeToken(token)) throw notValidLink();
-  const tokenHash = hashToken('invitation', token);
-  const invitation = await findInvitationByTokenHash(deps.db, tokenHash);
-  if (!invitation?.token_hash || !sameHash(invitation.token_hash, tokenHash)) throw notValidLink();
+  const invitation = await openLink('invitation', token, (hash) => findInvitationByTokenHash(deps.db, hash));
+  if (!invitation) throw notValidLink();
   if (invitation.status !== 'pending' || new Date(invitation.expires_at).getTime() <= Date.now()) throw notValidLink();
   const user = await findUserById(deps.db, invitation.user_id);
   if (!user || user.status !== 'invited') throw notValidLink();

@@ -47,7 +47,8 @@ export interface Registration {
   invitation: { id: string; expiresAt: string };
 }
 
-export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'deleted' | 'rejected';
+/** `gone`: the database no longer has the invitation (a restore, a manual delete); see the log. */
+export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'deleted' | 'rejected' | 'gone';
 
 export interface InvitationState {
   phase: 'registering' | 'sending' | 'waiting' | 'expiring' | 'closed';
