@@ -51,6 +51,7 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
             status: 'pending',
             expires_at: input.expiresAt,
             created_by: input.invitedBy,
+            request_fingerprint: input.requestFingerprint ?? null,
           });
           await recordAudit(tx, {
             actor: input.invitedBy,

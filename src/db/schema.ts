@@ -54,6 +54,8 @@ export interface InvitationsTable {
   created_by: string | null;
   /** Canonical address the link was mailed to; accepting confirms only that address. */
   link_email_key: string | null;
+  /** Digest of the request that created it under an Idempotency-Key (null without a key). */
+  request_fingerprint: string | null;
 }
 
 export interface EmailsTable {

@@ -5,6 +5,11 @@ import { DomainError } from '../errors.js';
 import { canonicalUsername, skeletonOfUsernameKey } from './identity.js';
 
 
+/** Also a deleted user: for answering a retried request about it truthfully. */
+export async function findUserByIdEvenDeleted(db: Queryable, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }

@@ -33,6 +33,8 @@ export interface InvitationWorkflowInput {
   invitedBy: string | null;
   /** INVITATION_TTL in milliseconds; the deadline is fixed from workflow time at start. */
   ttlMs: number;
+  /** Digest of the request, when it came with an Idempotency-Key. */
+  requestFingerprint?: string | undefined;
   /** Whether the server knows our search attributes (not so on the time-skipping test server). */
   indexed?: boolean;
 }
