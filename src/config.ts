@@ -1,3 +1,4 @@
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -30,6 +31,32 @@ const timeZone = z
       return false;
     }
   }, 'not an IANA time zone');
+
+/**
+ * Which proxies in front of us to believe, as Express's `trust proxy`: a hop count (`1`, `2`:
+ * the address that many proxies back along X-Forwarded-For) or a list of proxy addresses and
+ * CIDRs (`loopback, 10.0.0.0/8`). `true` means one hop, never "believe the whole header":
+ * its leftmost entries are written by the client. `false` (0 hops) ignores the header.
+ */
+export type ProxyTrust = { hops: number } | { proxies: readonly string[] };
+
+const proxyTrust = z
+  .string()
+  .default('false')
+  .transform((value, ctx): ProxyTrust => {
+    const v = value.trim().toLowerCase();
+    if (v === 'false' || v === '') return { hops: 0 };
+    if (v === 'true') return { hops: 1 };
+    if (/^\d+$/.test(v)) return { hops: Number(v) };
+    const proxies = v.split(',').map((p) => p.trim()).filter(Boolean);
+    try {
+      proxyAddr.compile(proxies);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${(error as Error).message}: use true, false, a hop count or a list of proxy addresses/CIDRs` });
+      return z.NEVER;
+    }
+    return { proxies };
+  });
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
@@ -65,8 +92,8 @@ const schema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: z.coerce.number().int().min(1).default(100),
   /** Reset mails per address per hour; beyond it the answer stays 202 but no mail goes out. */
   RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
-  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
-  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Which proxies' X-Forwarded-For entries to believe (see ProxyTrust). */
+  TRUST_PROXY: proxyTrust,
   // Only for `npm start`'s embedded services:
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),

@@ -5,7 +5,7 @@ import { DomainError } from '../errors.js';
 import { endPendingInvitationOf, findPendingInvitationOf, latestInvitationForUser } from '../invitations/invitation.repository.js';
 import { signalBestEffort } from '../temporal/calls.js';
 import { deactivateInvitee, killResetLinks, lockAccount, softDelete } from '../users/account-status.js';
-import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+import { canonicalEmail, usernameColumns } from '../users/identity.js';
 import { isUuid } from '../users/ids.js';
 import { findUserById, updateProfile, type ProfileUpdate } from '../users/user.repository.js';
 import { userView } from '../users/user.view.js';
@@ -33,7 +33,7 @@ function profileChanges(deps: AppDeps, before: UserRow, edit: UserEdit): Profile
     });
   }
   const set: ProfileUpdate = { updated_at: new Date() };
-  if (edit.username !== undefined) Object.assign(set, { username: edit.username.normalize('NFC'), username_key: canonicalUsername(edit.username) });
+  if (edit.username !== undefined) Object.assign(set, usernameColumns(edit.username));
   if (edit.email !== undefined) {
     const email = canonicalEmail(edit.email);
     if (!email.ok) throw new DomainError('ValidationFailed', 'The email address is not valid.', { errors: [{ field: 'email', message: email.problem }] });

@@ -14,6 +14,8 @@ export interface UsersTable {
   username: string;
   /** Canonical form (NFKC, case-folded); unique among users not deleted. */
   username_key: string;
+  /** UTS #39 skeleton of username_key; unique among users not deleted (no look-alikes). */
+  username_skeleton: string;
   email: string;
   /** Canonical form (trimmed, lower-cased, IDNA domain); unique among users not deleted. */
   email_key: string;

@@ -5,7 +5,7 @@ import type { AppDeps } from '../deps.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
-import { findUserById, findUserByIdEvenDeleted, takenKeys } from '../users/user.repository.js';
+import { findUserById, findUserByIdEvenDeleted, takenKeys, usernameTaken } from '../users/user.repository.js';
 import type { UserRow } from '../db/schema.js';
 import { idempotentIds, requestFingerprint, type IdempotentInvite } from './idempotency.js';
 import { isUuid } from '../users/ids.js';
@@ -59,7 +59,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
   }
 
   const taken = await takenKeys(deps.db, canonicalUsername(command.username), email.value);
-  if (taken.username) throw new DomainError('UsernameTaken', 'This username is already in use.', { errors: [{ field: 'username', message: 'is already in use' }] });
+  if (taken.username) throw usernameTaken(taken.username);
   if (taken.email) throw new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
 
   const { userId } = ids;
