@@ -56,7 +56,6 @@ export class UnknownPayloadKeyError extends ValueError {
       `Temporal payload sealed with key id "${keyId}", which this process does not have (it knows: ${[...known].join(', ')}). ` +
         `Add that key to ${PAYLOAD_KEYS_SETTING}: every client, worker and codec endpoint of a namespace needs every key still found in its histories.`,
     );
-    this.name = 'UnknownPayloadKeyError';
   }
 }
 

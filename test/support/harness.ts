@@ -14,7 +14,7 @@ import { createLogger } from '../../src/log.js';
 import { createSmtpMailer } from '../../src/mail/mailer.js';
 import { createSecretBox } from '../../src/mail/secret-box.js';
 import { loadPayloadCodec } from '../../src/runtime.js';
-import { dataConverterFor } from '../../src/temporal/payload-codec.js';
+import { dataConverterFor, type PayloadEncryptionCodec } from '../../src/temporal/payload-codec.js';
 import { createInvitationWorker, type WorkerSetup } from '../../src/temporal/worker.js';
 
 let runtimeInstalled = false;
@@ -75,7 +75,7 @@ export interface Harness {
   mail: MailCatcher;
   client: Client;
   /** The codec the harness's client and worker seal payloads with (keys of TEMPORAL_PAYLOAD_KEYS). */
-  payloadCodec: PayloadCodec;
+  payloadCodec: PayloadEncryptionCodec;
   worker: Worker;
   app: ReturnType<typeof createApp>;
   /** In-process request against the Hono app (real routing, middleware and error mapping). */
