@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { serveCodecEndpoint, type CodecEndpoint } from '../src/api/temporal-codec/routes.js';
 import { dataConverterFor, ENCRYPTED_ENCODING, KEY_ID_METADATA, parsePayloadKeys, PayloadEncryptionCodec, UnknownPayloadKeyError } from '../src/temporal/payload-codec.js';
-import { invitationWorkflowId } from '../src/workflows/invitation.messages.js';
+import { invitationWorkflowId, stateQuery } from '../src/workflows/invitation.messages.js';
 import { fetchRawHistory, metadataText, openPayloads, payloadsOutsideSearchAttributes, textOutsideSearchAttributes } from './support/raw-history.js';
-import { linkFrom, startHarness, type Harness } from './support/harness.js';
+import { eventually, linkFrom, startHarness, type Harness } from './support/harness.js';
 
 /**
  * Temporal holds no personal data in plaintext: every payload our clients and workers write is
@@ -15,7 +15,8 @@ import { linkFrom, startHarness, type Harness } from './support/harness.js';
  */
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // An SMTP server that names the address it refuses, as real ones do.
+  h = await startHarness({ mail: { reply: ({ to }) => (to[0]?.startsWith('bounce-') ? { code: 550, message: `<${to[0]}>: Recipient address rejected` } : undefined) } });
 });
 afterAll(async () => h?.close());
 
@@ -86,6 +87,25 @@ describe('personal data in Temporal', () => {
     expect(activityValues).toContain(email);
     // SDK 1.24 passes the static summary through the codec too (it names the invitee).
     expect(await openPayloads(h.payloadCodec, [parts.started.userMetadata!.summary!])).toEqual([`Invitation of ${username} (${input!.userId})`]);
+  });
+
+  it("a failure's message (an SMTP server naming the refused address) is encrypted like a payload", async () => {
+    const tag = randomBytes(4).toString('hex');
+    const email = `bounce-${tag}@example.com`;
+    const res = await h.api('POST', '/api/v1/invitations', { username: `bounce.${tag}`, email, userType: 'member' });
+    expect(res.status).toBe(201);
+    const handle = h.client.workflow.getHandle(invitationWorkflowId(res.body.user.id));
+    const state = await eventually(async () => {
+      const current = await handle.query(stateQuery);
+      return current.mail === 'failed' && current;
+    }, 20_000, 'the refused mail');
+    expect(state.mailError).toContain(email); // the service itself still reads it
+
+    const history = await fetchRawHistory(handle.workflowId);
+    const failures = (history.events ?? []).flatMap((e) => e.activityTaskFailedEventAttributes?.failure ?? []);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0]!.encodedAttributes).toBeTruthy();
+    expect(textOutsideSearchAttributes(history).toLowerCase()).not.toContain(email);
   });
 
   it('a workflow started under key A completes after the worker moves to keys [B, A]; a process without B says which key it lacks', async () => {
