@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { serveCodecEndpoint, type CodecEndpoint } from './api/temporal-codec/routes.js';
 import type { Config } from './config.js';
+import { apiConnectionOptions } from './temporal/calls.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
 import { createSecretBox, parseKey, type SecretBox } from './mail/secret-box.js';
 import { dataConverterFor, parsePayloadKeys, PAYLOAD_KEYS_SETTING, PayloadEncryptionCodec } from './temporal/payload-codec.js';
@@ -19,7 +20,7 @@ export async function openMigratedDatabase(config: Config): Promise<DatabaseHand
 }
 
 export async function connectTemporal(config: Config, address: string, payloadCodec: PayloadCodec): Promise<Client> {
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(apiConnectionOptions(address));
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(payloadCodec) });
 }
 
