@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { serveCodecEndpoint, type CodecEndpoint } from '../src/api/temporal-codec/routes.js';
+import { loadConfig } from '../src/config.js';
+import { loadPayloadCodec } from '../src/runtime.js';
 import { dataConverterFor, ENCRYPTED_ENCODING, KEY_ID_METADATA, parsePayloadKeys, PayloadEncryptionCodec, UnknownPayloadKeyError } from '../src/temporal/payload-codec.js';
 import { invitationWorkflowId, stateQuery } from '../src/workflows/invitation.messages.js';
 import { fetchRawHistory, metadataText, openPayloads, payloadsOutsideSearchAttributes, textOutsideSearchAttributes } from './support/raw-history.js';
@@ -142,6 +147,21 @@ describe('the payload codec', () => {
     const relabelled = { ...sealed!, metadata: { ...sealed!.metadata, [KEY_ID_METADATA]: new Uint8Array(Buffer.from('key-b')) } };
     await expect(sealWith(`${keyB},${keyA}`).decode([relabelled])).rejects.toThrow('does not open with key "key-b"');
     expect(await openPayloads(sealWith(`${keyB},${keyA}`), [sealed!])).toEqual([{ email: 'someone@example.com' }]);
+  });
+
+  it('is created once in the data folder for a local setup, and required with TEMPORAL_ADDRESS', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'payload-keys-'));
+    try {
+      const first = loadPayloadCodec(loadConfig({ DATA_DIR: dataDir }));
+      const again = loadPayloadCodec(loadConfig({ DATA_DIR: dataDir }));
+      expect(again.currentKeyId).toBe(first.currentKeyId);
+      expect(statSync(path.join(dataDir, 'temporal-payload.keys')).mode & 0o777).toBe(0o600);
+      expect(await openPayloads(again, await first.encode([value]))).toEqual([{ email: 'someone@example.com' }]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    expect(() => loadPayloadCodec(loadConfig({ TEMPORAL_ADDRESS: 'temporal.example.test:7233' }))).toThrow('TEMPORAL_PAYLOAD_KEYS is required with TEMPORAL_ADDRESS');
+    expect(() => loadConfig({ TEMPORAL_PAYLOAD_KEYS: 'k:short' })).toThrow('TEMPORAL_PAYLOAD_KEYS: TEMPORAL_PAYLOAD_KEYS key "k" must be 32 bytes');
   });
 
   it('refuses malformed key settings with the setting named', () => {
