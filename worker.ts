@@ -2,7 +2,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from './src/config.js';
 import { createLogger } from './src/log.js';
 import { createSmtpMailer } from './src/mail/mailer.js';
-import { loadSecretBox, openMigratedDatabase } from './src/runtime.js';
+import { loadPayloadCodec, loadSecretBox, openMigratedDatabase } from './src/runtime.js';
 import { createInvitationWorker } from './src/temporal/worker.js';
 
 /**
@@ -24,6 +24,7 @@ const worker = await createInvitationWorker({
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+  payloadCodec: loadPayloadCodec(config),
 });
 log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
 await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles

@@ -1,6 +1,7 @@
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { parsePayloadKeys } from './temporal/payload-codec.js';
 
 /**
  * One validated, frozen configuration shared by the API and the worker. Names are the ones
@@ -61,6 +62,37 @@ const proxyTrust = z
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
 
+/** Encryption of Temporal payloads and the codec endpoint Temporal UI decodes them with. */
+const temporalPayloadSettings = {
+  /** `keyId:key,…` (32-byte keys, hex or base64); the first seals, all open. */
+  TEMPORAL_PAYLOAD_KEYS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .optional()
+      .superRefine((spec, ctx) => {
+        if (spec === undefined) return;
+        try {
+          parsePayloadKeys(spec);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
+  ),
+  /** Unset: 8234 under `npm start`, no endpoint in the API process. */
+  TEMPORAL_CODEC_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  TEMPORAL_CODEC_HOST: z.string().default('127.0.0.1'),
+  /** Origins of the Temporal UI allowed to call the codec endpoint (unset: the embedded UI's). */
+  TEMPORAL_CODEC_CORS_ORIGINS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .optional()
+      .transform((s) => s?.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))
+      .pipe(z.array(z.string().url()).min(1).optional()),
+  ),
+};
+
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -69,6 +101,7 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('invitations'),
+  ...temporalPayloadSettings,
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().min(3).default('Invitations <no-reply@invitations.localhost>'),
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),

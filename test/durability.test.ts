@@ -122,7 +122,7 @@ describe('nothing is lost when a process dies half-way', () => {
 
   it('I4: when Temporal is unreachable, inviting answers 503 at once, says nothing was created, and writes nothing', async () => {
     // The API's own client (a few quick retries, not the SDK's ten-second default).
-    const offline = await connectTemporal(h.config, '127.0.0.1:1', { lazy: true });
+    const offline = await connectTemporal(h.config, '127.0.0.1:1', h.payloadCodec, { lazy: true });
     const app = createApp({ ...h.deps, temporal: offline });
     const res = await app.request('/api/v1/invitations', {
       method: 'POST',

@@ -39,6 +39,7 @@ beforeAll(async () => {
     SMTP_URL: mail.smtpUrl,
     ADMIN_API_KEY: 'separate-processes-admin-key',
     EMAIL_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    TEMPORAL_PAYLOAD_KEYS: `separate:${randomBytes(32).toString('hex')}`,
     PUBLIC_BASE_URL: 'https://invite.example.test',
     LOG_LEVEL: 'warn',
   };
