@@ -4,6 +4,7 @@ import { createLogger } from './src/log.js';
 import { createSmtpMailer } from './src/mail/mailer.js';
 import { loadPayloadCodec, loadSecretBox, openMigratedDatabase } from './src/runtime.js';
 import { createInvitationWorker } from './src/temporal/worker.js';
+import { serveWorkerMetrics } from './src/metrics.js';
 
 /**
  * The worker process on its own, against external Temporal, Postgres and SMTP (api.md
@@ -26,8 +27,11 @@ const worker = await createInvitationWorker({
   deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
   payloadCodec: loadPayloadCodec(config),
 });
+const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
+if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
 log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
 await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
+metrics?.close();
 mailer.close();
 await connection.close();
 await database.close();

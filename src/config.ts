@@ -79,6 +79,8 @@ const temporalPayloadSettings = {
         }
       }),
   ),
+  /** worker.ts serves its own metrics (GET /metrics) on this loopback port; unset: none. */
+  WORKER_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
   /** Unset: 8234 under `npm start`, no endpoint in the API process. */
   TEMPORAL_CODEC_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
   TEMPORAL_CODEC_HOST: z.string().default('127.0.0.1'),

@@ -17,8 +17,8 @@ const children: ChildProcess[] = [];
 let env: Record<string, string>;
 let api: string;
 
-function run(entry: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(entry: string, extraEnv: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -86,7 +86,8 @@ describe('the API and worker processes run separately, several side by side', ()
 
   it('serves invitations with two workers, and keeps serving when one is killed', async () => {
     const apiProcess = run('src/api/server.ts');
-    const workers = [run('worker.ts'), run('worker.ts')];
+    const metricsPort = await freePort();
+    const workers = [run('worker.ts'), run('worker.ts', { WORKER_METRICS_PORT: String(metricsPort) })];
     await eventually(async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200, 60_000, `the API process:\n${apiProcess.output()}`);
     // Each worker bundles the workflow code at start: on a busy machine that takes a while, and
     // an invitation posted before any worker polls only waits. Start once both are there.
@@ -97,6 +98,10 @@ describe('the API and worker processes run separately, several side by side', ()
     await eventually(async () => ['sep.a', 'sep.b', 'sep.c', 'sep.d'].every((u) => mail.messages().some((m) => m.to.includes(`${u}@example.com`))), 60_000, 'the first mails');
     const link = linkFrom(mail.messages().find((m) => m.to.includes('sep.a@example.com'))!.text);
     expect(link.url.startsWith('https://invite.example.test/invitations/accept?lang=de#token=')).toBe(true);
+
+    // A worker on its own serves the metrics its steps count (a record gone, for instance).
+    const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(scraped).toContain('# TYPE invitation_records_gone_total counter');
 
     workers[0]!.child.kill('SIGKILL');
     await workers[0]!.exited;
