@@ -27,7 +27,7 @@ import { startMailCatcher, type CaughtMail, type MailCatcher } from '../src/dev/
 import { startTemporalDevServer, type DevServer } from '../src/dev/temporal-dev-server.js';
 import { createLogger } from '../src/log.js';
 import { createSmtpMailer, type Mailer } from '../src/mail/mailer.js';
-import { connectTemporal, loadSecretBox } from '../src/runtime.js';
+import { connectTemporal, loadPayloadCodec, loadSecretBox } from '../src/runtime.js';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.js';
 import { bundleInvitationWorkflows } from '../src/temporal/bundle.js';
 import { createInvitationWorker } from '../src/temporal/worker.js';
@@ -240,6 +240,8 @@ async function main() {
     PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
     ADMIN_API_KEY: ADMIN_KEY,
     EMAIL_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    // Payloads are sealed as in production, so the numbers include the codec's cost.
+    TEMPORAL_PAYLOAD_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     SMTP_URL: catcher.smtpUrl,
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
@@ -250,7 +252,8 @@ async function main() {
     RATE_LIMIT_PER_MINUTE: '1000000',
   });
 
-  const temporal: Client = await connectTemporal(config, temporalAddress);
+  const payloadCodec = loadPayloadCodec(config);
+  const temporal: Client = await connectTemporal(config, temporalAddress, payloadCodec);
   cleanups.push({ what: 'temporal client', run: () => temporal.connection.close() });
   if (devServer) {
     const info = await temporal.connection.workflowService.getSystemInfo({});
@@ -273,6 +276,7 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+    payloadCodec,
     workflowBundle: { code: bundle.code },
   });
   let workerError: Error | undefined;

@@ -4,7 +4,7 @@ import { DomainError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { latestInvitationForUser } from '../invitations/invitation.repository.js';
 import { verifyPassword } from '../passwords/hashing.js';
-import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+import { canonicalLogin } from '../users/identity.js';
 import { recordLogin } from '../users/account-status.js';
 import { isUuid } from '../users/ids.js';
 import { findUserById, findUserByLoginKey, listUsers } from '../users/user.repository.js';
@@ -53,9 +53,7 @@ export async function listUserOverview(
  * Unknown login, missing password and wrong password all take the same time and answer.
  */
 export async function login(deps: AppDeps, loginName: string, password: string) {
-  const email = canonicalEmail(loginName);
-  const key = email.ok ? email.value : canonicalUsername(loginName.trim());
-  const user = await findUserByLoginKey(deps.db, key);
+  const user = await findUserByLoginKey(deps.db, canonicalLogin(loginName));
   const ok = await verifyPassword(user?.password_hash ?? null, password);
   if (!user || !ok) throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
   if (user.status === 'inactive') throw inactive(deps);
@@ -68,6 +66,16 @@ export async function login(deps: AppDeps, loginName: string, password: string) 
   // Midnight (R10) may have deactivated the user between the check above and the update.
   if (!updated) throw inactive(deps);
   return userView(updated);
+}
+
+/**
+ * The account a login names, for counting failed logins: every spelling of one user shares
+ * its id; an unknown name counts as its canonical form. One indexed lookup either way.
+ */
+export async function loginAccountKey(deps: AppDeps, loginName: string): Promise<string> {
+  const key = canonicalLogin(loginName);
+  const user = await findUserByLoginKey(deps.db, key);
+  return user ? `user:${user.id}` : `login:${key}`;
 }
 
 function inactive(deps: AppDeps): DomainError {

@@ -14,6 +14,8 @@ export interface UsersTable {
   username: string;
   /** Canonical form (NFKC, case-folded); unique among users not deleted. */
   username_key: string;
+  /** UTS #39 skeleton of username_key; unique among users not deleted (no look-alikes). */
+  username_skeleton: string;
   email: string;
   /** Canonical form (trimmed, lower-cased, IDNA domain); unique among users not deleted. */
   email_key: string;
@@ -52,6 +54,9 @@ export interface InvitationsTable {
   created_by: string | null;
   /** Canonical address the link was mailed to; accepting confirms only that address. */
   link_email_key: string | null;
+  /** Who the invitation was for (canonical keys at invitation); null for older rows. */
+  invited_username_key: string | null;
+  invited_email_key: string | null;
   /** Digest of the request that created it under an Idempotency-Key (null without a key). */
   request_fingerprint: string | null;
 }
