@@ -26,13 +26,17 @@ const defaultTimeouts: SmtpTimeouts = { SMTP_CONNECTION_TIMEOUT: 10_000, SMTP_GR
 
 /** SMTP via nodemailer. `smtpUrl` like smtp://host:2525 or smtps://user:pass@host:465. */
 export function createSmtpMailer(smtpUrl: string, timeouts: SmtpTimeouts = defaultTimeouts): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl, {
+  // The timeouts go in the options object beside `url`: a second argument would be the
+  // messages' defaults, where nodemailer ignores them (a hung server then held an attempt
+  // for nodemailer's own 30 s greeting and 10 min socket defaults).
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
     // A hung server must end the attempt, so that Temporal's retry policy, not a socket's
     // patience, decides the cadence (and the log can say "retrying").
     connectionTimeout: timeouts.SMTP_CONNECTION_TIMEOUT,
     greetingTimeout: timeouts.SMTP_GREETING_TIMEOUT,
     socketTimeout: timeouts.SMTP_SOCKET_TIMEOUT,
-  } as object);
+  });
   return {
     async send(mail) {
       const info = await transport.sendMail({
