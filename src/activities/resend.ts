@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/audit.repository.js';
 import { findEmailById, findEmailByKey, insertEmail } from '../mail/email-log.repository.js';
 import { findLinkState } from '../mail/link-state.repository.js';
 import { resendKey, resendRefusal } from '../mail/resend-rules.js';
-import { lockUser } from '../users/user.repository.js';
+import { lockAccount } from '../users/account-status.js';
 import type { ResendRequest, ResendResult } from '../workflows/mail.messages.js';
 import type { ActivityDeps } from './index.js';
 
@@ -21,7 +21,7 @@ export function createResendActivities({ db }: ActivityDeps) {
       return db.transaction().execute(async (tx) => {
         const original = await findEmailById(tx, request.originalEmailId);
         if (!original) throw ApplicationFailure.nonRetryable(`No email ${request.originalEmailId}.`, 'EmailNotFound');
-        await lockUser(tx, original.user_id);
+        await lockAccount(tx, original.user_id);
         const existing = await findEmailByKey(tx, key);
         if (existing) {
           if (existing.resent_from !== original.id) throw keyReused();

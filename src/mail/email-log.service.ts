@@ -1,7 +1,8 @@
 import type { AppDeps } from '../deps.js';
 import type { EmailStatus, EmailType } from '../db/schema.js';
 import { DomainError } from '../errors.js';
-import { decodeCursor, encodeCursor, isUuid } from '../users/user.service.js';
+import { decodeCursor, encodeCursor } from '../accounts/user.service.js';
+import { isUuid } from '../users/ids.js';
 import { findEmailById, listEmails } from './email-log.repository.js';
 import { emailSummaryView, emailView } from './email.view.js';
 

@@ -5,7 +5,7 @@ import { DomainError } from '../errors.js';
 import { temporalCall } from '../temporal/calls.js';
 import { canonicalEmail } from '../users/identity.js';
 import { findUserById } from '../users/user.repository.js';
-import { isUuid } from '../users/user.service.js';
+import { isUuid } from '../users/ids.js';
 import type { emailResendWorkflow } from '../workflows/email-resend.js';
 import { invitationWorkflowId } from '../workflows/invitation.messages.js';
 import { emailResendWorkflowId, resendUpdate, resendUpdateId, type ResendRequest, type ResendResult } from '../workflows/mail.messages.js';

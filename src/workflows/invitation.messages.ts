@@ -33,6 +33,8 @@ export interface InvitationWorkflowInput {
   invitedBy: string | null;
   /** INVITATION_TTL in milliseconds; the deadline is fixed from workflow time at start. */
   ttlMs: number;
+  /** Digest of the request, when it came with an Idempotency-Key. */
+  requestFingerprint?: string | undefined;
   /** Whether the server knows our search attributes (not so on the time-skipping test server). */
   indexed?: boolean;
 }
@@ -47,7 +49,8 @@ export interface Registration {
   invitation: { id: string; expiresAt: string };
 }
 
-export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'deleted' | 'rejected';
+/** `gone`: the database no longer has the invitation (a restore, a manual delete); see the log. */
+export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'deleted' | 'rejected' | 'gone';
 
 export interface InvitationState {
   phase: 'registering' | 'sending' | 'waiting' | 'expiring' | 'closed';
