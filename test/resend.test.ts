@@ -87,6 +87,16 @@ describe('re-sending a mail from the email log (R7)', () => {
     expect(mailsTo(first.email)).toHaveLength(1);
   });
 
+  it('an overwritten user’s invitation cannot be re-sent (409)', async () => {
+    const first = await invited('copy.overwritten');
+    expect((await h.api('PATCH', `/api/v1/users/${first.userId}`, { username: 'copy.someone.else', email: 'someone.else@example.com' })).status).toBe(200);
+    const res = await resend(first.emailId);
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toMatch(/overwritten/);
+    expect(mailsTo(first.email)).toHaveLength(1);
+    expect(mailsTo('someone.else@example.com')).toEqual([]);
+  });
+
   it('a double click with the same Idempotency-Key sends one copy, and a retry returns the first answer', async () => {
     const first = await invited('copy.double');
     const key = { 'idempotency-key': 'click-7f3a' };

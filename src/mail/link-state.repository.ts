@@ -3,7 +3,7 @@ import type { Queryable } from '../db/database.js';
 import type { EmailRow } from '../db/schema.js';
 
 /** Why a mail's personal link no longer works; a mail carrying it must not go out (issue 6 #7). */
-export type DeadLinkReason = 'accepted' | 'revoked' | 'expired' | 'deleted' | 'used' | 'superseded' | 'gone';
+export type DeadLinkReason = 'accepted' | 'revoked' | 'overwritten' | 'expired' | 'deleted' | 'used' | 'superseded' | 'gone';
 
 export type LinkState = { alive: true } | { alive: false; reason: DeadLinkReason };
 
@@ -17,11 +17,12 @@ export async function findLinkState(db: Queryable, email: Pick<EmailRow, 'invita
     const row = await db
       .selectFrom('invitations as i')
       .innerJoin('users as u', 'u.id', 'i.user_id')
-      .select(['i.status', sql<boolean>`i.expires_at <= now()`.as('past'), sql<boolean>`u.deleted_at is not null`.as('deleted')])
+      .select(['i.status', sql<boolean>`i.expires_at <= now()`.as('past'), sql<boolean>`u.deleted_at is not null`.as('deleted'), 'u.deactivation_reason'])
       .where('i.id', '=', email.invitation_id)
       .executeTakeFirst();
     if (!row) return dead('gone');
     if (row.deleted) return dead('deleted');
+    if (row.status === 'revoked' && row.deactivation_reason === 'overwritten') return dead('overwritten');
     if (row.status === 'accepted' || row.status === 'revoked') return dead(row.status);
     if (row.status === 'expired' || row.past) return dead('expired');
     return { alive: true };

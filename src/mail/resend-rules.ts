@@ -14,6 +14,8 @@ export function resendRefusal(email: Pick<EmailRow, 'invitation_id'>, reason: De
         return { type: 'InvitationAlreadyAccepted', message: 'The invitation was already accepted; the user can log in, or use "forgot password".' };
       case 'revoked':
         return { type: 'InvitationNotPending', message: 'The invitation was revoked; its link no longer works. To invite this person again, delete the user or overwrite its username and email, then invite anew (R11).' };
+      case 'overwritten':
+        return { type: 'InvitationNotPending', message: 'The user was overwritten (R11): its invitation ended with it, and its link no longer works. Invite the new person anew.' };
       case 'expired':
         return {
           type: 'InvitationExpired',
