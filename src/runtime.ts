@@ -16,8 +16,10 @@ export async function openMigratedDatabase(config: Config): Promise<DatabaseHand
   return handle;
 }
 
-export async function connectTemporal(config: Config, address: string): Promise<Client> {
-  const connection = await Connection.connect(apiConnectionOptions(address));
+/** The API's client. `lazy` connects on first use instead of checking the server now. */
+export async function connectTemporal(config: Config, address: string, { lazy = false } = {}): Promise<Client> {
+  const options = apiConnectionOptions(address);
+  const connection = lazy ? Connection.lazy(options) : await Connection.connect(options);
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 }
 

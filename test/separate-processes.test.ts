@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { startMailCatcher, type MailCatcher } from '../src/dev/mail-catcher.js';
 import { cloneDatabase, eventually, linkFrom } from './support/harness.js';
@@ -48,6 +49,20 @@ afterAll(async () => {
   await database?.drop();
 });
 
+async function workflowPollers(): Promise<number> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  try {
+    const { pollers } = await connection.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: env.TEMPORAL_TASK_QUEUE },
+      taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+    });
+    return new Set((pollers ?? []).map((p) => p.identity)).size;
+  } finally {
+    await connection.close();
+  }
+}
+
 const invite = (username: string) =>
   fetch(`${api}/api/v1/invitations`, {
     method: 'POST',
@@ -72,6 +87,9 @@ describe('the API and worker processes run separately, several side by side', ()
     const apiProcess = run('src/api/server.ts');
     const workers = [run('worker.ts'), run('worker.ts')];
     await eventually(async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200, 60_000, `the API process:\n${apiProcess.output()}`);
+    // Each worker bundles the workflow code at start: on a busy machine that takes a while, and
+    // an invitation posted before any worker polls only waits. Start once both are there.
+    await eventually(async () => (await workflowPollers()) >= 2, 120_000, `two polling workers:\n${workers.map((w) => w.output()).join('\n')}`);
 
     const first = await Promise.all(['sep.a', 'sep.b', 'sep.c', 'sep.d'].map(invite));
     expect(first.map((r) => r.status)).toEqual([201, 201, 201, 201]);

@@ -52,6 +52,9 @@ export interface InvitationsTable {
   created_by: string | null;
   /** Canonical address the link was mailed to; accepting confirms only that address. */
   link_email_key: string | null;
+  /** Who the invitation was for (canonical keys at invitation); null for older rows. */
+  invited_username_key: string | null;
+  invited_email_key: string | null;
   /** Digest of the request that created it under an Idempotency-Key (null without a key). */
   request_fingerprint: string | null;
 }

@@ -91,8 +91,13 @@ export async function listUsers(db: Queryable, query: ListUsersQuery): Promise<A
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
 }
 
-/** A staff edit of the profile fields (never the status: that is account-status.ts). */
-export async function updateProfile(tx: Queryable, id: string, set: UserUpdate): Promise<UserRow | undefined> {
+/** What a staff edit may change: profile fields, never the status (that is account-status.ts). */
+export type ProfileUpdate = Pick<
+  UserUpdate,
+  'username' | 'username_key' | 'email' | 'email_key' | 'email_verified_at' | 'user_type' | 'is_staff' | 'permissions' | 'updated_at'
+>;
+
+export async function updateProfile(tx: Queryable, id: string, set: ProfileUpdate): Promise<UserRow | undefined> {
   try {
     return await tx.updateTable('users').set(set).where('id', '=', id).where('deleted_at', 'is', null).returningAll().executeTakeFirst();
   } catch (error) {
