@@ -18,7 +18,7 @@ if (missing.length) {
   process.exit(1);
 }
 const database = await openMigratedDatabase(config);
-const mailer = createSmtpMailer(config.SMTP_URL!);
+const mailer = createSmtpMailer(config.SMTP_URL!, config);
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS! });
 const worker = await createInvitationWorker({
   connection,

@@ -109,6 +109,14 @@ const schema = z.object({
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
   INVITATION_TTL: duration('28 days'),
   PASSWORD_RESET_TTL: duration('2 hours'),
+  /**
+   * How long one SMTP attempt may wait: for the TCP connection, for the server's greeting,
+   * and for any answer once talking. A server that hangs fails the attempt after these, and
+   * Temporal retries it. Together at most 90 s: the mail activity's startToClose is 2 minutes.
+   */
+  SMTP_CONNECTION_TIMEOUT: duration('10s'),
+  SMTP_GREETING_TIMEOUT: duration('10s'),
+  SMTP_SOCKET_TIMEOUT: duration('30s'),
   PLATFORM_TIMEZONE: timeZone,
   USER_TYPES: z
     .string()
@@ -137,6 +145,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */
+const MAX_SMTP_ATTEMPT_MS = 90_000;
+
 export type Config = Readonly<
   Omit<z.output<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string }
 >;
@@ -154,6 +165,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = parsed.data;
+  if (c.SMTP_CONNECTION_TIMEOUT + c.SMTP_GREETING_TIMEOUT + c.SMTP_SOCKET_TIMEOUT > MAX_SMTP_ATTEMPT_MS) {
+    throw new ConfigError([`SMTP_CONNECTION_TIMEOUT + SMTP_GREETING_TIMEOUT + SMTP_SOCKET_TIMEOUT: at most ${MAX_SMTP_ATTEMPT_MS / 1000} s together, so an attempt ends before its activity times out`]);
+  }
   const publicBaseUrl = (c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return Object.freeze({ ...c, PUBLIC_BASE_URL: publicBaseUrl });
 }

@@ -53,7 +53,7 @@ async function main() {
     catcher = await startMailCatcher({ smtpPort: config.MAILCATCHER_SMTP_PORT, httpPort: config.MAILCATCHER_HTTP_PORT });
     cleanups.push(() => catcher!.close());
   }
-  const mailer = createSmtpMailer(config.SMTP_URL ?? catcher!.smtpUrl);
+  const mailer = createSmtpMailer(config.SMTP_URL ?? catcher!.smtpUrl, config);
   cleanups.push(() => mailer.close());
 
   const connection = await NativeConnection.connect({ address: temporalAddress });

@@ -3,6 +3,8 @@ import type { UserStatus } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { latestInvitationForUser } from '../invitations/invitation.repository.js';
+import { latestEmailOfUser } from '../mail/email-log.repository.js';
+import { emailStatusView } from '../mail/email.view.js';
 import { verifyPassword } from '../passwords/hashing.js';
 import { canonicalLogin } from '../users/identity.js';
 import { recordLogin } from '../users/account-status.js';
@@ -14,7 +16,9 @@ export async function getUser(deps: AppDeps, id: string) {
   const user = isUuid(id) ? await findUserById(deps.db, id) : undefined;
   if (!user) throw new DomainError('UserNotFound', `No user ${id}.`);
   const invitation = await latestInvitationForUser(deps.db, id);
-  return { ...userView(user), invitation: invitation ? invitationView(invitation) : null };
+  // "Did the invitation go out?" (R13) without a second call: the latest one, a copy included.
+  const mail = await latestEmailOfUser(deps.db, id, 'user_invitation');
+  return { ...userView(user), invitation: invitation ? invitationView(invitation) : null, invitationEmail: mail ? emailStatusView(mail) : null };
 }
 
 /** Opaque keyset cursor: the (createdAt, id) of the last row of the previous page. */

@@ -49,6 +49,7 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
           type: 'password_reset',
           userId: user.id,
           invitationId: null,
+          passwordResetId: input.requestId,
           locale: user.locale,
           to: user.email, // the stored address, never the one typed in (security.md 10)
           link,

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../deps.js';
 import { DomainError, failureStatus } from '../errors.js';
 import { registerDocs } from './docs.js';
+import { registerEmailRoutes } from './emails/routes.js';
 import { registerInvitationRoutes } from './invitations/routes.js';
 import { allowedMethods, limitBody, noStore, requireAdmin, requireJsonBody, type ApiEnv } from './middleware.js';
 import { createMetrics, registerOpsRoutes } from './ops/routes.js';
@@ -33,6 +34,7 @@ export function createApp(deps: AppDeps) {
 
   registerInvitationRoutes(app, deps);
   registerUserRoutes(app, deps);
+  registerEmailRoutes(app, deps);
   registerPublicRoutes(app, deps);
   registerPages(app);
   registerOpsRoutes(app, deps, metrics);

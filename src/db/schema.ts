@@ -5,8 +5,8 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
 export type UserStatus = 'invited' | 'active' | 'inactive';
 export type InvitationStatus = 'pending' | 'accepted' | 'expired' | 'revoked';
-export type EmailStatus = 'queued' | 'sent' | 'failed';
-export type EmailType = 'user_invitation' | 'password_reset';
+export type EmailStatus = 'queued' | 'retrying' | 'sent' | 'failed';
+export type EmailType = 'user_invitation' | 'password_reset' | 'invitation_reminder';
 export type Locale = 'de' | 'en';
 
 export interface UsersTable {
@@ -85,7 +85,12 @@ export interface EmailsTable {
   message_id: string | null;
   /** The SMTP server's answer to a successful delivery (R13: "sent" means it accepted it). */
   smtp_response: string | null;
+  /** The mail this one is an exact copy of (R7). */
   resent_from: string | null;
+  /** While `retrying`: when the next try is due (the delay the activity asked Temporal for). */
+  next_attempt_at: Timestamp | null;
+  /** The reset link a password-reset mail carries, so its liveness can be checked. */
+  password_reset_id: string | null;
 }
 
 export interface AuditEventsTable {

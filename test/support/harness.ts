@@ -105,7 +105,7 @@ export async function startHarness(options: { config?: Record<string, string>; m
   let workerCodec: PayloadCodec = payloadCodec;
   const client = new Client({ connection: await Connection.connect({ address }), namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(payloadCodec) });
   const nativeConnection = await NativeConnection.connect({ address });
-  const mailer = createSmtpMailer(mail.smtpUrl);
+  const mailer = createSmtpMailer(mail.smtpUrl, config);
   const workerDeps = { db: database.handle.db, mailer, secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')), config };
   const deps: AppDeps = { db: database.handle.db, temporal: client, config, log: createLogger('silent'), adminKeys: [ADMIN_KEY] };
   const app = createApp(deps);

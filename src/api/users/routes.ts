@@ -4,6 +4,7 @@ import type { AppDeps } from '../../deps.js';
 import { reactivateUser } from '../../reactivation/reactivation.service.js';
 import { deleteUser, editUser } from '../../accounts/user-admin.service.js';
 import { getUser, listUserOverview } from '../../accounts/user.service.js';
+import { EmailStatusSchema } from '../emails/schemas.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import {
   actorHeader,
@@ -58,7 +59,10 @@ const getRoute = createRoute({
   security: bearer,
   request: idParam,
   responses: {
-    200: json(UserSchema.extend({ invitation: InvitationSchema.nullable() }), 'The user'),
+    200: json(
+      UserSchema.extend({ invitation: InvitationSchema.nullable(), invitationEmail: EmailStatusSchema.nullable().openapi({ description: "The user's latest invitation mail and whether it went out (R13)" }) }),
+      'The user',
+    ),
     ...adminProblems,
     404: problem('No such user'),
   },

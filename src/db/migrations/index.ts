@@ -4,6 +4,7 @@ import * as passwordResets from './2026-11-25T1300-password-resets-and-reactivat
 import * as smtpResponse from './2026-11-25T1400-smtp-response.js';
 import * as invitationLinkAddress from './2026-11-26T0900-invitation-link-address.js';
 import * as usernameSkeleton from './2026-11-26T1000-username-skeleton.js';
+import * as emailLogAndResend from './2026-11-26T1100-email-log-and-resend.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-25T1400-smtp-response': smtpResponse,
   '2026-11-26T0900-invitation-link-address': invitationLinkAddress,
   '2026-11-26T1000-username-skeleton': usernameSkeleton,
+  '2026-11-26T1100-email-log-and-resend': emailLogAndResend,
 };
