@@ -7,7 +7,7 @@ import { canonicalEmail, canonicalUsername } from '../users/identity.js';
 import { findUserById, insertUser, lockUser } from '../users/user.repository.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
-import { renderInvitationEmail } from '../../emails/render.js';
+import { renderCurrentTemplate } from '../email-templates/render.js';
 import type { InvitationWorkflowInput, Registration } from '../workflows/invitation.messages.js';
 import type { ActivityDeps } from './index.js';
 
@@ -83,10 +83,10 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
       // Rendered before the transaction, so no lock is held while React works.
       const token = newToken();
       const link = `${config.PUBLIC_BASE_URL}/invitations/accept?lang=${found.locale}#token=${token}`;
-      const rendered = await renderInvitationEmail({
+      const { rendered, templateVersion } = await renderCurrentTemplate(db, 'user_invitation', {
         locale: found.locale,
         username: found.username,
-        invitationUrl: link,
+        link,
         expiresAt: new Date(invitation.expires_at).toISOString(),
         timeZone: config.PLATFORM_TIMEZONE,
         productName: config.PRODUCT_NAME,
@@ -110,6 +110,7 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
           link,
           token,
           rendered,
+          templateVersion,
         });
       });
     },

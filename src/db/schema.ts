@@ -6,7 +6,7 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type UserStatus = 'invited' | 'active' | 'inactive';
 export type InvitationStatus = 'pending' | 'accepted' | 'expired' | 'revoked';
 export type EmailStatus = 'queued' | 'sent' | 'failed';
-export type EmailType = 'user_invitation' | 'password_reset';
+export type EmailType = 'user_invitation' | 'password_reset' | 'invitation_reminder';
 export type Locale = 'de' | 'en';
 
 export interface UsersTable {
@@ -77,6 +77,19 @@ export interface EmailsTable {
   /** The SMTP server's answer to a successful delivery (R13: "sent" means it accepted it). */
   smtp_response: string | null;
   resent_from: string | null;
+  /** The template version the mail was rendered from; null for the built-in template. */
+  template_version: number | null;
+}
+
+/** One version of an editable template (R6); subject and body both null: back to the built-in. */
+export interface EmailTemplateVersionsTable {
+  type: EmailType;
+  locale: Locale;
+  version: number;
+  subject: string | null;
+  body: string | null;
+  created_at: CreatedAt;
+  created_by: string | null;
 }
 
 export interface AuditEventsTable {
@@ -105,6 +118,7 @@ export interface DB {
   invitations: InvitationsTable;
   emails: EmailsTable;
   audit_events: AuditEventsTable;
+  email_template_versions: EmailTemplateVersionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -113,3 +127,4 @@ export type UserUpdate = Updateable<UsersTable>;
 export type InvitationRow = Selectable<InvitationsTable>;
 export type EmailRow = Selectable<EmailsTable>;
 export type PasswordResetRow = Selectable<PasswordResetsTable>;
+export type EmailTemplateVersionRow = Selectable<EmailTemplateVersionsTable>;

@@ -56,6 +56,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
     locale: command.locale ?? 'de',
     invitedBy: actor,
     ttlMs: deps.config.INVITATION_TTL,
+    reminderMs: deps.config.INVITATION_REMINDER,
   };
   const workflowId = invitationWorkflowId(userId);
   const registration = await temporalCall(deps.temporal, () =>

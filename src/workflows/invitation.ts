@@ -33,15 +33,20 @@ const mail = proxyActivities<Activities>({
  * conditional updates; signals only end the wait early.
  */
 export async function invitationWorkflow(input: InvitationWorkflowInput): Promise<InvitationState> {
+  // Fixed once, from workflow time, so a replay or a time-skipping test sees the same deadline.
+  const expiresAt = Date.now() + input.ttlMs;
+  const reminderAt = input.reminderMs && input.reminderMs < input.ttlMs ? new Date(expiresAt - input.reminderMs).toISOString() : null;
   const state: InvitationState = {
     phase: 'registering',
     userId: input.userId,
     invitationId: input.invitationId,
-    // Fixed once, from workflow time, so a replay or a time-skipping test sees the same deadline.
-    expiresAt: new Date(Date.now() + input.ttlMs).toISOString(),
+    expiresAt: new Date(expiresAt).toISOString(),
     emailId: null,
     mail: 'pending',
     mailError: null,
+    reminderAt,
+    reminder: reminderAt ? 'scheduled' : 'off',
+    reminderEmailId: null,
     outcome: null,
     rejection: null,
   };
@@ -100,6 +105,12 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   }
 
   state.phase = 'waiting';
+  if (state.reminderAt !== null) {
+    const untilReminder = Date.parse(state.reminderAt) - Date.now();
+    if (await condition(() => state.outcome !== null, Math.max(untilReminder, 0))) state.reminder = 'skipped';
+    else await remind(state);
+  }
+  // From the absolute deadline: a slow reminder delivery never lengthens the lifetime.
   const remaining = Date.parse(state.expiresAt) - Date.now();
   if (!(await condition(() => state.outcome !== null, Math.max(remaining, 0)))) {
     state.phase = 'expiring';
@@ -110,6 +121,25 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   state.phase = 'closed';
   await condition(allHandlersFinished);
   return state;
+}
+
+/** One reminder with the invitation's own link, through the same durable mail step. */
+async function remind(state: InvitationState) {
+  state.reminder = 'sending';
+  const prepared = await db.prepareInvitationReminder({ invitationId: state.invitationId });
+  if (!prepared) {
+    state.reminder = 'skipped';
+    return;
+  }
+  state.reminderEmailId = prepared.emailId;
+  try {
+    state.reminder = (await mail.deliverEmail({ emailId: prepared.emailId })) === 'sent' ? 'sent' : 'skipped';
+  } catch (error) {
+    // Like the invitation mail: the invitation stands, the log shows the failure.
+    state.reminder = 'failed';
+    await db.markEmailFailed({ emailId: prepared.emailId, error: asBusinessFailure(error).message });
+    log.warn('invitation reminder failed', { emailId: prepared.emailId });
+  }
 }
 
 function setStatus(input: InvitationWorkflowInput, status: string) {
