@@ -18,7 +18,9 @@ export default tseslint.config(
   },
   {
     // Workflow code must be deterministic: no Node built-ins, no I/O, no clocks of its own.
+    // It imports only the workflow SDK, its own message definitions and activity *types*.
     files: ['src/workflows/**/*.ts'],
+    ignores: ['src/workflows/*.messages.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -28,11 +30,49 @@ export default tseslint.config(
             message: 'Workflow code runs in a deterministic sandbox: do this in an activity.',
           })),
           patterns: [
-            { group: ['../activities/*', '../db/*', '../mail/*', '!../activities/index.js'], message: 'Workflows import activities as types only.', allowTypeImports: true },
+            {
+              regex: '^(?!@temporalio/workflow$|\\./[\\w-]+(\\.messages)?\\.js$|\\.\\./activities/index\\.js$)',
+              message: 'Workflows import only @temporalio/workflow and their own message definitions.',
+            },
+            { regex: '^\\.\\./activities/', message: 'Workflows import activities as types only.', allowTypeImports: true },
           ],
         },
       ],
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use a durable timer.' }],
+    },
+  },
+  {
+    // A workflow's public surface: what services import to talk to it; no workflow code.
+    files: ['src/workflows/*.messages.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!@temporalio/(workflow|common)$)', message: 'Message definitions import only the Temporal SDK.' }] },
+      ],
+    },
+  },
+  {
+    // The data layer is the bottom: schema, migrations, connections. It knows nothing above it.
+    files: ['src/db/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\./(?!schema\\.js$|database\\.js$)|^\\.\\./\\.\\./', message: 'src/db imports nothing above it.' }] },
+      ],
+    },
+  },
+  {
+    // HTTP is the edge: handlers call services, never SQL or repositories.
+    files: ['src/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '\\.repository\\.js$|/db/(?!schema\\.js$)|^kysely$', message: 'src/api calls services; SQL lives in repositories.' },
+          ],
+        },
+      ],
     },
   },
 );

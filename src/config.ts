@@ -3,7 +3,7 @@ import { parseDuration } from './duration.js';
 
 /**
  * One validated, frozen configuration shared by the API and the worker. Names are the ones
- * the platform relies on (shared/spec/api.md); the rest are ours and documented in README.
+ * the platform relies on (its API contract); the rest are ours and documented in README.
  * It fails fast and lists every bad variable at once.
  */
 const duration = (fallback: string) =>

@@ -26,6 +26,10 @@ export const failureStatus = {
   TooManyRequests: 429,
   DependencyUnavailable: 503,
   MailRejected: 502,
+  /** A workflow step found its database record gone (restore, manual delete). */
+  RecordGone: 404,
+  /** The same Idempotency-Key with a different request body. */
+  IdempotencyKeyReused: 422,
 } as const;
 
 export type FailureType = keyof typeof failureStatus;

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from './config.js';
+import { apiConnectionOptions } from './temporal/calls.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
 import { createSecretBox, parseKey, type SecretBox } from './mail/secret-box.js';
 
@@ -16,7 +17,7 @@ export async function openMigratedDatabase(config: Config): Promise<DatabaseHand
 }
 
 export async function connectTemporal(config: Config, address: string): Promise<Client> {
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(apiConnectionOptions(address));
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 }
 

@@ -2,11 +2,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { createActivities } from '../src/activities/index.js';
 import type { AppDeps } from '../src/deps.js';
 import { revokeInvitationById } from '../src/invitations/invitation.service.js';
-import { completePasswordReset, requestPasswordReset } from '../src/passwords/password-reset.service.js';
+import { completePasswordReset, requestPasswordReset } from '../src/password-resets/password-reset.service.js';
 import { nextLocalMidnight } from '../src/reactivation/midnight.js';
 import { reactivateUser } from '../src/reactivation/reactivation.service.js';
-import { deleteUser } from '../src/users/user-admin.service.js';
-import { login } from '../src/users/user.service.js';
+import { deleteUser } from '../src/accounts/user-admin.service.js';
+import { login } from '../src/accounts/user.service.js';
 import { stateQuery } from '../src/workflows/invitation.messages.js';
 import { reactivationStateQuery, reactivationWorkflowId } from '../src/workflows/reactivation.messages.js';
 import { eventually, linkFrom } from './support/harness.js';

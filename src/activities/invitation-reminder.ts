@@ -2,7 +2,8 @@ import { findInvitationById } from '../invitations/invitation.repository.js';
 import { renderCurrentTemplate } from '../email-templates/render.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
-import { findUserById, lockUser } from '../users/user.repository.js';
+import { lockAccount } from '../users/account-status.js';
+import { findUserById } from '../users/user.repository.js';
 import type { ActivityDeps } from './index.js';
 
 export function createInvitationReminderActivities({ db, secretBox, config }: ActivityDeps) {
@@ -35,7 +36,7 @@ export function createInvitationReminderActivities({ db, secretBox, config }: Ac
         productName: config.PRODUCT_NAME,
       });
       return db.transaction().execute(async (tx) => {
-        await lockUser(tx, found.id); // user first, like every other path: no deadlocks
+        await lockAccount(tx, found.id); // user first, like every other path: no deadlocks
         const current = await findInvitationById(tx, invitationId);
         const user = await findUserById(tx, found.id);
         if (!isOpen(current) || user?.status !== 'invited') return null;

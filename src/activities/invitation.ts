@@ -1,10 +1,12 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
+import { recordsGone } from '../metrics.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { DomainError } from '../errors.js';
-import { expireInvitation as expireInvitationRow, findInvitationById } from '../invitations/invitation.repository.js';
-import { newToken, hashToken } from '../invitations/tokens.js';
+import { expireInvitation as expireInvitationRow, findInvitationById, insertInvitation, setInvitationLink } from '../invitations/invitation.repository.js';
+import { newToken, hashToken } from '../links/tokens.js';
 import { canonicalEmail, canonicalUsername } from '../users/identity.js';
-import { findUserById, insertUser, lockUser } from '../users/user.repository.js';
+import { lockAccount } from '../users/account-status.js';
+import { findUserById, insertUser } from '../users/user.repository.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
 import { renderCurrentTemplate } from '../email-templates/render.js';
@@ -21,7 +23,8 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
       const existing = await findUserById(db, input.userId);
       if (existing) {
         const invitation = await findInvitationById(db, input.invitationId);
-        return registrationOf(existing, input.invitationId, invitation!.expires_at);
+        if (!invitation) throw gone('registerInvitedUser', `the invitation ${input.invitationId} of user ${input.userId} is gone`);
+        return registrationOf(existing, input.invitationId, invitation.expires_at);
       }
       const email = canonicalEmail(input.email);
       if (!email.ok) throw ApplicationFailure.nonRetryable(`email ${email.problem}`, 'ValidationFailed');
@@ -41,17 +44,15 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
             updated_at: new Date(),
             created_by: input.invitedBy,
           });
-          await tx
-            .insertInto('invitations')
-            .values({
-              id: input.invitationId,
-              user_id: user.id,
-              workflow_id: `invitation-${user.id}`,
-              status: 'pending',
-              expires_at: input.expiresAt,
-              created_by: input.invitedBy,
-            })
-            .execute();
+          await insertInvitation(tx, {
+            id: input.invitationId,
+            user_id: user.id,
+            workflow_id: `invitation-${user.id}`,
+            status: 'pending',
+            expires_at: input.expiresAt,
+            created_by: input.invitedBy,
+            request_fingerprint: input.requestFingerprint ?? null,
+          });
           await recordAudit(tx, {
             actor: input.invitedBy,
             action: 'user.invited',
@@ -92,14 +93,14 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
         productName: config.PRODUCT_NAME,
       });
       return db.transaction().execute(async (tx) => {
-        await lockUser(tx, found.id); // user first, like every other path: no deadlocks
+        await lockAccount(tx, found.id); // user first, like every other path: no deadlocks
         const user = await findUserById(tx, found.id);
         const current = await findInvitationById(tx, invitationId);
         if (!user || current?.status !== 'pending') return null;
         if (user.username !== found.username || user.locale !== found.locale || user.email !== found.email) {
           throw new Error('the user was edited while the mail was rendered; render again');
         }
-        await tx.updateTable('invitations').set({ token_hash: hashToken('invitation', token) }).where('id', '=', invitationId).execute();
+        await setInvitationLink(tx, invitationId, hashToken('invitation', token), user.email_key);
         return logLinkMail(tx, secretBox, {
           idempotencyKey: key,
           type: 'user_invitation',
@@ -119,6 +120,7 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
     async expireInvitation({ invitationId }: { invitationId: string }) {
       return db.transaction().execute(async (tx) => {
         const outcome = await expireInvitationRow(tx, invitationId);
+        if (outcome === 'gone') throw gone('expireInvitation', `the invitation ${invitationId} is gone`);
         if (outcome === 'expired') {
           const invitation = await findInvitationById(tx, invitationId);
           await recordAudit(tx, { actor: 'system', action: 'invitation.expired', userId: invitation!.user_id, details: { invitationId } });
@@ -138,4 +140,15 @@ function registrationOf(
     user: { id: user.id, username: user.username, email: user.email, status: user.status },
     invitation: { id: invitationId, expiresAt: new Date(expiresAt).toISOString() },
   };
+}
+
+/**
+ * The record the step works on no longer exists (a restore from backup, a manual delete):
+ * a business outcome, not a fault to retry forever. Logged and counted, so operators see
+ * the database and Temporal disagree; the workflow ends with outcome `gone`.
+ */
+function gone(step: string, message: string): ApplicationFailure {
+  recordsGone.inc({ step });
+  log.error(`record gone: ${message}; the workflow ends`, { step });
+  return ApplicationFailure.nonRetryable(message, 'RecordGone');
 }

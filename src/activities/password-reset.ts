@@ -1,9 +1,10 @@
 import { renderCurrentTemplate } from '../email-templates/render.js';
-import { newToken, hashToken } from '../invitations/tokens.js';
+import { newToken, hashToken } from '../links/tokens.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
-import { revokeOpenResets } from '../passwords/password-reset.repository.js';
-import { findUserById, findUserByLoginKey, lockUser } from '../users/user.repository.js';
+import { insertReset } from '../password-resets/password-reset.repository.js';
+import { killResetLinks, lockAccount } from '../users/account-status.js';
+import { findUserById, findUserByLoginKey } from '../users/user.repository.js';
 import type { ActivityDeps } from './index.js';
 
 export function createPasswordResetActivities({ db, secretBox, config }: ActivityDeps) {
@@ -33,7 +34,7 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
       return db.transaction().execute(async (tx) => {
         // Lock the user first (like every other path), then decide on what is true now: a
         // revoke or an address change that committed meanwhile must win.
-        await lockUser(tx, found.id);
+        await lockAccount(tx, found.id);
         const user = await findUserById(tx, found.id);
         if (!user || user.email_key !== input.emailKey) return null; // the address is no longer theirs
         if (user.username !== found.username || user.locale !== found.locale || user.email !== found.email) {
@@ -41,11 +42,8 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
         }
         // Staff withdrew this invitation: "forgot password" must not become a way around that.
         if (user.status === 'inactive' && user.deactivation_reason === 'invitation_revoked') return null;
-        await revokeOpenResets(tx, user.id, 'superseded');
-        await tx
-          .insertInto('password_resets')
-          .values({ id: input.requestId, user_id: user.id, token_hash: hashToken('password_reset', token), expires_at: input.expiresAt })
-          .execute();
+        await killResetLinks(tx, user.id, 'superseded');
+        await insertReset(tx, { id: input.requestId, user_id: user.id, token_hash: hashToken('password_reset', token), expires_at: input.expiresAt });
         return logLinkMail(tx, secretBox, {
           idempotencyKey: key,
           type: 'password_reset',

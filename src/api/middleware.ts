@@ -3,7 +3,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { DomainError } from '../errors.js';
 
-export type ApiEnv = { Variables: { actor: string | null } };
+/** `principal`: which key authenticated the request (a digest), e.g. to scope Idempotency-Keys. */
+export type ApiEnv = { Variables: { actor: string | null; principal: string } };
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -19,6 +20,7 @@ export function requireAdmin(keys: string[]): MiddlewareHandler<ApiEnv> {
     // X-Actor names the staff member acting, for the audit trail; keep it printable and short.
     const actor = c.req.header('x-actor')?.replace(/[\p{C}]/gu, '').trim().slice(0, 200);
     c.set('actor', actor || 'api');
+    c.set('principal', presented.toString('hex'));
     await next();
   };
 }

@@ -31,6 +31,8 @@ const titles: Record<FailureType, string> = {
   TooManyRequests: 'Too many requests',
   DependencyUnavailable: 'A service this one depends on is unavailable',
   MailRejected: 'The mail server rejected the mail',
+  RecordGone: 'The record no longer exists',
+  IdempotencyKeyReused: 'The Idempotency-Key was used for a different request',
 };
 
 const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();

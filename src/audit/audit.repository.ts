@@ -10,6 +10,7 @@ export type AuditAction =
   | 'user.reactivated'
   | 'user.reactivation_expired'
   | 'user.updated'
+  | 'user.overwritten'
   | 'user.deleted'
   | 'password.reset_completed';
 

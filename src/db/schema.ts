@@ -50,6 +50,10 @@ export interface InvitationsTable {
   expired_at: Timestamp | null;
   revoked_at: Timestamp | null;
   created_by: string | null;
+  /** Canonical address the link was mailed to; accepting confirms only that address. */
+  link_email_key: string | null;
+  /** Digest of the request that created it under an Idempotency-Key (null without a key). */
+  request_fingerprint: string | null;
 }
 
 export interface EmailsTable {

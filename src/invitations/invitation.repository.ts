@@ -1,8 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Queryable } from '../db/database.js';
-import type { InvitationRow, UserRow } from '../db/schema.js';
-import { revokeOpenResets } from '../passwords/password-reset.repository.js';
-import { lockUser } from '../users/user.repository.js';
+import type { InvitationRow, InvitationsTable, UserRow } from '../db/schema.js';
+import { activateInvitee, deactivateInvitee, lockAccount, type DeactivationReason } from '../users/account-status.js';
 
 export async function findInvitationById(db: Queryable, id: string): Promise<InvitationRow | undefined> {
   return db.selectFrom('invitations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -10,6 +9,15 @@ export async function findInvitationById(db: Queryable, id: string): Promise<Inv
 
 export async function findInvitationByTokenHash(db: Queryable, tokenHash: string): Promise<InvitationRow | undefined> {
   return db.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+}
+
+export async function insertInvitation(tx: Queryable, row: Insertable<InvitationsTable>): Promise<void> {
+  await tx.insertInto('invitations').values(row).execute();
+}
+
+/** Binds the minted link (its hash only) and the address it is mailed to. */
+export async function setInvitationLink(tx: Queryable, invitationId: string, tokenHash: string, emailKey: string): Promise<void> {
+  await tx.updateTable('invitations').set({ token_hash: tokenHash, link_email_key: emailKey }).where('id', '=', invitationId).execute();
 }
 
 export async function latestInvitationForUser(db: Queryable, userId: string): Promise<InvitationRow | undefined> {
@@ -32,7 +40,7 @@ export async function consumeInvitation(
   target: Pick<InvitationRow, 'id' | 'user_id'>,
   passwordHash: string,
 ): Promise<{ invitation: InvitationRow; user: UserRow } | undefined> {
-  await lockUser(tx, target.user_id);
+  await lockAccount(tx, target.user_id);
   const invitation = await tx
     .updateTable('invitations')
     .set({ status: 'accepted', accepted_at: sql<Date>`now()` })
@@ -42,23 +50,7 @@ export async function consumeInvitation(
     .returningAll()
     .executeTakeFirst();
   if (!invitation) return undefined;
-  const user = await tx
-    .updateTable('users')
-    .set({
-      status: 'active',
-      password_hash: passwordHash,
-      activated_at: sql<Date>`now()`,
-      // The link reached the invitee's mailbox, so the address counts as confirmed (R4).
-      email_verified_at: sql<Date>`now()`,
-      deactivated_at: null,
-      deactivation_reason: null,
-      updated_at: sql<Date>`now()`,
-    })
-    .where('id', '=', invitation.user_id)
-    .where('status', '=', 'invited')
-    .where('deleted_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
+  const user = await activateInvitee(tx, invitation.user_id, passwordHash, invitation.link_email_key);
   // Throwing rolls the transaction back: the invitation must not stay accepted without its user.
   if (!user) throw new LinkNoLongerUsable();
   return { invitation, user };
@@ -66,69 +58,74 @@ export async function consumeInvitation(
 
 export class LinkNoLongerUsable extends Error {}
 
-async function lockUserOfInvitation(tx: Queryable, invitationId: string): Promise<void> {
+/** The user of the invitation, locked; undefined when the invitation is gone. */
+async function lockUserOfInvitation(tx: Queryable, invitationId: string): Promise<string | undefined> {
   const row = await tx.selectFrom('invitations').select('user_id').where('id', '=', invitationId).executeTakeFirst();
-  if (row) await lockUser(tx, row.user_id);
+  if (row) await lockAccount(tx, row.user_id);
+  return row?.user_id;
 }
 
-export type ExpiryOutcome = 'expired' | 'accepted' | 'revoked';
+/** `gone`: the invitation's row no longer exists (a restore, a manual delete); nothing to do. */
+export type ExpiryOutcome = 'expired' | 'accepted' | 'revoked' | 'gone';
 
 /**
  * The timer fired: expire the invitation unless something else already ended it. Returns
  * what the durable record says, which is what the workflow reports (R8, security.md 21).
  */
 export async function expireInvitation(tx: Queryable, invitationId: string): Promise<ExpiryOutcome> {
-  await lockUserOfInvitation(tx, invitationId);
-  const expired = await tx
-    .updateTable('invitations')
-    .set({ status: 'expired', expired_at: sql<Date>`now()` })
-    .where('id', '=', invitationId)
-    .where('status', '=', 'pending')
-    .returning(['user_id'])
-    .executeTakeFirst();
-  if (expired) {
-    await tx
-      .updateTable('users')
-      .set({
-        status: 'inactive',
-        deactivated_at: sql<Date>`now()`,
-        deactivation_reason: 'invitation_expired',
-        updated_at: sql<Date>`now()`,
-      })
-      .where('id', '=', expired.user_id)
-      .where('status', '=', 'invited')
-      .execute();
-    return 'expired';
-  }
-  const current = await tx.selectFrom('invitations').select('status').where('id', '=', invitationId).executeTakeFirstOrThrow();
+  if (!(await lockUserOfInvitation(tx, invitationId))) return 'gone';
+  const expired = await endInvitation(tx, invitationId, 'expired', 'invitation_expired');
+  if (expired) return 'expired';
+  const current = await findInvitationById(tx, invitationId);
   // Not pending any more (the update above found nothing): whatever ended it first, stands.
-  return current.status as ExpiryOutcome;
+  return (current?.status ?? 'gone') as ExpiryOutcome;
 }
 
 /** Staff withdraw a pending invitation; the link stops working at once. */
 export async function revokeInvitation(tx: Queryable, invitationId: string): Promise<InvitationRow | undefined> {
   await lockUserOfInvitation(tx, invitationId);
-  const revoked = await tx
+  return endInvitation(tx, invitationId, 'revoked', 'invitation_revoked');
+}
+
+/**
+ * Ends the user's pending invitation, if any, because the person behind it is gone: deleted
+ * or overwritten (R11). The caller holds the user's lock and changes the user itself.
+ */
+export async function endPendingInvitationOf(tx: Queryable, userId: string): Promise<InvitationRow | undefined> {
+  return tx
     .updateTable('invitations')
     .set({ status: 'revoked', revoked_at: sql<Date>`now()` })
+    .where('user_id', '=', userId)
+    .where('status', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** A completed password reset also accepts a pending invitation (R12). Caller holds the lock. */
+export async function acceptPendingInvitationOf(tx: Queryable, userId: string): Promise<InvitationRow | undefined> {
+  return tx
+    .updateTable('invitations')
+    .set({ status: 'accepted', accepted_at: sql<Date>`now()` })
+    .where('user_id', '=', userId)
+    .where('status', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** pending → expired/revoked, and the invitee with it (caller holds the user's lock). */
+async function endInvitation(
+  tx: Queryable,
+  invitationId: string,
+  status: 'expired' | 'revoked',
+  reason: DeactivationReason,
+): Promise<InvitationRow | undefined> {
+  const ended = await tx
+    .updateTable('invitations')
+    .set(status === 'expired' ? { status, expired_at: sql<Date>`now()` } : { status, revoked_at: sql<Date>`now()` })
     .where('id', '=', invitationId)
     .where('status', '=', 'pending')
     .returningAll()
     .executeTakeFirst();
-  if (revoked) {
-    await tx
-      .updateTable('users')
-      .set({
-        status: 'inactive',
-        deactivated_at: sql<Date>`now()`,
-        deactivation_reason: 'invitation_revoked',
-        updated_at: sql<Date>`now()`,
-      })
-      .where('id', '=', revoked.user_id)
-      .where('status', '=', 'invited')
-      .execute();
-    // Reset links would otherwise be a way around the revocation (security.md 14).
-    await revokeOpenResets(tx, revoked.user_id, 'invitation_revoked');
-  }
-  return revoked;
+  if (ended) await deactivateInvitee(tx, ended.user_id, reason);
+  return ended;
 }

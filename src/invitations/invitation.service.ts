@@ -1,19 +1,21 @@
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { signalBestEffort, temporalCall } from '../temporal/calls.js';
 import { uuidv7 } from 'uuidv7';
 import type { AppDeps } from '../deps.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
-import { findUserById, takenKeys } from '../users/user.repository.js';
-import { isUuid } from '../users/user.service.js';
+import { findUserById, findUserByIdEvenDeleted, takenKeys } from '../users/user.repository.js';
+import type { UserRow } from '../db/schema.js';
+import { idempotentIds, requestFingerprint, type IdempotentInvite } from './idempotency.js';
+import { isUuid } from '../users/ids.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { hashPassword } from '../passwords/hashing.js';
 import { passwordProblems } from '../passwords/policy.js';
 import { acceptedSignal, invitationWorkflowId, registerUpdate, revokedSignal, searchAttributes, type InvitationWorkflowInput } from '../workflows/invitation.messages.js';
 import type { invitationWorkflow } from '../workflows/invitation.js';
 import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
-import { hashToken, looksLikeToken, sameHash } from './tokens.js';
+import { openLink } from '../links/open-link.js';
 
 export interface InviteCommand {
   username: string;
@@ -29,7 +31,7 @@ export interface InviteCommand {
  * invitation workflow (Update-with-Start), so a user row never exists without its workflow,
  * whatever process dies when (security.md 22).
  */
-export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: string | null) {
+export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: string | null, idempotency?: IdempotentInvite) {
   const errors: FieldError[] = [];
   const usernameIssue = usernameProblem(command.username);
   if (usernameIssue) errors.push({ field: 'username', message: usernameIssue });
@@ -40,14 +42,30 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
   }
   if (errors.length || !email.ok) throw new DomainError('ValidationFailed', 'The invitation is not valid.', { errors });
 
+  const ids = idempotency ? idempotentIds(idempotency) : { userId: uuidv7(), invitationId: uuidv7() };
+  const fingerprint = idempotency
+    ? requestFingerprint({
+        usernameKey: canonicalUsername(command.username),
+        emailKey: email.value,
+        userType: command.userType,
+        isStaff: command.isStaff ?? false,
+        permissions: command.permissions ?? [],
+        locale: command.locale ?? 'de',
+      })
+    : undefined;
+  if (idempotency) {
+    const first = await findUserByIdEvenDeleted(deps.db, ids.userId);
+    if (first) return replay(deps, first, ids.invitationId, fingerprint!);
+  }
+
   const taken = await takenKeys(deps.db, canonicalUsername(command.username), email.value);
   if (taken.username) throw new DomainError('UsernameTaken', 'This username is already in use.', { errors: [{ field: 'username', message: 'is already in use' }] });
   if (taken.email) throw new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
 
-  const userId = uuidv7();
+  const { userId } = ids;
   const input: InvitationWorkflowInput = {
     userId,
-    invitationId: uuidv7(),
+    invitationId: ids.invitationId,
     username: command.username.normalize('NFC'),
     email: command.email.trim(),
     userType: command.userType,
@@ -57,6 +75,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
     invitedBy: actor,
     ttlMs: deps.config.INVITATION_TTL,
     reminderMs: deps.config.INVITATION_REMINDER,
+    requestFingerprint: fingerprint,
   };
   const workflowId = invitationWorkflowId(userId);
   const registration = await temporalCall(deps.temporal, () =>
@@ -65,7 +84,8 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
         workflowId,
         taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
         args: [input],
-        workflowIdConflictPolicy: 'FAIL',
+        // With an Idempotency-Key, a retry while the first request is still in flight joins it.
+        workflowIdConflictPolicy: idempotency ? 'USE_EXISTING' : 'FAIL',
         typedSearchAttributes: [
           { key: searchAttributes.userId, value: userId },
           { key: searchAttributes.username, value: input.username },
@@ -74,10 +94,44 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
         staticSummary: `Invitation of ${input.username} (${userId})`,
       }),
     }),
+    () => whetherInvited(deps, workflowId, userId),
   );
   const user = await findUserById(deps.db, userId);
   if (!user) throw new DomainError('UserNotFound', 'The user was deleted right after being invited.');
-  return { user: userView(user), invitation: registration.invitation, workflowId };
+  return { user: userView(user), invitation: registration.invitation, workflowId, replayed: false };
+}
+
+/**
+ * A retry with the same Idempotency-Key: the first result, as it stands now (the invitee may
+ * have accepted since). The same key with a different invitation is the caller's mistake.
+ */
+async function replay(deps: AppDeps, first: UserRow, invitationId: string, fingerprint: string) {
+  const invitation = await findInvitationById(deps.db, invitationId);
+  if (!invitation || invitation.request_fingerprint !== fingerprint) {
+    throw new DomainError('IdempotencyKeyReused', 'This Idempotency-Key was already used for a different invitation. Use a new key for a new request.');
+  }
+  return {
+    user: userView(first),
+    invitation: { id: invitation.id, expiresAt: new Date(invitation.expires_at).toISOString() },
+    workflowId: invitation.workflow_id,
+    replayed: true,
+  };
+}
+
+/** After a timeout: does the invitation's workflow exist? Then it goes on by itself. */
+async function whetherInvited(deps: AppDeps, workflowId: string, userId: string): Promise<DomainError> {
+  try {
+    await deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflow.getHandle(workflowId).describe());
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      return new DomainError('DependencyUnavailable', 'The workflow service did not answer in time; nothing was created. Try again shortly.', { retryAfterSeconds: 5 });
+    }
+    throw error;
+  }
+  return new DomainError('DependencyUnavailable', `The workflow service was slow to confirm, but the invitation was created and goes on by itself: look up user ${userId}.`, {
+    retryAfterSeconds: 5,
+    userId,
+  });
 }
 
 function notValidLink(): DomainError {
@@ -94,10 +148,8 @@ export async function inspectInvitation(deps: AppDeps, token: string) {
 }
 
 async function pendingInvitation(deps: AppDeps, token: string) {
-  if (!looksLikeToken(token)) throw notValidLink();
-  const tokenHash = hashToken('invitation', token);
-  const invitation = await findInvitationByTokenHash(deps.db, tokenHash);
-  if (!invitation?.token_hash || !sameHash(invitation.token_hash, tokenHash)) throw notValidLink();
+  const invitation = await openLink('invitation', token, (hash) => findInvitationByTokenHash(deps.db, hash));
+  if (!invitation) throw notValidLink();
   if (invitation.status !== 'pending' || new Date(invitation.expires_at).getTime() <= Date.now()) throw notValidLink();
   const user = await findUserById(deps.db, invitation.user_id);
   if (!user || user.status !== 'invited') throw notValidLink();

@@ -1,11 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { sql } from 'kysely';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
 import { temporalCall } from '../temporal/calls.js';
 import { findUserById } from '../users/user.repository.js';
-import { isUuid } from '../users/user.service.js';
+import { isUuid } from '../users/ids.js';
+import { reactivateUntil } from '../users/account-status.js';
 import { userView } from '../users/user.view.js';
 import { reactivatedSignal, reactivationWorkflowId, type Reactivation } from '../workflows/reactivation.messages.js';
 import type { reactivationWorkflow } from '../workflows/reactivation.js';
@@ -53,22 +53,7 @@ export async function reactivateUser(deps: AppDeps, userId: string, actor: strin
     }),
   );
   const updated = await deps.db.transaction().execute(async (tx) => {
-    const row = await tx
-      .updateTable('users')
-      .set({
-        status: 'active',
-        // The database's clock, like last_login_at's: the midnight check compares the two.
-        reactivated_at: sql<Date>`now()`,
-        reactivation_deadline: reactivation.deadline,
-        deactivated_at: null,
-        deactivation_reason: null,
-        updated_at: sql<Date>`now()`,
-      })
-      .where('id', '=', userId)
-      .where('status', '=', 'inactive')
-      .where('deleted_at', 'is', null)
-      .returningAll()
-      .executeTakeFirst();
+    const row = await reactivateUntil(tx, userId, reactivation.deadline);
     if (row) await recordAudit(tx, { actor, action: 'user.reactivated', userId, details: { deadline: reactivation.deadline } });
     return row;
   });

@@ -2,17 +2,39 @@ import {
   ServiceError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
+  defaultGrpcRetryOptions,
   isGrpcServiceError,
+  makeGrpcRetryInterceptor,
   type Client,
+  type ConnectionOptions,
 } from '@temporalio/client';
 import { ApplicationFailure, type SignalDefinition } from '@temporalio/common';
 import { DomainError, isFailureType } from '../errors.js';
 
 /**
- * Runs a Temporal call with a deadline, turning business failures into DomainErrors and
- * outages into 503 (the SDK would otherwise retry an unreachable server for a long time).
+ * How the API connects to Temporal. The SDK's default retries an unreachable server for
+ * about ten seconds; a person or platform waiting on an HTTP answer is better served by a
+ * fast, truthful 503 that they can retry (three tries, about half a second).
  */
-export async function temporalCall<T>(client: Client, call: () => Promise<T>): Promise<T> {
+export function apiConnectionOptions(address: string): ConnectionOptions {
+  return {
+    address,
+    connectTimeout: '2 seconds',
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
+  };
+}
+
+/**
+ * Runs a Temporal call with a deadline, turning business failures into DomainErrors and
+ * outages into 503s that say what is known: an unreachable server means nothing was
+ * created or changed; a server that did not answer in time may have done the work, and
+ * `whenUnsure` (if given) finds out which.
+ */
+export async function temporalCall<T>(
+  client: Client,
+  call: () => Promise<T>,
+  whenUnsure?: () => Promise<DomainError>,
+): Promise<T> {
   try {
     return await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, call);
   } catch (error) {
@@ -22,17 +44,22 @@ export async function temporalCall<T>(client: Client, call: () => Promise<T>): P
       throw new DomainError(cause.type, cause.message, extra);
     }
     if (error instanceof ServiceError || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcServiceError(error)) {
-      const code = grpcCode(error);
-      throw new DomainError(
-        'DependencyUnavailable',
-        code === GRPC_UNAVAILABLE
-          ? 'The workflow service is unreachable; nothing was changed. Try again.'
-          : 'The workflow service did not answer in time. The invitation may have been created: look the user up before trying again.',
-      );
+      if (grpcCode(error) === GRPC_UNAVAILABLE) {
+        throw new DomainError('DependencyUnavailable', 'The workflow service is unreachable, so nothing was created or changed. Try again shortly.', {
+          retryAfterSeconds: 5,
+        });
+      }
+      if (whenUnsure) throw await whenUnsure().catch(() => unsure());
+      throw unsure();
     }
     throw error;
   }
 }
+
+const unsure = () =>
+  new DomainError('DependencyUnavailable', 'The workflow service did not answer in time, and whether the change took effect is not known. Look it up before trying again.', {
+    retryAfterSeconds: 5,
+  });
 
 const TEMPORAL_DEADLINE_MS = 10_000;
 const GRPC_UNAVAILABLE = 14; // grpc.status.UNAVAILABLE: connection refused or lost before the call
@@ -41,7 +68,6 @@ function grpcCode(error: unknown): number | undefined {
   for (let e: any = error; e; e = e.cause) if (typeof e.code === 'number') return e.code;
   return undefined;
 }
-
 
 /**
  * Tells a workflow about a change the database already committed. Best effort by design:

@@ -1,20 +1,17 @@
 import { sql } from 'kysely';
 import type { Queryable } from '../db/database.js';
-import type { NewUserRow, UserRow, UserStatus } from '../db/schema.js';
+import type { NewUserRow, UserRow, UserStatus, UserUpdate } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { canonicalUsername } from './identity.js';
 
 
-export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+/** Also a deleted user: for answering a retried request about it truthfully. */
+export async function findUserByIdEvenDeleted(db: Queryable, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/**
- * Every transaction that changes a user and its invitation or reset rows locks the user row
- * first, so two of them never wait on each other in opposite orders (deadlock).
- */
-export async function lockUser(tx: Queryable, id: string): Promise<void> {
-  await tx.selectFrom('users').select('id').where('id', '=', id).forUpdate().execute();
+export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
 /** `login` is a canonical username or a canonical email. */
@@ -62,21 +59,6 @@ export function uniqueViolationToDomain(error: unknown): DomainError | undefined
   return undefined;
 }
 
-/** Records a login of an active user; undefined if the user stopped being active meanwhile. */
-export async function recordLogin(db: Queryable, userId: string): Promise<UserRow | undefined> {
-  return db
-    .updateTable('users')
-    .set({ last_login_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
-    .where('id', '=', userId)
-    .where('status', '=', 'active')
-    .where('deleted_at', 'is', null)
-    // A manual reactivation whose midnight passed without a login is over (R10), even if the
-    // workflow's midnight step has not run yet: a login now must not rescue it.
-    .where(sql<boolean>`(reactivation_deadline is null or reactivation_deadline > now() or last_login_at >= reactivated_at)`)
-    .returningAll()
-    .executeTakeFirst();
-}
-
 export interface ListUsersQuery {
   status?: UserStatus | undefined;
   q?: string | undefined;
@@ -107,4 +89,13 @@ export async function listUsers(db: Queryable, query: ListUsersQuery): Promise<A
     );
   }
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+}
+
+/** A staff edit of the profile fields (never the status: that is account-status.ts). */
+export async function updateProfile(tx: Queryable, id: string, set: UserUpdate): Promise<UserRow | undefined> {
+  try {
+    return await tx.updateTable('users').set(set).where('id', '=', id).where('deleted_at', 'is', null).returningAll().executeTakeFirst();
+  } catch (error) {
+    throw uniqueViolationToDomain(error) ?? error;
+  }
 }

@@ -38,6 +38,8 @@ export interface InvitationWorkflowInput {
    * null (and in workflows started before reminders existed): none.
    */
   reminderMs?: number | null;
+  /** Digest of the request, when it came with an Idempotency-Key. */
+  requestFingerprint?: string | undefined;
   /** Whether the server knows our search attributes (not so on the time-skipping test server). */
   indexed?: boolean;
 }
@@ -52,7 +54,8 @@ export interface Registration {
   invitation: { id: string; expiresAt: string };
 }
 
-export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'deleted' | 'rejected';
+/** `gone`: the database no longer has the invitation (a restore, a manual delete); see the log. */
+export type InvitationOutcome = 'accepted' | 'expired' | 'revoked' | 'deleted' | 'rejected' | 'gone';
 
 export interface InvitationState {
   phase: 'registering' | 'sending' | 'waiting' | 'expiring' | 'closed';

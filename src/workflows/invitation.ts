@@ -115,7 +115,13 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   if (!(await condition(() => state.outcome !== null, Math.max(remaining, 0)))) {
     state.phase = 'expiring';
     // The record may already say accepted (an accept whose signal was lost): it wins.
-    end(await db.expireInvitation({ invitationId: input.invitationId }));
+    try {
+      end(await db.expireInvitation({ invitationId: input.invitationId }));
+    } catch (error) {
+      if (asBusinessFailure(error).type !== 'RecordGone') throw error;
+      log.error('the invitation record is gone; ending without changing anything', { invitationId: input.invitationId });
+      end('gone');
+    }
   }
   setStatus(input, state.outcome!);
   state.phase = 'closed';

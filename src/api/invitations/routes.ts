@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
+import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import { bearer, EmailField, json, jsonBody, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
@@ -22,7 +23,15 @@ const inviteRoute = createRoute({
   tags: ['Invitations'],
   summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
   security: bearer,
-  request: jsonBody(InviteBody),
+  request: {
+    ...jsonBody(InviteBody),
+    headers: z.object({
+      'idempotency-key': z.string().optional().openapi({
+        description: 'A retry with the same key returns the first result (header Idempotent-Replayed: true) and never creates a second invitation; the same key with a different body is a 422.',
+        example: 'b6f0c8e2-invite-erika',
+      }),
+    }),
+  },
   responses: {
     201: json(z.object({ user: UserSchema, invitation: z.object({ id: z.string(), expiresAt: z.string() }) }), 'Invited'),
     400: problem('Malformed JSON'),
@@ -50,8 +59,11 @@ const revokeRoute = createRoute({
 
 export function registerInvitationRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   app.openapi(inviteRoute, async (c) => {
-    const result = await inviteUser(deps, c.req.valid('json'), actorOf(c));
+    const key = c.req.valid('header')['idempotency-key'];
+    const idempotency = key === undefined ? undefined : { principal: c.get('principal'), key: checkIdempotencyKey(key) };
+    const result = await inviteUser(deps, c.req.valid('json'), actorOf(c), idempotency);
     c.header('location', `/api/v1/users/${result.user.id}`);
+    if (result.replayed) c.header('idempotent-replayed', 'true');
     return c.json({ user: result.user, invitation: result.invitation }, 201);
   });
   app.openapi(revokeRoute, async (c) => {

@@ -1,9 +1,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppDeps } from '../../deps.js';
+import { defaultRegistry } from '../../metrics.js';
+import { readiness } from '../../ops/readiness.js';
 import type { ApiEnv } from '../middleware.js';
 
 export function createMetrics() {
@@ -35,22 +36,10 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function registerOpsRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps, metrics: Metrics) {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    const checks = await Promise.all([
-      probe(() => sql`select 1`.execute(deps.db)),
-      probe(() => deps.temporal.connection.workflowService.getSystemInfo({})),
-    ]);
-    const [database, temporal] = checks;
-    const ready = checks.every((x) => x === 'ok');
+    const { ready, database, temporal } = await readiness(deps);
     return c.json({ status: ready ? 'ready' : 'not ready', database, temporal }, ready ? 200 : 503);
   });
-  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  const all = Registry.merge([metrics.registry, defaultRegistry]);
+  app.get('/metrics', async (c) => c.body(await all.metrics(), 200, { 'content-type': all.contentType }));
 }
 
-async function probe(check: () => Promise<unknown>): Promise<string> {
-  try {
-    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
-    return 'ok';
-  } catch (error) {
-    return `unavailable: ${(error as Error).message.slice(0, 200)}`;
-  }
-}

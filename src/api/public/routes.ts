@@ -1,8 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
 import { acceptInvitation, inspectInvitation } from '../../invitations/invitation.service.js';
-import { completePasswordReset, inspectPasswordReset, requestPasswordReset } from '../../passwords/password-reset.service.js';
-import { login } from '../../users/user.service.js';
+import { completePasswordReset, inspectPasswordReset, requestPasswordReset } from '../../password-resets/password-reset.service.js';
+import { login } from '../../accounts/user.service.js';
 import type { ApiEnv } from '../middleware.js';
 import { publicRateLimits, RESET_REQUESTED_MESSAGE } from '../rate-limits.js';
 import { json, jsonBody, PlainText, problem, UserSchema } from '../schemas.js';

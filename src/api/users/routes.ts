@@ -1,8 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
 import { reactivateUser } from '../../reactivation/reactivation.service.js';
-import { deleteUser, editUser } from '../../users/user-admin.service.js';
-import { getUser, listUserOverview } from '../../users/user.service.js';
+import { deleteUser, editUser } from '../../accounts/user-admin.service.js';
+import { getUser, listUserOverview } from '../../accounts/user.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import { bearer, EmailField, PlainText, InvitationSchema, json, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
 

@@ -2,12 +2,14 @@ import type { Migration } from 'kysely';
 import * as initial from './2026-11-25T1200-initial.js';
 import * as passwordResets from './2026-11-25T1300-password-resets-and-reactivation.js';
 import * as smtpResponse from './2026-11-25T1400-smtp-response.js';
-import * as emailTemplates from './2026-11-26T0700-email-templates.js';
+import * as invitationLinkAddress from './2026-11-26T0900-invitation-link-address.js';
+import * as emailTemplates from './2026-11-26T1000-email-templates.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
   '2026-11-25T1200-initial': initial,
   '2026-11-25T1300-password-resets-and-reactivation': passwordResets,
   '2026-11-25T1400-smtp-response': smtpResponse,
-  '2026-11-26T0700-email-templates': emailTemplates,
+  '2026-11-26T0900-invitation-link-address': invitationLinkAddress,
+  '2026-11-26T1000-email-templates': emailTemplates,
 };

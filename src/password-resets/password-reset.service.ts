@@ -1,18 +1,19 @@
-import { sql } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
-import { hashToken, looksLikeToken, sameHash } from '../invitations/tokens.js';
+import { openLink } from '../links/open-link.js';
 import { signalBestEffort, temporalCall } from '../temporal/calls.js';
 import { canonicalEmail } from '../users/identity.js';
-import { findUserById, lockUser } from '../users/user.repository.js';
+import { acceptPendingInvitationOf } from '../invitations/invitation.repository.js';
+import { activateAfterReset, lockAccount } from '../users/account-status.js';
+import { findUserById } from '../users/user.repository.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { acceptedSignal } from '../workflows/invitation.messages.js';
 import { passwordResetWorkflowId, type PasswordResetWorkflowInput } from '../workflows/password-reset.messages.js';
 import type { passwordResetWorkflow } from '../workflows/password-reset.js';
-import { hashPassword } from './hashing.js';
-import { passwordProblems } from './policy.js';
+import { hashPassword } from '../passwords/hashing.js';
+import { passwordProblems } from '../passwords/policy.js';
 import { consumeReset, findResetByTokenHash } from './password-reset.repository.js';
 
 /**
@@ -42,10 +43,8 @@ function notValidLink(): DomainError {
 }
 
 async function openReset(deps: AppDeps, token: string) {
-  if (!looksLikeToken(token)) throw notValidLink();
-  const tokenHash = hashToken('password_reset', token);
-  const reset = await findResetByTokenHash(deps.db, tokenHash);
-  if (!reset?.token_hash || !sameHash(reset.token_hash, tokenHash)) throw notValidLink();
+  const reset = await openLink('password_reset', token, (hash) => findResetByTokenHash(deps.db, hash));
+  if (!reset) throw notValidLink();
   if (reset.consumed_at || reset.revoked_at || new Date(reset.expires_at).getTime() <= Date.now()) throw notValidLink();
   const user = await findUserById(deps.db, reset.user_id);
   if (!user) throw notValidLink();
@@ -69,37 +68,14 @@ export async function completePasswordReset(deps: AppDeps, token: string, passwo
   if (problems.length) throw new DomainError('WeakPassword', 'Choose a different password.', { errors: problems });
   const passwordHash = await hashPassword(password);
   const done = await deps.db.transaction().execute(async (tx) => {
-    await lockUser(tx, reset.user_id);
+    await lockAccount(tx, reset.user_id);
     const current = await findUserById(tx, reset.user_id);
     // A revoked invitee's links are revoked with it; this is the second line (security.md 14).
     if (!current || (current.status === 'inactive' && current.deactivation_reason === 'invitation_revoked')) return undefined;
     if (!(await consumeReset(tx, reset.id))) return undefined;
-    const updated = await tx
-      .updateTable('users')
-      .set({
-        password_hash: passwordHash,
-        status: 'active',
-        email_verified_at: sql<Date>`now()`,
-        activated_at: sql<Date>`coalesce(activated_at, now())`,
-        deactivated_at: null,
-        deactivation_reason: null,
-        // Back by themselves (R9): an old manual-reactivation deadline no longer applies. One
-        // still running (the user is active) stays: R10 wants the login too.
-        reactivation_deadline: sql<Date | null>`case when status = 'inactive' then null else reactivation_deadline end`,
-        updated_at: sql<Date>`now()`,
-      })
-      .where('id', '=', reset.user_id)
-      .where('deleted_at', 'is', null)
-      .returningAll()
-      .executeTakeFirst();
+    const updated = await activateAfterReset(tx, reset.user_id, passwordHash);
     if (!updated) return undefined;
-    const invitation = await tx
-      .updateTable('invitations')
-      .set({ status: 'accepted', accepted_at: sql<Date>`now()` })
-      .where('user_id', '=', reset.user_id)
-      .where('status', '=', 'pending')
-      .returning(['id', 'workflow_id'])
-      .executeTakeFirst();
+    const invitation = await acceptPendingInvitationOf(tx, reset.user_id);
     await recordAudit(tx, {
       actor: updated.username,
       action: 'password.reset_completed',

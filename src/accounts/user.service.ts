@@ -4,15 +4,11 @@ import { DomainError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { latestInvitationForUser } from '../invitations/invitation.repository.js';
 import { verifyPassword } from '../passwords/hashing.js';
-import { canonicalEmail, canonicalUsername } from './identity.js';
-import { findUserById, findUserByLoginKey, listUsers, recordLogin } from './user.repository.js';
-import { invitationView, userView } from './user.view.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(id: string): boolean {
-  return UUID.test(id);
-}
+import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+import { recordLogin } from '../users/account-status.js';
+import { isUuid } from '../users/ids.js';
+import { findUserById, findUserByLoginKey, listUsers } from '../users/user.repository.js';
+import { invitationView, userView } from '../users/user.view.js';
 
 export async function getUser(deps: AppDeps, id: string) {
   const user = isUuid(id) ? await findUserById(deps.db, id) : undefined;

@@ -1,21 +1,10 @@
 import { sql } from 'kysely';
 import type { Queryable } from '../db/database.js';
-import type { PasswordResetRow } from '../db/schema.js';
+import type { PasswordResetRow, PasswordResetsTable } from '../db/schema.js';
+import type { Insertable } from 'kysely';
 
 export async function findResetByTokenHash(db: Queryable, tokenHash: string): Promise<PasswordResetRow | undefined> {
   return db.selectFrom('password_resets').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-}
-
-/** Kills every usable reset link of the user (newer request, address change, deactivation). */
-export async function revokeOpenResets(db: Queryable, userId: string, reason: string): Promise<number> {
-  const result = await db
-    .updateTable('password_resets')
-    .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
-    .where('user_id', '=', userId)
-    .where('consumed_at', 'is', null)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
 }
 
 /** Single use, with a lifetime: one conditional update, never check-then-act (security.md 2). */
@@ -29,4 +18,8 @@ export async function consumeReset(db: Queryable, resetId: string): Promise<Pass
     .where('expires_at', '>', sql<Date>`now()`)
     .returningAll()
     .executeTakeFirst();
+}
+
+export async function insertReset(tx: Queryable, row: Insertable<PasswordResetsTable>): Promise<void> {
+  await tx.insertInto('password_resets').values(row).execute();
 }
