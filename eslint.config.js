@@ -17,6 +17,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS where the Temporal SDK require()s a module (src/temporal/failure-converter.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', exports: 'writable', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Workflow code must be deterministic: no Node built-ins, no I/O, no clocks of its own.
     // It imports only the workflow SDK, its own message definitions and activity *types*.
     files: ['src/workflows/**/*.ts'],

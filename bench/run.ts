@@ -6,7 +6,7 @@
  *
  * Knobs (env): BENCH_INVITES (300), BENCH_CONCURRENCY (8), BENCH_ACCEPTS (50),
  * BENCH_ACCEPT_CONCURRENCY (4), BENCH_SEARCHES (100), BENCH_BAD_REQUESTS (1000),
- * BENCH_MAIL_TIMEOUT_MS (120000), BENCH_MAX_SECONDS (600), BENCH_PG_ADMIN_URL,
+ * BENCH_RESENDS (100), BENCH_MAIL_TIMEOUT_MS (120000), BENCH_MAX_SECONDS (600), BENCH_PG_ADMIN_URL,
  * TEMPORAL_ADDRESS (use a running server instead of starting a dev server), BENCH_OUT.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,7 +27,7 @@ import { startMailCatcher, type CaughtMail, type MailCatcher } from '../src/dev/
 import { startTemporalDevServer, type DevServer } from '../src/dev/temporal-dev-server.js';
 import { createLogger } from '../src/log.js';
 import { createSmtpMailer, type Mailer } from '../src/mail/mailer.js';
-import { connectTemporal, loadSecretBox } from '../src/runtime.js';
+import { connectTemporal, loadPayloadCodec, loadSecretBox } from '../src/runtime.js';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.js';
 import { bundleInvitationWorkflows } from '../src/temporal/bundle.js';
 import { createInvitationWorker } from '../src/temporal/worker.js';
@@ -59,6 +59,7 @@ const settings = {
   searches: envInt('BENCH_SEARCHES', 100, 0),
   badRequests: envInt('BENCH_BAD_REQUESTS', 1000, 0),
   forgotRequests: envInt('BENCH_FORGOT_REQUESTS', 100, 0),
+  resends: envInt('BENCH_RESENDS', 100, 0),
   mailTimeoutMs: envInt('BENCH_MAIL_TIMEOUT_MS', 120_000, 1000),
   maxSeconds: envInt('BENCH_MAX_SECONDS', 600, 10),
 };
@@ -240,6 +241,8 @@ async function main() {
     PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
     ADMIN_API_KEY: ADMIN_KEY,
     EMAIL_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    // Payloads are sealed as in production, so the numbers include the codec's cost.
+    TEMPORAL_PAYLOAD_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     SMTP_URL: catcher.smtpUrl,
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
@@ -250,7 +253,8 @@ async function main() {
     RATE_LIMIT_PER_MINUTE: '1000000',
   });
 
-  const temporal: Client = await connectTemporal(config, temporalAddress);
+  const payloadCodec = loadPayloadCodec(config);
+  const temporal: Client = await connectTemporal(config, temporalAddress, payloadCodec);
   cleanups.push({ what: 'temporal client', run: () => temporal.connection.close() });
   if (devServer) {
     const info = await temporal.connection.workflowService.getSystemInfo({});
@@ -261,7 +265,7 @@ async function main() {
     await ensureSearchAttributes(temporal.connection as Connection, config.TEMPORAL_NAMESPACE);
   }
 
-  const mailer: Mailer = createSmtpMailer(catcher.smtpUrl);
+  const mailer: Mailer = createSmtpMailer(catcher.smtpUrl, config);
   cleanups.push({ what: 'mailer', run: () => mailer.close() });
 
   const bundleStarted = performance.now();
@@ -273,6 +277,7 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+    payloadCodec,
     workflowBundle: { code: bundle.code },
   });
   let workerError: Error | undefined;
@@ -431,6 +436,43 @@ async function main() {
   const forgotKnownResult = forgotKnown.finish();
   const forgotUnknownResult = forgotUnknown.finish();
 
+  // --- 5c: resend from the email log (R7): the API call, and the copies at the catcher ---
+  const resendable = [...mails.keys()].filter((i) => !accepted.includes(i)).slice(0, settings.resends);
+  log(`resend: ${resendable.length} invitation mails at concurrency ${settings.concurrency}`);
+  const originals = new Map<string, string>();
+  let logCursor: string | null = null;
+  do {
+    const res = await call('GET', `/api/v1/emails?type=user_invitation&limit=100${logCursor ? `&cursor=${encodeURIComponent(logCursor)}` : ''}`);
+    const body = JSON.parse(res.text) as { items: Array<{ id: string; to: string; resentFrom: string | null }>; nextCursor: string | null };
+    for (const item of body.items) if (!item.resentFrom) originals.set(item.to, item.id);
+    logCursor = body.nextCursor;
+  } while (logCursor);
+  const resend = new Phase(settings.concurrency);
+  const resendStarted = performance.now();
+  const copyWaits: Array<Promise<number | undefined>> = [];
+  await pool(resendable.length, settings.concurrency, async (k) => {
+    const to = email(resendable[k]!);
+    const res = await timed(resend, 202, 'POST', `/api/v1/emails/${originals.get(to) ?? 'missing'}/resend`);
+    if (res?.status !== 202) return;
+    const copyId = (JSON.parse(res.text) as { email: { id: string } }).email.id;
+    copyWaits.push(
+      catcher.waitFor((m) => m.headers['message-id'] === `<${copyId}@invitations.local>`, settings.mailTimeoutMs).then(
+        () => performance.now(),
+        () => undefined,
+      ),
+    );
+  });
+  const resendResult = resend.finish();
+  const copyTimes = (await Promise.all(copyWaits)).filter((t): t is number => t !== undefined);
+  const copiesSeconds = copyTimes.length ? (Math.max(...copyTimes) - resendStarted) / 1000 : 0;
+  const resendDelivery = {
+    copies: copyTimes.length,
+    missing: resendResult.ok - copyTimes.length,
+    /** From the first resend request until the last copy was at the catcher. */
+    seconds: Math.round(copiesSeconds * 100) / 100,
+    mailsPerSecond: copiesSeconds > 0 ? Math.round((copyTimes.length / copiesSeconds) * 10) / 10 : 0,
+  };
+
   // --- 6: malformed JSON (the cheap path: auth, body limit, parse error → 400 problem) ---
   log(`bad input: ${settings.badRequests} malformed bodies at concurrency ${settings.concurrency}`);
   const bad = new Phase(settings.concurrency);
@@ -479,6 +521,8 @@ async function main() {
       usersSearch: searchResult,
       forgotKnown: forgotKnownResult,
       forgotUnknown: forgotUnknownResult,
+      resend: resendResult,
+      resendDelivery,
       badInput: badResult,
     },
     memory: { ...memory, bench: { peakRssMiB }, gc: gc.how },
@@ -490,7 +534,8 @@ async function main() {
   log(`wrote ${path.relative(process.cwd(), outFile)}`);
 
   const failures =
-    inviteResult.errors + acceptResult.errors + loginResult.errors + pagesResult.errors + (pagingOk ? 0 : 1) + searchResult.errors + badResult.errors + (inviteResult.ok - inviteToMail.length);
+    inviteResult.errors + acceptResult.errors + loginResult.errors + pagesResult.errors + (pagingOk ? 0 : 1) + searchResult.errors + badResult.errors + (inviteResult.ok - inviteToMail.length) +
+    resendResult.errors + resendDelivery.missing;
   return failures;
 }
 
@@ -546,6 +591,8 @@ function report(r: {
         row('users search q=', p.usersSearch),
         row('forgot password, known address', p.forgotKnown),
         row('forgot password, unknown address', p.forgotUnknown),
+        row('resend POST /emails/{id}/resend', p.resend),
+        ['resend → copy at catcher', p.resendDelivery.copies, p.resendDelivery.missing, '-', `${String(p.resendDelivery.mailsPerSecond)} mails/s`, '-', '-', '-', '-', `all in ${String(p.resendDelivery.seconds)} s`],
         row('malformed JSON → 400', p.badInput),
       ],
     ),

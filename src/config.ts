@@ -1,5 +1,7 @@
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { parsePayloadKeys } from './temporal/payload-codec.js';
 
 /**
  * One validated, frozen configuration shared by the API and the worker. Names are the ones
@@ -45,8 +47,67 @@ const timeZone = z
     }
   }, 'not an IANA time zone');
 
+/**
+ * Which proxies in front of us to believe, as Express's `trust proxy`: a hop count (`1`, `2`:
+ * the address that many proxies back along X-Forwarded-For) or a list of proxy addresses and
+ * CIDRs (`loopback, 10.0.0.0/8`). `true` means one hop, never "believe the whole header":
+ * its leftmost entries are written by the client. `false` (0 hops) ignores the header.
+ */
+export type ProxyTrust = { hops: number } | { proxies: readonly string[] };
+
+const proxyTrust = z
+  .string()
+  .default('false')
+  .transform((value, ctx): ProxyTrust => {
+    const v = value.trim().toLowerCase();
+    if (v === 'false' || v === '') return { hops: 0 };
+    if (v === 'true') return { hops: 1 };
+    if (/^\d+$/.test(v)) return { hops: Number(v) };
+    const proxies = v.split(',').map((p) => p.trim()).filter(Boolean);
+    try {
+      proxyAddr.compile(proxies);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${(error as Error).message}: use true, false, a hop count or a list of proxy addresses/CIDRs` });
+      return z.NEVER;
+    }
+    return { proxies };
+  });
+
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
+
+/** Encryption of Temporal payloads and the codec endpoint Temporal UI decodes them with. */
+const temporalPayloadSettings = {
+  /** `keyId:key,…` (32-byte keys, hex or base64); the first seals, all open. */
+  TEMPORAL_PAYLOAD_KEYS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .optional()
+      .superRefine((spec, ctx) => {
+        if (spec === undefined) return;
+        try {
+          parsePayloadKeys(spec);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
+  ),
+  /** worker.ts serves its own metrics (GET /metrics) on this loopback port; unset: none. */
+  WORKER_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  /** Unset: 8234 under `npm start`, no endpoint in the API process. */
+  TEMPORAL_CODEC_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  TEMPORAL_CODEC_HOST: z.string().default('127.0.0.1'),
+  /** Origins of the Temporal UI allowed to call the codec endpoint (unset: the embedded UI's). */
+  TEMPORAL_CODEC_CORS_ORIGINS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .optional()
+      .transform((s) => s?.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))
+      .pipe(z.array(z.string().url()).min(1).optional()),
+  ),
+};
 
 const schema = z.object({
   PORT: port.default(3000),
@@ -56,6 +117,7 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('invitations'),
+  ...temporalPayloadSettings,
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().min(3).default('Invitations <no-reply@invitations.localhost>'),
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
@@ -63,6 +125,14 @@ const schema = z.object({
   /** null: no reminder. Longer than INVITATION_TTL also means none (there is no "before"). */
   INVITATION_REMINDER: reminderOffset,
   PASSWORD_RESET_TTL: duration('2 hours'),
+  /**
+   * How long one SMTP attempt may wait: for the TCP connection, for the server's greeting,
+   * and for any answer once talking. A server that hangs fails the attempt after these, and
+   * Temporal retries it. Together at most 90 s: the mail activity's startToClose is 2 minutes.
+   */
+  SMTP_CONNECTION_TIMEOUT: duration('10s'),
+  SMTP_GREETING_TIMEOUT: duration('10s'),
+  SMTP_SOCKET_TIMEOUT: duration('30s'),
   PLATFORM_TIMEZONE: timeZone,
   USER_TYPES: z
     .string()
@@ -81,8 +151,8 @@ const schema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: z.coerce.number().int().min(1).default(100),
   /** Reset mails per address per hour; beyond it the answer stays 202 but no mail goes out. */
   RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
-  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
-  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Which proxies' X-Forwarded-For entries to believe (see ProxyTrust). */
+  TRUST_PROXY: proxyTrust,
   // Only for `npm start`'s embedded services:
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
@@ -90,6 +160,9 @@ const schema = z.object({
   MAILCATCHER_HTTP_PORT: port.default(1080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */
+const MAX_SMTP_ATTEMPT_MS = 90_000;
 
 export type Config = Readonly<
   Omit<z.output<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string }
@@ -108,6 +181,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = parsed.data;
+  if (c.SMTP_CONNECTION_TIMEOUT + c.SMTP_GREETING_TIMEOUT + c.SMTP_SOCKET_TIMEOUT > MAX_SMTP_ATTEMPT_MS) {
+    throw new ConfigError([`SMTP_CONNECTION_TIMEOUT + SMTP_GREETING_TIMEOUT + SMTP_SOCKET_TIMEOUT: at most ${MAX_SMTP_ATTEMPT_MS / 1000} s together, so an attempt ends before its activity times out`]);
+  }
   const publicBaseUrl = (c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return Object.freeze({ ...c, PUBLIC_BASE_URL: publicBaseUrl });
 }

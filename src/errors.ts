@@ -10,6 +10,7 @@ export const failureStatus = {
   EmailTaken: 409,
   InvitationAlreadyAccepted: 409,
   InvitationNotPending: 409,
+  ResendNotAllowed: 409,
   UserNotInactive: 409,
   UserNotFound: 404,
   InvitationNotFound: 404,

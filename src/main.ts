@@ -7,7 +7,7 @@ import { startMailCatcher, type MailCatcher } from './dev/mail-catcher.js';
 import { startTemporalDevServer, type DevServer } from './dev/temporal-dev-server.js';
 import { createLogger } from './log.js';
 import { createSmtpMailer } from './mail/mailer.js';
-import { adminKeys, connectTemporal, loadSecretBox, openMigratedDatabase } from './runtime.js';
+import { adminKeys, connectTemporal, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createInvitationWorker } from './temporal/worker.js';
 
@@ -27,6 +27,11 @@ async function main() {
   const database = await openMigratedDatabase(config);
   cleanups.push(() => database.close());
 
+  // Everything this process hands to Temporal is sealed; the UI decodes through the codec endpoint.
+  const payloadCodec = loadPayloadCodec(config);
+  const codecEndpoint = await startCodecEndpoint(config, payloadCodec, config.TEMPORAL_CODEC_PORT ?? 8234);
+  cleanups.push(() => codecEndpoint.close());
+
   let devServer: DevServer | undefined;
   if (!config.TEMPORAL_ADDRESS) {
     devServer = await startTemporalDevServer({
@@ -34,11 +39,12 @@ async function main() {
       port: config.TEMPORAL_DEV_PORT,
       uiPort: config.TEMPORAL_UI_PORT,
       namespace: config.TEMPORAL_NAMESPACE,
+      uiCodecEndpoint: codecEndpoint.url,
     });
     cleanups.push(() => devServer!.stop());
   }
   const temporalAddress = config.TEMPORAL_ADDRESS ?? devServer!.address;
-  const temporal = await connectTemporal(config, temporalAddress);
+  const temporal = await connectTemporal(config, temporalAddress, payloadCodec);
   cleanups.unshift(() => temporal.connection.close());
   if (!devServer) await ensureSearchAttributes(temporal.connection as Connection, config.TEMPORAL_NAMESPACE);
 
@@ -47,7 +53,7 @@ async function main() {
     catcher = await startMailCatcher({ smtpPort: config.MAILCATCHER_SMTP_PORT, httpPort: config.MAILCATCHER_HTTP_PORT });
     cleanups.push(() => catcher!.close());
   }
-  const mailer = createSmtpMailer(config.SMTP_URL ?? catcher!.smtpUrl);
+  const mailer = createSmtpMailer(config.SMTP_URL ?? catcher!.smtpUrl, config);
   cleanups.push(() => mailer.close());
 
   const connection = await NativeConnection.connect({ address: temporalAddress });
@@ -56,6 +62,7 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+    payloadCodec,
   });
   const workerDone = worker.run();
   cleanups.unshift(async () => {
@@ -80,6 +87,7 @@ async function main() {
     `  API            ${base}/api/v1   (docs: ${base}/docs)`,
     `  Admin API key  ${keys.keys[0]}${keys.generated ? '   (generated; set ADMIN_API_KEY to fix it)' : ''}`,
     `  Temporal       ${temporalAddress}${devServer ? `   UI: ${devServer.uiUrl}` : ''}`,
+    `  Codec endpoint ${codecEndpoint.url}   (payloads are encrypted; Temporal UI decodes through it)`,
     `  Mail inbox     ${catcher ? catcher.inboxUrl : `SMTP ${new URL(config.SMTP_URL!).host}`}`,
     `  Database       ${database.description}`,
     `  Try: curl -X POST ${base}/api/v1/invitations -H 'authorization: Bearer ${keys.keys[0]}' -H 'content-type: application/json' \\`,

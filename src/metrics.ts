@@ -1,4 +1,5 @@
-import { Counter, register } from 'prom-client';
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, register } from 'prom-client';
 
 /**
  * Domain metrics, in prom-client's default registry so that whichever process runs the
@@ -12,3 +13,23 @@ export const recordsGone = new Counter({
 });
 
 export const defaultRegistry = register;
+
+/**
+ * A worker process on its own has no API: it serves its domain metrics (and Node's) on a
+ * port of its own for Prometheus to scrape, bound to loopback like the other side doors.
+ */
+export async function serveWorkerMetrics(port: number, host = '127.0.0.1'): Promise<Server> {
+  collectDefaultMetrics({ register });
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    register.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': register.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return server;
+}

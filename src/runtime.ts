@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import { serveCodecEndpoint, type CodecEndpoint } from './api/temporal-codec/routes.js';
 import type { Config } from './config.js';
 import { apiConnectionOptions } from './temporal/calls.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
 import { createSecretBox, parseKey, type SecretBox } from './mail/secret-box.js';
+import { dataConverterFor, parsePayloadKeys, PAYLOAD_KEYS_SETTING, PayloadEncryptionCodec } from './temporal/payload-codec.js';
 
 /** Shared start-up steps of the combined dev process, the API process and the worker. */
 
@@ -16,27 +19,77 @@ export async function openMigratedDatabase(config: Config): Promise<DatabaseHand
   return handle;
 }
 
-export async function connectTemporal(config: Config, address: string): Promise<Client> {
-  const connection = await Connection.connect(apiConnectionOptions(address));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+/** The API's client. `lazy` connects on first use instead of checking the server now. */
+export async function connectTemporal(config: Config, address: string, payloadCodec: PayloadCodec, { lazy = false } = {}): Promise<Client> {
+  const options = apiConnectionOptions(address);
+  const connection = lazy ? Connection.lazy(options) : await Connection.connect(options);
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(payloadCodec) });
 }
 
 /**
- * The key for logged links. Configured (EMAIL_ENCRYPTION_KEY) wherever several processes
- * share a database; for a single local setup it is created once under DATA_DIR.
+ * A key that must be the same in every process sharing some state: configured (`setting`)
+ * wherever processes share that state through an external service (`sharedThrough`); for a
+ * single local setup it is created once under DATA_DIR, beside the state it protects.
  */
-export function loadSecretBox(config: Config): SecretBox {
-  if (config.EMAIL_ENCRYPTION_KEY) return createSecretBox(parseKey(config.EMAIL_ENCRYPTION_KEY));
-  if (config.DATABASE_URL) {
-    throw new Error('EMAIL_ENCRYPTION_KEY is required with DATABASE_URL (32 bytes as 64 hex digits or base64): every process must share it.');
+function localKey(config: Config, key: { setting: string; value: string | undefined; sharedThrough: string | undefined; file: string; create: () => string; format: string }): string {
+  if (key.value) return key.value;
+  if (key.sharedThrough) {
+    throw new Error(`${key.setting} is required with ${key.sharedThrough} (${key.format}): every process must share it.`);
   }
-  const file = path.join(config.DATA_DIR, 'email-encryption.key');
+  const file = path.join(config.DATA_DIR, key.file);
   if (!existsSync(file)) {
     mkdirSync(config.DATA_DIR, { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+    writeFileSync(file, key.create(), { mode: 0o600 });
   }
   chmodSync(file, 0o600);
-  return createSecretBox(parseKey(readFileSync(file, 'utf8')));
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** The key for logged links; shared through the database. */
+export function loadSecretBox(config: Config): SecretBox {
+  return createSecretBox(
+    parseKey(
+      localKey(config, {
+        setting: 'EMAIL_ENCRYPTION_KEY',
+        value: config.EMAIL_ENCRYPTION_KEY,
+        sharedThrough: config.DATABASE_URL && 'DATABASE_URL',
+        file: 'email-encryption.key',
+        create: () => randomBytes(32).toString('base64'),
+        format: '32 bytes as 64 hex digits or base64',
+      }),
+    ),
+  );
+}
+
+/**
+ * The keys sealing Temporal payloads; shared through Temporal's histories, so required with
+ * TEMPORAL_ADDRESS. The embedded dev server keeps its histories in DATA_DIR, and the key beside them.
+ */
+export function loadPayloadCodec(config: Config): PayloadEncryptionCodec {
+  const spec = localKey(config, {
+    setting: PAYLOAD_KEYS_SETTING,
+    value: config.TEMPORAL_PAYLOAD_KEYS,
+    sharedThrough: config.TEMPORAL_ADDRESS && 'TEMPORAL_ADDRESS',
+    file: 'temporal-payload.keys',
+    create: () => `local-${randomBytes(4).toString('hex')}:${randomBytes(32).toString('base64')}`,
+    format: '"keyId:key,…", 32-byte keys as hex or base64, the first one encrypts',
+  });
+  return new PayloadEncryptionCodec(parsePayloadKeys(spec));
+}
+
+/**
+ * The codec endpoint for Temporal UI, on its own port (see src/api/temporal-codec/routes.ts).
+ * Unless configured, it admits the embedded UI's origins.
+ */
+export function startCodecEndpoint(config: Config, codec: PayloadCodec, port: number): Promise<CodecEndpoint> {
+  const uiOrigins = [`http://localhost:${config.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`];
+  return serveCodecEndpoint({
+    codec,
+    namespace: config.TEMPORAL_NAMESPACE,
+    allowedOrigins: config.TEMPORAL_CODEC_CORS_ORIGINS ?? uiOrigins,
+    host: config.TEMPORAL_CODEC_HOST,
+    port,
+  });
 }
 
 export function adminKeys(config: Config): { keys: string[]; generated: boolean } {

@@ -53,6 +53,24 @@ describe('overwriting an invitee (R11)', () => {
     expect(again.body.user.id).not.toBe(user.id);
   });
 
+  it('an overwrite done in two edits (name, then address) ends the invitation too', async () => {
+    const { user, token } = await invited(h, 'two.step');
+    const renamed = await h.api('PATCH', `/api/v1/users/${user.id}`, { username: 'two.step-old' });
+    expect(renamed.body).toMatchObject({ status: 'invited' });
+    const moved = await h.api('PATCH', `/api/v1/users/${user.id}`, { email: 'two.step-old@example.invalid' });
+    expect(moved.body).toMatchObject({ status: 'inactive', deactivationReason: 'overwritten' });
+    expect((await h.api('POST', '/api/v1/public/invitations/accept', { token, password: 'the old invitee walks in' }, pub)).status).toBe(410);
+  });
+
+  it('an overwritten record cannot be brought back with "forgot password"', async () => {
+    const { user } = await invited(h, 'ow.back');
+    await h.api('PATCH', `/api/v1/users/${user.id}`, { username: 'ow.back2', email: 'ow.back2@example.com' });
+    const asked = await h.api('POST', '/api/v1/public/password-resets', { email: 'ow.back2@example.com' }, pub);
+    expect(asked.status).toBe(202); // the same neutral answer as always
+    await h.resetWorkflowsSettled(2);
+    expect(h.mail.messages().some((m) => m.to.includes('ow.back2@example.com'))).toBe(false);
+  });
+
   it('replacing only the username of an invitee is a rename, not an overwrite', async () => {
     const { user, token } = await invited(h, 'rename.only');
     const patched = await h.api('PATCH', `/api/v1/users/${user.id}`, { username: 'renamed.only' });

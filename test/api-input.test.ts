@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skeletonOfUsernameKey } from '../src/users/identity.js';
 import { invitationWorkflowId } from '../src/workflows/invitation.messages.js';
 import { linkFrom, startHarness, type Harness } from './support/harness.js';
 
@@ -237,6 +238,7 @@ describe('the user overview', () => {
           id,
           username: `micro.${i}`,
           username_key: `micro.${i}`,
+          username_skeleton: skeletonOfUsernameKey(`micro.${i}`),
           email: `micro.${i}@micro.example`,
           email_key: `micro.${i}@micro.example`,
           user_type: 'member',

@@ -115,6 +115,16 @@ describe('customising the invitation (R6)', () => {
     expect(edited.body.version).toBe(version + 1);
     const after = await h.db.selectFrom('emails').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
     expect(after).toMatchObject({ subject: row.subject, html_redacted: row.html_redacted, text_redacted: row.text_redacted, template_version: version });
+    expect((await h.api('GET', `/api/v1/emails/${row.id}`)).body).toMatchObject({ templateVersion: version, subject: mail.subject });
+
+    // An exact copy (R7) after the edit is the first mail, byte for byte: nothing re-renders.
+    const resent = await h.api('POST', `/api/v1/emails/${row.id}/resend`);
+    expect(resent.status).toBe(202);
+    const copies = () => h.mail.messages().filter((m) => m.to.includes(`${user.username}@example.com`));
+    const copy = await eventually(async () => copies().length === 2 && copies()[0]);
+    expect({ subject: copy.subject, html: copy.html, text: copy.text }).toEqual({ subject: mail.subject, html: mail.html, text: mail.text });
+    const copyRow = await h.db.selectFrom('emails').selectAll().where('resent_from', '=', row.id).executeTakeFirstOrThrow();
+    expect(copyRow.template_version).toBe(version);
 
     const next = await inviteAndCatch();
     expect(next.mail.subject).toBe(`Changed ${next.user.username}`);

@@ -107,3 +107,15 @@ describe('mail catcher', () => {
     expect(catcher.messages().map((m) => m.to)).toEqual([['ok@example.test']]);
   });
 });
+
+describe('mail catcher: a hung server', () => {
+  it('takes the connection and never greets, so a client with a greeting timeout gives up; later connections are served', async () => {
+    let hangs = 1;
+    catcher = await startMailCatcher({ smtpPort: 0, hang: () => hangs-- > 0 });
+    const transport = createTransport({ host: '127.0.0.1', port: catcher.smtpPort, secure: false, ignoreTLS: true, greetingTimeout: 300 });
+    await expect(transport.sendMail({ from: 'a@example.test', to: 'b@example.test', subject: 'x', text: 'x' })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    expect(catcher.messages()).toEqual([]);
+    await transport.sendMail({ from: 'a@example.test', to: 'b@example.test', subject: 'y', text: 'y' });
+    expect(catcher.messages().map((m) => m.subject)).toEqual(['y']);
+  });
+});

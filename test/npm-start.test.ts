@@ -7,6 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { invitationWorkflowId } from '../src/workflows/invitation.messages.js';
 import { eventually, linkFrom } from './support/harness.js';
 import { freePort } from '../src/dev/ports.js';
+import { loadConfig } from '../src/config.js';
+import { devServerArgs } from '../src/dev/temporal-dev-server.js';
+import { loadPayloadCodec } from '../src/runtime.js';
+import { dataConverterFor } from '../src/temporal/payload-codec.js';
 
 /**
  * `npm start` as a developer runs it: embedded PGlite, Temporal dev server with UI and the
@@ -44,7 +48,7 @@ async function startService(env: Record<string, string>) {
 
 describe('npm start', () => {
   it('runs the whole service on embedded defaults, and a restart keeps pending invitations', async () => {
-    const ports = { PORT: await freePort(), TEMPORAL_DEV_PORT: await freePort(), TEMPORAL_UI_PORT: await freePort(), MAILCATCHER_SMTP_PORT: await freePort(), MAILCATCHER_HTTP_PORT: await freePort() };
+    const ports = { PORT: await freePort(), TEMPORAL_DEV_PORT: await freePort(), TEMPORAL_UI_PORT: await freePort(), TEMPORAL_CODEC_PORT: await freePort(), MAILCATCHER_SMTP_PORT: await freePort(), MAILCATCHER_HTTP_PORT: await freePort() };
     const env = Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
     const api = `http://127.0.0.1:${ports.PORT}`;
     const inbox = `http://127.0.0.1:${ports.MAILCATCHER_HTTP_PORT}`;
@@ -69,15 +73,26 @@ describe('npm start', () => {
     }, 20_000, 'the mail in the catcher');
     expect((await fetch(`${inbox}/`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+    // The UI decodes the encrypted payloads through our codec endpoint.
+    const codecEndpoint = `http://127.0.0.1:${ports.TEMPORAL_CODEC_PORT}`;
+    expect(banner).toContain(codecEndpoint);
+    const uiSettings = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
+    expect(uiSettings.Codec.Endpoint).toBe(codecEndpoint);
     expect((await fetch(`${api}/readyz`)).status).toBe(200);
     expect(await first.stop()).toBe(0);
 
     // Same data folder, same ports: the user and its waiting workflow are still there.
     const second = await startService({ ...env, ADMIN_API_KEY: 'a-fixed-admin-key-for-the-restart' });
-    const temporal = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` }) });
+    // The payload key was created once in the data folder; the second run used it too.
+    const temporal = new Client({
+      connection: await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` }),
+      dataConverter: dataConverterFor(loadPayloadCodec(loadConfig({ DATA_DIR: dataDir }))),
+    });
     try {
       const handle = temporal.workflow.getHandle(invitationWorkflowId(user.id));
       expect((await handle.describe()).status.name).toBe('RUNNING');
+      const started = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+      expect(Buffer.from(started.input!.payloads![0]!.metadata!.encoding!).toString()).toBe('binary/encrypted');
       const accept = await fetch(`${api}/api/v1/public/invitations/accept`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -92,6 +107,11 @@ describe('npm start', () => {
       await second.stop();
     }
   }, 150_000);
+
+  it("hands the codec endpoint to the dev server's UI", () => {
+    const args = devServerArgs({ port: 7233, uiPort: 8233, namespace: 'default', uiCodecEndpoint: 'http://127.0.0.1:8234' });
+    expect(args.join(' ')).toContain('--ui-codec-endpoint http://127.0.0.1:8234');
+  });
 
   it('says clearly what to do when no Temporal CLI can be had', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { startMailCatcher, type MailCatcher } from '../src/dev/mail-catcher.js';
 import { cloneDatabase, eventually, linkFrom } from './support/harness.js';
@@ -16,8 +17,8 @@ const children: ChildProcess[] = [];
 let env: Record<string, string>;
 let api: string;
 
-function run(entry: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(entry: string, extraEnv: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -38,6 +39,7 @@ beforeAll(async () => {
     SMTP_URL: mail.smtpUrl,
     ADMIN_API_KEY: 'separate-processes-admin-key',
     EMAIL_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    TEMPORAL_PAYLOAD_KEYS: `separate:${randomBytes(32).toString('hex')}`,
     PUBLIC_BASE_URL: 'https://invite.example.test',
     LOG_LEVEL: 'warn',
   };
@@ -47,6 +49,20 @@ afterAll(async () => {
   await mail?.close();
   await database?.drop();
 });
+
+async function workflowPollers(): Promise<number> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  try {
+    const { pollers } = await connection.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: env.TEMPORAL_TASK_QUEUE },
+      taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+    });
+    return new Set((pollers ?? []).map((p) => p.identity)).size;
+  } finally {
+    await connection.close();
+  }
+}
 
 const invite = (username: string) =>
   fetch(`${api}/api/v1/invitations`, {
@@ -70,14 +86,22 @@ describe('the API and worker processes run separately, several side by side', ()
 
   it('serves invitations with two workers, and keeps serving when one is killed', async () => {
     const apiProcess = run('src/api/server.ts');
-    const workers = [run('worker.ts'), run('worker.ts')];
+    const metricsPort = await freePort();
+    const workers = [run('worker.ts'), run('worker.ts', { WORKER_METRICS_PORT: String(metricsPort) })];
     await eventually(async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200, 60_000, `the API process:\n${apiProcess.output()}`);
+    // Each worker bundles the workflow code at start: on a busy machine that takes a while, and
+    // an invitation posted before any worker polls only waits. Start once both are there.
+    await eventually(async () => (await workflowPollers()) >= 2, 120_000, `two polling workers:\n${workers.map((w) => w.output()).join('\n')}`);
 
     const first = await Promise.all(['sep.a', 'sep.b', 'sep.c', 'sep.d'].map(invite));
     expect(first.map((r) => r.status)).toEqual([201, 201, 201, 201]);
     await eventually(async () => ['sep.a', 'sep.b', 'sep.c', 'sep.d'].every((u) => mail.messages().some((m) => m.to.includes(`${u}@example.com`))), 60_000, 'the first mails');
     const link = linkFrom(mail.messages().find((m) => m.to.includes('sep.a@example.com'))!.text);
     expect(link.url.startsWith('https://invite.example.test/invitations/accept?lang=de#token=')).toBe(true);
+
+    // A worker on its own serves the metrics its steps count (a record gone, for instance).
+    const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(scraped).toContain('# TYPE invitation_records_gone_total counter');
 
     workers[0]!.child.kill('SIGKILL');
     await workers[0]!.exited;

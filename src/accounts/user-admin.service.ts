@@ -1,13 +1,13 @@
 import { recordAudit } from '../audit/audit.repository.js';
 import type { AppDeps } from '../deps.js';
-import type { UserRow, UserUpdate } from '../db/schema.js';
+import type { UserRow } from '../db/schema.js';
 import { DomainError } from '../errors.js';
-import { endPendingInvitationOf, latestInvitationForUser } from '../invitations/invitation.repository.js';
+import { endPendingInvitationOf, findPendingInvitationOf, latestInvitationForUser } from '../invitations/invitation.repository.js';
 import { signalBestEffort } from '../temporal/calls.js';
 import { deactivateInvitee, killResetLinks, lockAccount, softDelete } from '../users/account-status.js';
-import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+import { canonicalEmail, usernameColumns } from '../users/identity.js';
 import { isUuid } from '../users/ids.js';
-import { findUserById, updateProfile } from '../users/user.repository.js';
+import { findUserById, updateProfile, type ProfileUpdate } from '../users/user.repository.js';
 import { userView } from '../users/user.view.js';
 import { invitationWorkflowId, revokedSignal, userDeletedSignal, usernameChangedSignal } from '../workflows/invitation.messages.js';
 import { reactivationWorkflowId } from '../workflows/reactivation.messages.js';
@@ -26,14 +26,14 @@ async function liveUser(deps: AppDeps, id: string) {
   return user;
 }
 
-function profileChanges(deps: AppDeps, before: UserRow, edit: UserEdit): UserUpdate {
+function profileChanges(deps: AppDeps, before: UserRow, edit: UserEdit): ProfileUpdate {
   if (edit.userType !== undefined && !deps.config.USER_TYPES.includes(edit.userType)) {
     throw new DomainError('ValidationFailed', 'The user type is not one of the configured ones.', {
       errors: [{ field: 'userType', message: `must be one of: ${deps.config.USER_TYPES.join(', ')}` }],
     });
   }
-  const set: UserUpdate = { updated_at: new Date() };
-  if (edit.username !== undefined) Object.assign(set, { username: edit.username.normalize('NFC'), username_key: canonicalUsername(edit.username) });
+  const set: ProfileUpdate = { updated_at: new Date() };
+  if (edit.username !== undefined) Object.assign(set, usernameColumns(edit.username));
   if (edit.email !== undefined) {
     const email = canonicalEmail(edit.email);
     if (!email.ok) throw new DomainError('ValidationFailed', 'The email address is not valid.', { errors: [{ field: 'email', message: email.problem }] });
@@ -49,31 +49,39 @@ function profileChanges(deps: AppDeps, before: UserRow, edit: UserEdit): UserUpd
 
 /**
  * Staff edit a user (R2, R5, R11, R12). Only staff change usernames.
- * - Replacing both the username and the address of an invitee is R11's overwrite: the person
- *   invited is gone, so the pending invitation ends with them (its link and reset links die,
- *   the user is inactive with reason `overwritten`, the workflow ends), and the old name and
- *   address are free for a new invitation.
+ * - Once neither the username nor the address is the one an invitee was invited with (in one
+ *   edit or several), that is R11's overwrite: the person invited is gone, so the pending
+ *   invitation ends with them (its link and reset links die, the user is inactive with reason
+ *   `overwritten`, the workflow ends), and the old name and address are free again.
  * - Changing only the address kills reset links (meant for the old mailbox) but keeps the
  *   invitation link: R7 re-sends an exact copy to the original recipient. Accepting it then
  *   does not confirm the new address, which the link never reached.
+ * Everything is decided under the user's lock, on the row as it is then.
  * The answer says what happened and what the platform should do next.
  */
 export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor: string | null) {
-  const before = await liveUser(deps, id);
-  const set = profileChanges(deps, before, edit);
-  const emailChanged = set.email_key !== undefined && set.email_key !== before.email_key;
-  const usernameChanged = set.username_key !== undefined && set.username_key !== before.username_key;
-
+  await liveUser(deps, id);
   const result = await deps.db.transaction().execute(async (tx) => {
     await lockAccount(tx, id);
+    const before = await findUserById(tx, id);
+    if (!before) throw new DomainError('UserNotFound', `No user ${id}.`);
+    const set = profileChanges(deps, before, edit);
     let row = await updateProfile(tx, id, set);
     if (!row) throw new DomainError('UserNotFound', `No user ${id}.`);
-    const overwritten = emailChanged && usernameChanged && row.status === 'invited' ? await endPendingInvitationOf(tx, id) : undefined;
-    if (overwritten) {
-      await deactivateInvitee(tx, id, 'overwritten');
+    const emailChanged = row.email_key !== before.email_key;
+    const pending = row.status === 'invited' ? await findPendingInvitationOf(tx, id) : undefined;
+    const overwrite =
+      pending !== undefined &&
+      row.username_key !== (pending.invited_username_key ?? before.username_key) &&
+      row.email_key !== (pending.invited_email_key ?? before.email_key);
+    let revokedResets = 0;
+    if (overwrite) {
+      await endPendingInvitationOf(tx, id);
+      revokedResets = (await deactivateInvitee(tx, id, 'overwritten'))?.resetLinksKilled ?? 0;
       row = (await findUserById(tx, id))!;
+    } else if (emailChanged) {
+      revokedResets = await killResetLinks(tx, id, 'email_changed');
     }
-    const revokedResets = emailChanged && !overwritten ? await killResetLinks(tx, id, 'email_changed') : 0;
     const changes = Object.fromEntries(
       (['username', 'email', 'user_type', 'is_staff', 'permissions'] as const)
         .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(row[k]))
@@ -81,22 +89,24 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
     );
     await recordAudit(tx, {
       actor,
-      action: overwritten ? 'user.overwritten' : 'user.updated',
+      action: overwrite ? 'user.overwritten' : 'user.updated',
       userId: id,
-      details: { changes, revokedResets, ...(overwritten ? { endedInvitationId: overwritten.id } : {}) },
+      details: { changes, revokedResets, ...(overwrite ? { endedInvitationId: pending.id } : {}) },
     });
-    return { after: row, overwritten };
+    return { before, after: row, emailChanged, ended: overwrite ? pending : undefined };
   });
-  const { after, overwritten } = result;
+  const { before, after, emailChanged, ended } = result;
 
-  if (overwritten) {
-    await signalBestEffort(deps, overwritten.workflow_id, revokedSignal);
+  if (ended) {
+    // The rename first, so operators find the ended workflow under the name it ended with.
+    await signalBestEffort(deps, ended.workflow_id, usernameChangedSignal, after.username);
+    await signalBestEffort(deps, ended.workflow_id, revokedSignal);
     return {
       ...userView(after),
-      overwrite: { endedInvitationId: overwritten.id, status: after.status, reason: 'overwritten' as const },
+      overwrite: { endedInvitationId: ended.id, status: after.status, reason: 'overwritten' as const },
       nextSteps: [
-        `This was an overwrite (R11): the pending invitation ${overwritten.id} ended, its link and any password-reset links no longer work, and the user is inactive.`,
-        `The previous username ${before.username} and address ${before.email} are free: invite the person again with POST /api/v1/invitations (a new user).`,
+        `This was an overwrite (R11): neither the username nor the address is the one invited, so the pending invitation ${ended.id} ended, its link and any password-reset links no longer work, and the user is inactive.`,
+        `The username ${ended.invited_username_key ?? before.username} and the address ${ended.invited_email_key ?? before.email} the invitation was for are free again: invite the person anew with POST /api/v1/invitations (a new user).`,
       ],
     };
   }

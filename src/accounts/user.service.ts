@@ -3,8 +3,10 @@ import type { UserStatus } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { latestInvitationForUser } from '../invitations/invitation.repository.js';
+import { latestEmailOfUser } from '../mail/email-log.repository.js';
+import { emailStatusView } from '../mail/email.view.js';
 import { verifyPassword } from '../passwords/hashing.js';
-import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+import { canonicalLogin } from '../users/identity.js';
 import { recordLogin } from '../users/account-status.js';
 import { isUuid } from '../users/ids.js';
 import { findUserById, findUserByLoginKey, listUsers } from '../users/user.repository.js';
@@ -14,7 +16,9 @@ export async function getUser(deps: AppDeps, id: string) {
   const user = isUuid(id) ? await findUserById(deps.db, id) : undefined;
   if (!user) throw new DomainError('UserNotFound', `No user ${id}.`);
   const invitation = await latestInvitationForUser(deps.db, id);
-  return { ...userView(user), invitation: invitation ? invitationView(invitation) : null };
+  // "Did the invitation go out?" (R13) without a second call: the latest one, a copy included.
+  const mail = await latestEmailOfUser(deps.db, id, 'user_invitation');
+  return { ...userView(user), invitation: invitation ? invitationView(invitation) : null, invitationEmail: mail ? emailStatusView(mail) : null };
 }
 
 /** Opaque keyset cursor: the (createdAt, id) of the last row of the previous page. */
@@ -53,9 +57,7 @@ export async function listUserOverview(
  * Unknown login, missing password and wrong password all take the same time and answer.
  */
 export async function login(deps: AppDeps, loginName: string, password: string) {
-  const email = canonicalEmail(loginName);
-  const key = email.ok ? email.value : canonicalUsername(loginName.trim());
-  const user = await findUserByLoginKey(deps.db, key);
+  const user = await findUserByLoginKey(deps.db, canonicalLogin(loginName));
   const ok = await verifyPassword(user?.password_hash ?? null, password);
   if (!user || !ok) throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
   if (user.status === 'inactive') throw inactive(deps);
@@ -68,6 +70,16 @@ export async function login(deps: AppDeps, loginName: string, password: string) 
   // Midnight (R10) may have deactivated the user between the check above and the update.
   if (!updated) throw inactive(deps);
   return userView(updated);
+}
+
+/**
+ * The account a login names, for counting failed logins: every spelling of one user shares
+ * its id; an unknown name counts as its canonical form. One indexed lookup either way.
+ */
+export async function loginAccountKey(deps: AppDeps, loginName: string): Promise<string> {
+  const key = canonicalLogin(loginName);
+  const user = await findUserByLoginKey(deps.db, key);
+  return user ? `user:${user.id}` : `login:${key}`;
 }
 
 function inactive(deps: AppDeps): DomainError {

@@ -1,52 +1,84 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { findEmailById, markSent, recordAttempt, recordFailure, restoreLink } from '../mail/email-log.repository.js';
+import { ApplicationFailure, Context, type Info } from '@temporalio/activity';
+import { parseDuration } from '../duration.js';
+import { findEmailById, markFailed, markRetrying, markSent, recordAttempt, restoreLink } from '../mail/email-log.repository.js';
+import { findLinkState } from '../mail/link-state.repository.js';
 import { describeSmtpFailure, isPermanentSmtpFailure } from '../mail/mailer.js';
-import { findInvitationById } from '../invitations/invitation.repository.js';
 import type { ActivityDeps } from './index.js';
+import { createResendActivities } from './resend.js';
 
-export function createEmailActivities({ db, mailer, secretBox, config }: ActivityDeps) {
+export function createEmailActivities(deps: ActivityDeps) {
+  const { db, mailer, secretBox, config } = deps;
   return {
     /**
      * Sends one logged mail. At least once (security.md 20): a crash after the server
      * accepted it and before `sent` is recorded sends it again, with the same Message-ID.
+     * Never once its link is dead: the check runs here, right before each attempt, so a mail
+     * step that resumes after a crash or a long retry cannot deliver an expired link.
      */
     async deliverEmail({ emailId }: { emailId: string }): Promise<'sent' | 'skipped'> {
       const email = await findEmailById(db, emailId);
       if (!email) throw ApplicationFailure.nonRetryable(`email ${emailId} is not in the log`, 'EmailNotFound');
       if (email.status === 'sent') return 'sent';
-      if (email.invitation_id) {
-        // Revoked, deleted or accepted (by a reset) before the mail went out: a dead link helps nobody.
-        const invitation = await findInvitationById(db, email.invitation_id);
-        if (invitation?.status !== 'pending') {
-          await recordFailure(db, emailId, `not sent: the invitation is ${invitation?.status ?? 'gone'}`, true);
-          return 'skipped';
-        }
+      if (email.status === 'failed') throw ApplicationFailure.nonRetryable(email.error ?? 'failed before', 'MailRejected');
+      const link = await findLinkState(db, email);
+      if (!link.alive) {
+        await markFailed(db, emailId, `not sent: the link is dead (${link.reason})`);
+        return 'skipped';
       }
-      const link = email.link_ciphertext ? secretBox.open(email.link_ciphertext) : '';
+      const personalLink = email.link_ciphertext ? secretBox.open(email.link_ciphertext) : '';
       await recordAttempt(db, emailId);
       try {
         const info = await mailer.send({
           from: config.MAIL_FROM,
           to: email.to_address,
           subject: email.subject,
-          html: restoreLink(email.html_redacted, link, true),
-          text: restoreLink(email.text_redacted, link, false),
+          html: restoreLink(email.html_redacted, personalLink, true),
+          text: restoreLink(email.text_redacted, personalLink, false),
           messageId: `<${email.id}@invitations.local>`,
         });
         await markSent(db, emailId, info.messageId, info.response);
         return 'sent';
       } catch (error) {
-        const permanent = isPermanentSmtpFailure(error);
         const description = describeSmtpFailure(error);
-        await recordFailure(db, emailId, description, permanent);
-        if (permanent) throw ApplicationFailure.nonRetryable(description, 'MailRejected');
-        throw error;
+        if (isPermanentSmtpFailure(error)) {
+          await markFailed(db, emailId, description);
+          throw ApplicationFailure.nonRetryable(description, 'MailRejected');
+        }
+        const delayMs = nextRetryDelayMs(Context.current().info);
+        if (delayMs === undefined) {
+          const reason = `retries ran out; last answer: ${description}`;
+          await markFailed(db, emailId, reason);
+          throw ApplicationFailure.nonRetryable(reason, 'MailRetriesExhausted');
+        }
+        await markRetrying(db, emailId, description, new Date(Date.now() + delayMs));
+        // The delay we logged is the delay Temporal uses: the log's next attempt time is exact.
+        throw ApplicationFailure.create({ message: description, type: 'MailDeferred', nextRetryDelay: delayMs });
       }
     },
 
-    /** Retries ran out (a day of 4xx answers or no connection): the log says so. */
+    /** The mail step gave up (e.g. an attempt timed out with no retries left): the log says so. */
     async markEmailFailed({ emailId, error }: { emailId: string; error: string }): Promise<void> {
-      await recordFailure(db, emailId, error, true);
+      await markFailed(db, emailId, error);
     },
+
+    ...createResendActivities(deps),
   };
 }
+
+/**
+ * Temporal's own backoff (initial × coefficient^(attempt−1), capped), or undefined when the
+ * next try would fall past the policy's last attempt or the activity's schedule-to-close.
+ */
+export function nextRetryDelayMs(info: Pick<Info, 'attempt' | 'retryPolicy' | 'scheduledTimestampMs' | 'scheduleToCloseTimeoutMs'>, now = Date.now()): number | undefined {
+  const policy = info.retryPolicy ?? {};
+  const initial = toMs(policy.initialInterval) ?? 1000;
+  const coefficient = policy.backoffCoefficient ?? 2;
+  const maximum = toMs(policy.maximumInterval) ?? 100 * initial;
+  if (policy.maximumAttempts && info.attempt >= policy.maximumAttempts) return undefined;
+  const delay = Math.min(initial * coefficient ** (info.attempt - 1), maximum);
+  const deadline = info.scheduleToCloseTimeoutMs > 0 ? info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs : Infinity;
+  return now + delay < deadline ? delay : undefined;
+}
+
+/** The worker hands the policy over in milliseconds; a string is read like configuration. */
+const toMs = (value: string | number | undefined) => (typeof value === 'number' ? value : value === undefined ? undefined : parseDuration(value));

@@ -51,6 +51,8 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
             status: 'pending',
             expires_at: input.expiresAt,
             created_by: input.invitedBy,
+            invited_username_key: user.username_key,
+            invited_email_key: user.email_key,
             request_fingerprint: input.requestFingerprint ?? null,
           });
           await recordAudit(tx, {

@@ -3,7 +3,7 @@ import { newToken, hashToken } from '../links/tokens.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
 import { insertReset } from '../password-resets/password-reset.repository.js';
-import { killResetLinks, lockAccount } from '../users/account-status.js';
+import { killResetLinks, lockAccount, mayUseForgotPassword } from '../users/account-status.js';
 import { findUserById, findUserByLoginKey } from '../users/user.repository.js';
 import type { ActivityDeps } from './index.js';
 
@@ -41,7 +41,7 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
           throw new Error('the user was edited while the mail was rendered; render again');
         }
         // Staff withdrew this invitation: "forgot password" must not become a way around that.
-        if (user.status === 'inactive' && user.deactivation_reason === 'invitation_revoked') return null;
+        if (!mayUseForgotPassword(user)) return null;
         await killResetLinks(tx, user.id, 'superseded');
         await insertReset(tx, { id: input.requestId, user_id: user.id, token_hash: hashToken('password_reset', token), expires_at: input.expiresAt });
         return logLinkMail(tx, secretBox, {
@@ -49,6 +49,7 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
           type: 'password_reset',
           userId: user.id,
           invitationId: null,
+          passwordResetId: input.requestId,
           locale: user.locale,
           to: user.email, // the stored address, never the one typed in (security.md 10)
           link,

@@ -15,6 +15,7 @@ const titles: Record<FailureType, string> = {
   EmailTaken: 'Email address already in use',
   InvitationAlreadyAccepted: 'The invitation was already accepted',
   InvitationNotPending: 'The invitation is no longer pending',
+  ResendNotAllowed: 'This mail can no longer be re-sent',
   UserNotInactive: 'The user is not inactive',
   UserNotFound: 'No such user',
   InvitationNotFound: 'No such invitation',

@@ -1,25 +1,38 @@
+import type { IncomingMessage } from 'node:http';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { rateLimiter } from 'hono-rate-limiter';
-import type { Config } from '../config.js';
+import proxyAddr from 'proxy-addr';
+import type { Config, ProxyTrust } from '../config.js';
 import { DomainError } from '../errors.js';
-import { canonicalEmail, canonicalUsername } from '../users/identity.js';
+import { canonicalEmail } from '../users/identity.js';
 
 /**
  * Rate limits on the public endpoints (security.md 15), in memory per process. Keys are
  * chosen so a flood cannot lock the real user out: login failures count per account *and*
  * client address (an attacker elsewhere exhausts only their own bucket), and successful
- * logins never count.
+ * logins never count. No key is one that any client can fill for all the others.
  */
-export function clientAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
-  }
+export function proxyTrustFunction(trust: ProxyTrust): (address: string, hop: number) => boolean {
+  if ('hops' in trust) return (_address, hop) => hop < trust.hops;
+  return proxyAddr.compile([...trust.proxies]);
+}
+
+/**
+ * The address the nearest untrusted hop connected from, walking X-Forwarded-For from the
+ * right (the entries our own proxies appended) as Express does; the entries further left
+ * are written by the client and never believed.
+ */
+export function clientAddressFrom(socketAddress: string | undefined, forwardedFor: string | undefined, trusted: (address: string, hop: number) => boolean): string {
+  const request = { headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress: socketAddress } };
+  return proxyAddr(request as unknown as IncomingMessage, trusted) || 'unknown';
+}
+
+function socketAddress(c: Context): string | undefined {
   try {
-    return getConnInfo(c).remote.address ?? 'unknown';
+    return getConnInfo(c).remote.address;
   } catch {
-    return 'unknown'; // in-process requests (tests) have no socket
+    return undefined; // in-process requests (tests) have no socket
   }
 }
 
@@ -33,8 +46,8 @@ function tooManyUntil(resetAt: number): never {
   throw new DomainError('TooManyRequests', `Too many requests. Try again in ${seconds} seconds.`, { retryAfterSeconds: seconds });
 }
 
-/** Fixed-window failure counts in memory; expired windows are dropped as they are met. */
-class FailureWindows {
+/** Fixed-window counts in memory; expired windows are dropped as they are met. */
+class FixedWindows {
   private readonly counts = new Map<string, { n: number; resetAt: number }>();
   constructor(private readonly windowMs: number) {}
 
@@ -59,12 +72,12 @@ class FailureWindows {
  * client with a clean record still gets its try, so a flood can never lock the real user
  * out; a guesser spread over many addresses gets one guess per address and hour.
  */
-function loginFailureGuard(config: Config): MiddlewareHandler {
-  const perPair = new FailureWindows(15 * 60_000);
-  const perAccount = new FailureWindows(60 * 60_000);
+function loginFailureGuard(config: Config, accountOf: AccountOfLogin, clientOf: (c: Context) => string): MiddlewareHandler {
+  const perPair = new FixedWindows(15 * 60_000);
+  const perAccount = new FixedWindows(60 * 60_000);
   return async (c, next) => {
-    const account = await loginKey(c);
-    const pairKey = `${account}\u0000${clientAddress(c, config.TRUST_PROXY)}`;
+    const account = await accountOf(await bodyField(c, 'login'));
+    const pairKey = `${account}\u0000${clientOf(c)}`;
     const now = Date.now();
     const pair = perPair.get(pairKey, now);
     if (pair.n >= config.LOGIN_FAILURES_PER_15_MIN) tooManyUntil(pair.resetAt);
@@ -87,39 +100,58 @@ async function bodyField(c: Context, field: string): Promise<string> {
   }
 }
 
-async function loginKey(c: Context): Promise<string> {
-  const login = await bodyField(c, 'login');
-  const email = canonicalEmail(login);
-  return email.ok ? email.value : canonicalUsername(login.trim());
+/**
+ * Which account a login names: the user's id when it resolves to one, so every spelling of
+ * it ("carol", "CAROL", "carol@example.com") shares one count; else the canonical login.
+ */
+export type AccountOfLogin = (login: string) => Promise<string>;
+
+/** Reset mails per address typed in, counted only for valid requests, and never shown in headers. */
+export interface ResetMailLimit {
+  /** Counts a request for this address; false once the window's mails are used up. */
+  take(email: string): boolean;
 }
 
-export function publicRateLimits(config: Config): {
+export function publicRateLimits(
+  config: Config,
+  accountOf: AccountOfLogin,
+): {
   perClient: MiddlewareHandler;
   loginFailures: MiddlewareHandler;
-  resetMails: MiddlewareHandler;
+  resetMails: ResetMailLimit;
 } {
+  const trusted = proxyTrustFunction(config.TRUST_PROXY);
+  const clientOf = (c: Context) => clientAddressFrom(socketAddress(c), c.req.header('x-forwarded-for'), trusted);
   const perClient = rateLimiter({
     windowMs: 60_000,
     limit: config.RATE_LIMIT_PER_MINUTE,
     standardHeaders: 'draft-6',
-    keyGenerator: (c) => `client:${clientAddress(c, config.TRUST_PROXY)}`,
+    keyGenerator: (c) => `client:${clientOf(c)}`,
     handler: tooMany,
   });
-  const loginFailures = loginFailureGuard(config);
-  // Per address typed in, across clients: protects mailboxes from reset-mail floods. The
-  // answer stays the neutral 202, so the limit reveals nothing about accounts. It cannot lock
-  // the real user out: the window is never longer than a reset link lives, so the newest
-  // mail the flood itself caused still holds a working link.
-  const resetMails = rateLimiter({
-    windowMs: Math.min(60 * 60_000, config.PASSWORD_RESET_TTL),
-    limit: config.RESET_MAILS_PER_HOUR,
-    keyGenerator: async (c) => {
-      const email = canonicalEmail(await bodyField(c, 'email'));
-      return `reset:${email.ok ? email.value : 'invalid'}`;
+  return { perClient, loginFailures: loginFailureGuard(config, accountOf, clientOf), resetMails: resetMailLimit(config) };
+}
+
+/**
+ * Per address typed in, across clients: protects mailboxes from reset-mail floods. It is
+ * taken only after the body has been validated, so a bad body is always a 400 or 422, and
+ * an invalid address is never a bucket. Past the cap the answer stays the neutral 202 and
+ * no header tells how many resets were asked (the per-client limit's headers count only the
+ * caller's own requests). It cannot lock the real user out: the window is never longer than
+ * a reset link lives, so the newest mail the flood itself caused still holds a working link.
+ */
+function resetMailLimit(config: Config): ResetMailLimit {
+  const windows = new FixedWindows(Math.min(60 * 60_000, config.PASSWORD_RESET_TTL));
+  return {
+    take(email) {
+      const canonical = canonicalEmail(email);
+      if (!canonical.ok) return true; // refused as invalid by the service, never counted
+      const now = Date.now();
+      if (windows.get(canonical.value, now).n >= config.RESET_MAILS_PER_HOUR) return false;
+      windows.hit(canonical.value, now);
+      return true;
     },
-    handler: async (c) => c.json({ message: RESET_REQUESTED_MESSAGE }, 202),
-  });
-  return { perClient, loginFailures, resetMails };
+  };
 }
 
 export const RESET_REQUESTED_MESSAGE =

@@ -3,7 +3,7 @@ import type { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { adminKeys, connectTemporal, openMigratedDatabase } from '../runtime.js';
+import { adminKeys, connectTemporal, loadPayloadCodec, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
 import { createApp } from './app.js';
 
 /**
@@ -17,8 +17,9 @@ if (missing.length) {
   log.fatal(`The API process needs ${missing.join(' and ')}; for everything embedded use npm start.`);
   process.exit(1);
 }
+const payloadCodec = loadPayloadCodec(config);
 const database = await openMigratedDatabase(config);
-const temporal = await connectTemporal(config, config.TEMPORAL_ADDRESS!);
+const temporal = await connectTemporal(config, config.TEMPORAL_ADDRESS!, payloadCodec);
 // Invitations are started with our search attributes; make sure the cluster knows them.
 await ensureSearchAttributes(temporal.connection as Connection, config.TEMPORAL_NAMESPACE);
 const keys = adminKeys(config);
@@ -27,9 +28,13 @@ const app = createApp({ db: database.db, temporal, config, log, adminKeys: keys.
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
   log.info(`API listening on http://${info.address}:${info.port}`),
 );
+// Only where asked for: several API processes on one host would fight over one port.
+const codecEndpoint = config.TEMPORAL_CODEC_PORT === undefined ? undefined : await startCodecEndpoint(config, payloadCodec, config.TEMPORAL_CODEC_PORT);
+if (codecEndpoint) log.info(`Temporal codec endpoint on ${codecEndpoint.url}`);
 
 const shutdown = async () => {
   server.close();
+  await codecEndpoint?.close();
   await temporal.connection.close();
   await database.close();
   process.exit(0);

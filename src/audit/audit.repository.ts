@@ -12,7 +12,8 @@ export type AuditAction =
   | 'user.updated'
   | 'user.overwritten'
   | 'user.deleted'
-  | 'password.reset_completed';
+  | 'password.reset_completed'
+  | 'email.resent';
 
 /** Who did what to whom, written in the same transaction as the change it describes. */
 export async function recordAudit(

@@ -5,7 +5,7 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
 export type UserStatus = 'invited' | 'active' | 'inactive';
 export type InvitationStatus = 'pending' | 'accepted' | 'expired' | 'revoked';
-export type EmailStatus = 'queued' | 'sent' | 'failed';
+export type EmailStatus = 'queued' | 'retrying' | 'sent' | 'failed';
 export type EmailType = 'user_invitation' | 'password_reset' | 'invitation_reminder';
 export type Locale = 'de' | 'en';
 
@@ -14,6 +14,8 @@ export interface UsersTable {
   username: string;
   /** Canonical form (NFKC, case-folded); unique among users not deleted. */
   username_key: string;
+  /** UTS #39 skeleton of username_key; unique among users not deleted (no look-alikes). */
+  username_skeleton: string;
   email: string;
   /** Canonical form (trimmed, lower-cased, IDNA domain); unique among users not deleted. */
   email_key: string;
@@ -52,6 +54,9 @@ export interface InvitationsTable {
   created_by: string | null;
   /** Canonical address the link was mailed to; accepting confirms only that address. */
   link_email_key: string | null;
+  /** Who the invitation was for (canonical keys at invitation); null for older rows. */
+  invited_username_key: string | null;
+  invited_email_key: string | null;
   /** Digest of the request that created it under an Idempotency-Key (null without a key). */
   request_fingerprint: string | null;
 }
@@ -80,7 +85,12 @@ export interface EmailsTable {
   message_id: string | null;
   /** The SMTP server's answer to a successful delivery (R13: "sent" means it accepted it). */
   smtp_response: string | null;
+  /** The mail this one is an exact copy of (R7). */
   resent_from: string | null;
+  /** While `retrying`: when the next try is due (the delay the activity asked Temporal for). */
+  next_attempt_at: Timestamp | null;
+  /** The reset link a password-reset mail carries, so its liveness can be checked. */
+  password_reset_id: string | null;
   /** The template version the mail was rendered from; null for the built-in template. */
   template_version: number | null;
 }

@@ -37,6 +37,8 @@ export interface MailCatcherOptions {
   httpPort?: number | null;
   /** Return a code to refuse the mail at end of DATA (e.g. 450, 550); it is then not stored. */
   reply?: (envelope: { from: string; to: string[] }) => { code: number; message: string } | undefined;
+  /** Return true to take a connection and never say a word (a hung server): the client must time out. */
+  hang?: () => boolean;
 }
 
 const MAX_MESSAGES = 500;
@@ -54,6 +56,10 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
     logger: false,
     // Tests close the catcher right after the last mail; don't let an idle client hold close() for 30 s.
     closeTimeout: 1000,
+    onConnect(_session, callback) {
+      // Not calling back means no greeting, ever; close() drops such connections after closeTimeout.
+      if (!opts.hang?.()) callback();
+    },
     onData(stream, session, callback) {
       const envelope = {
         from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',

@@ -10,28 +10,38 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/**
- * `temporal server start-dev` with its Web UI, persisted to a SQLite file so pending
- * invitations (and their timers) survive a restart, our search attributes registered.
- */
-export async function startTemporalDevServer(options: {
+export interface DevServerOptions {
   dbFile?: string | undefined;
   port: number;
   uiPort: number;
   namespace: string;
   headless?: boolean;
+  /** Where the UI's browser pages send payloads to be decoded (our codec endpoint). */
+  uiCodecEndpoint?: string | undefined;
   log?: (line: string) => void;
-}): Promise<DevServer> {
-  const cli = findTemporalCli();
+}
+
+export function devServerArgs(options: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
   if (options.headless) args.push('--headless');
-  else args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
-  if (options.dbFile) {
-    mkdirSync(options.dbFile.replace(/\/[^/]+$/, ''), { recursive: true });
-    args.push('--db-filename', options.dbFile);
+  else {
+    args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   }
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const attr of searchAttributeDefinitions) args.push('--search-attribute', `${attr.name}=${attr.type}`);
+  return args;
+}
+
+/**
+ * `temporal server start-dev` with its Web UI, persisted to a SQLite file so pending
+ * invitations (and their timers) survive a restart, our search attributes registered.
+ */
+export async function startTemporalDevServer(options: DevServerOptions): Promise<DevServer> {
+  const cli = findTemporalCli();
+  if (options.dbFile) mkdirSync(options.dbFile.replace(/\/[^/]+$/, ''), { recursive: true });
+  const args = devServerArgs(options);
 
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -87,6 +87,10 @@ export async function revokeInvitation(tx: Queryable, invitationId: string): Pro
   return endInvitation(tx, invitationId, 'revoked', 'invitation_revoked');
 }
 
+export async function findPendingInvitationOf(db: Queryable, userId: string): Promise<InvitationRow | undefined> {
+  return db.selectFrom('invitations').selectAll().where('user_id', '=', userId).where('status', '=', 'pending').executeTakeFirst();
+}
+
 /**
  * Ends the user's pending invitation, if any, because the person behind it is gone: deleted
  * or overwritten (R11). The caller holds the user's lock and changes the user itself.

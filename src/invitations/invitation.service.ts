@@ -5,16 +5,16 @@ import type { AppDeps } from '../deps.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
-import { findUserById, findUserByIdEvenDeleted, takenKeys } from '../users/user.repository.js';
+import { findUserById, findUserByIdEvenDeleted, takenKeys, usernameTaken } from '../users/user.repository.js';
 import type { UserRow } from '../db/schema.js';
 import { idempotentIds, requestFingerprint, type IdempotentInvite } from './idempotency.js';
 import { isUuid } from '../users/ids.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { hashPassword } from '../passwords/hashing.js';
 import { passwordProblems } from '../passwords/policy.js';
-import { acceptedSignal, invitationWorkflowId, registerUpdate, revokedSignal, searchAttributes, type InvitationWorkflowInput } from '../workflows/invitation.messages.js';
+import { acceptedSignal, invitationWorkflowId, registerUpdate, revokedSignal, searchAttributes, type InvitationWorkflowInput, type Registration } from '../workflows/invitation.messages.js';
 import type { invitationWorkflow } from '../workflows/invitation.js';
-import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
+import { consumeInvitation, findInvitationById, findInvitationByTokenHash, latestInvitationForUser, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
 import { openLink } from '../links/open-link.js';
 
 export interface InviteCommand {
@@ -59,7 +59,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
   }
 
   const taken = await takenKeys(deps.db, canonicalUsername(command.username), email.value);
-  if (taken.username) throw new DomainError('UsernameTaken', 'This username is already in use.', { errors: [{ field: 'username', message: 'is already in use' }] });
+  if (taken.username) throw usernameTaken(taken.username);
   if (taken.email) throw new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
 
   const { userId } = ids;
@@ -118,20 +118,34 @@ async function replay(deps: AppDeps, first: UserRow, invitationId: string, finge
   };
 }
 
-/** After a timeout: does the invitation's workflow exist? Then it goes on by itself. */
-async function whetherInvited(deps: AppDeps, workflowId: string, userId: string): Promise<DomainError> {
+/**
+ * The invite call failed in a way that leaves its effect open (a timeout, a connection lost
+ * mid-call). Look: no workflow means nothing was created; a registered user means it worked
+ * after all; a workflow still registering has not decided yet (a name taken at the same
+ * moment can still end it). Fails fast itself while Temporal stays unreachable.
+ */
+async function whetherInvited(deps: AppDeps, workflowId: string, userId: string): Promise<Registration> {
   try {
     await deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflow.getHandle(workflowId).describe());
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) {
-      return new DomainError('DependencyUnavailable', 'The workflow service did not answer in time; nothing was created. Try again shortly.', { retryAfterSeconds: 5 });
+      throw new DomainError('DependencyUnavailable', 'The workflow service did not answer in time, and no invitation was created. Try again shortly.', { retryAfterSeconds: 5 });
     }
     throw error;
   }
-  return new DomainError('DependencyUnavailable', `The workflow service was slow to confirm, but the invitation was created and goes on by itself: look up user ${userId}.`, {
-    retryAfterSeconds: 5,
-    userId,
-  });
+  const user = await findUserById(deps.db, userId);
+  const invitation = user && (await latestInvitationForUser(deps.db, userId));
+  if (user && invitation) {
+    return {
+      user: { id: user.id, username: user.username, email: user.email, status: user.status },
+      invitation: { id: invitation.id, expiresAt: new Date(invitation.expires_at).toISOString() },
+    };
+  }
+  throw new DomainError(
+    'DependencyUnavailable',
+    `The invitation was started but not yet confirmed, so whether it succeeds is not known yet (a username or address taken at the same moment would still end it). Look up user ${userId} shortly, or retry with the same Idempotency-Key.`,
+    { retryAfterSeconds: 5, userId },
+  );
 }
 
 function notValidLink(): DomainError {

@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Queryable } from '../db/database.js';
-import type { EmailRow, EmailsTable } from '../db/schema.js';
-import type { Insertable } from 'kysely';
+import type { EmailRow, EmailsTable, EmailStatus, EmailType } from '../db/schema.js';
 
 /** Stands in the logged bodies where the personal link was (security.md 7). */
 export const LINK_PLACEHOLDER = '{{personal_link}}';
@@ -18,10 +17,23 @@ export async function insertEmail(db: Queryable, row: Insertable<EmailsTable>): 
   return db.insertInto('emails').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+/** The newest mail of a type for a user, e.g. "did the invitation go out?" on the user view. */
+export async function latestEmailOfUser(db: Queryable, userId: string, type: EmailType): Promise<EmailRow | undefined> {
+  return db
+    .selectFrom('emails')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('type', '=', type)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
 export async function recordAttempt(db: Queryable, id: string): Promise<void> {
   await db
     .updateTable('emails')
-    .set({ attempts: sql<number>`attempts + 1`, last_attempt_at: sql<Date>`now()` })
+    .set({ attempts: sql<number>`attempts + 1`, last_attempt_at: sql<Date>`now()`, next_attempt_at: null })
     .where('id', '=', id)
     .execute();
 }
@@ -30,18 +42,73 @@ export async function recordAttempt(db: Queryable, id: string): Promise<void> {
 export async function markSent(db: Queryable, id: string, messageId: string, smtpResponse: string): Promise<void> {
   await db
     .updateTable('emails')
-    .set({ status: 'sent', sent_at: sql<Date>`now()`, message_id: messageId, smtp_response: smtpResponse.slice(0, 1000), error: null })
+    .set({
+      status: 'sent',
+      sent_at: sql<Date>`now()`,
+      message_id: messageId,
+      smtp_response: smtpResponse.slice(0, 1000),
+      error: null,
+      next_attempt_at: null,
+    })
     .where('id', '=', id)
     .execute();
 }
 
-export async function recordFailure(db: Queryable, id: string, error: string, final: boolean): Promise<void> {
+/** A transient failure (4xx, no connection, a server that hung): Temporal tries again at `nextAttemptAt`. */
+export async function markRetrying(db: Queryable, id: string, error: string, nextAttemptAt: Date): Promise<void> {
   await db
     .updateTable('emails')
-    .set(final ? { status: 'failed', error } : { error })
+    .set({ status: 'retrying', error: error.slice(0, 1000), next_attempt_at: nextAttemptAt })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'retrying'])
+    .execute();
+}
+
+/** Final: a 5xx answer, retries that ran out, or a link that died before the mail went out. */
+export async function markFailed(db: Queryable, id: string, error: string): Promise<void> {
+  await db
+    .updateTable('emails')
+    .set({ status: 'failed', error: error.slice(0, 1000), next_attempt_at: null })
     .where('id', '=', id)
     .where('status', '<>', 'sent')
     .execute();
+}
+
+export interface EmailLogQuery {
+  userId?: string | undefined;
+  type?: EmailType | undefined;
+  status?: EmailStatus | undefined;
+  /** The recipient, compared case-insensitively. */
+  to?: string | undefined;
+  /** created_at >= since */
+  since?: string | undefined;
+  /** created_at < until */
+  until?: string | undefined;
+  limit: number;
+  /** created_at exactly as Postgres keeps it (microseconds), and the id, of the last row seen. */
+  after?: { createdAt: string; id: string } | undefined;
+}
+
+/** created_at to the microsecond: a JS Date has only milliseconds and would skip rows. */
+const exactCreatedAt = sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+// Sent as text: postgres.js would pass a timestamptz parameter through a JS Date (ms).
+const instant = (text: string) => sql<Date>`${text}::text::timestamptz`;
+
+/** Newest first, keyset-paginated on (created_at, id) so pages never skip or repeat rows. */
+export async function listEmails(db: Queryable, query: EmailLogQuery): Promise<Array<EmailRow & { cursor_created_at: string }>> {
+  let q = db.selectFrom('emails').selectAll().select(exactCreatedAt.as('cursor_created_at'));
+  if (query.userId) q = q.where('user_id', '=', query.userId);
+  if (query.type) q = q.where('type', '=', query.type);
+  if (query.status) q = q.where('status', '=', query.status);
+  if (query.to) q = q.where(sql<string>`lower(to_address)`, '=', query.to.trim().toLowerCase());
+  if (query.since) q = q.where('created_at', '>=', instant(query.since));
+  if (query.until) q = q.where('created_at', '<', instant(query.until));
+  if (query.after) {
+    const createdAt = instant(query.after.createdAt);
+    const { id } = query.after;
+    q = q.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+  }
+  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
 }
 
 /** Replaces every spelling of the link (raw and HTML-escaped) by the placeholder. */

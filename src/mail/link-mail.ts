@@ -18,6 +18,8 @@ export async function logLinkMail(
     type: EmailType;
     userId: string;
     invitationId: string | null;
+    /** The reset link's row, for a password-reset mail (its liveness is checked before each send). */
+    passwordResetId?: string | null;
     locale: Locale;
     to: string;
     link: string;
@@ -38,6 +40,7 @@ export async function logLinkMail(
     idempotency_key: mail.idempotencyKey,
     user_id: mail.userId,
     invitation_id: mail.invitationId,
+    password_reset_id: mail.passwordResetId ?? null,
     type: mail.type,
     locale: mail.locale,
     to_address: mail.to,

@@ -15,14 +15,28 @@ export interface Mailer {
   close(): void;
 }
 
+/** Milliseconds; the configuration's SMTP_*_TIMEOUT (README). */
+export interface SmtpTimeouts {
+  SMTP_CONNECTION_TIMEOUT: number;
+  SMTP_GREETING_TIMEOUT: number;
+  SMTP_SOCKET_TIMEOUT: number;
+}
+
+const defaultTimeouts: SmtpTimeouts = { SMTP_CONNECTION_TIMEOUT: 10_000, SMTP_GREETING_TIMEOUT: 10_000, SMTP_SOCKET_TIMEOUT: 30_000 };
+
 /** SMTP via nodemailer. `smtpUrl` like smtp://host:2525 or smtps://user:pass@host:465. */
-export function createSmtpMailer(smtpUrl: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl, {
-    // Fail fast so Temporal's retry policy, not a socket's patience, decides the cadence.
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  } as object);
+export function createSmtpMailer(smtpUrl: string, timeouts: SmtpTimeouts = defaultTimeouts): Mailer {
+  // The timeouts go in the options object beside `url`: a second argument would be the
+  // messages' defaults, where nodemailer ignores them (a hung server then held an attempt
+  // for nodemailer's own 30 s greeting and 10 min socket defaults).
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
+    // A hung server must end the attempt, so that Temporal's retry policy, not a socket's
+    // patience, decides the cadence (and the log can say "retrying").
+    connectionTimeout: timeouts.SMTP_CONNECTION_TIMEOUT,
+    greetingTimeout: timeouts.SMTP_GREETING_TIMEOUT,
+    socketTimeout: timeouts.SMTP_SOCKET_TIMEOUT,
+  });
   return {
     async send(mail) {
       const info = await transport.sendMail({
@@ -51,7 +65,10 @@ export function isPermanentSmtpFailure(error: unknown): boolean {
   return typeof code === 'number' && code >= 500 && code < 600;
 }
 
+/** The server's answer when there was one, else what went wrong (refused, timed out). */
 export function describeSmtpFailure(error: unknown): string {
   const e = error as { response?: string; message?: string; code?: string };
-  return (e?.response ?? e?.message ?? String(error)).slice(0, 1000);
+  if (e?.response) return e.response.slice(0, 1000);
+  const text = e?.message ?? String(error);
+  return (e?.code && !text.includes(e.code) ? `${e.code}: ${text}` : text).slice(0, 1000);
 }

@@ -9,10 +9,10 @@ export interface SecretBox {
   open(sealed: string): string;
 }
 
-export function parseKey(text: string): Buffer {
+export function parseKey(text: string, setting = 'EMAIL_ENCRYPTION_KEY'): Buffer {
   const trimmed = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
-  if (key.length !== 32) throw new Error('EMAIL_ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64');
+  if (key.length !== 32) throw new Error(`${setting} must be 32 bytes, as 64 hex digits or base64`);
   return key;
 }
 

@@ -6,7 +6,7 @@ import { openLink } from '../links/open-link.js';
 import { signalBestEffort, temporalCall } from '../temporal/calls.js';
 import { canonicalEmail } from '../users/identity.js';
 import { acceptPendingInvitationOf } from '../invitations/invitation.repository.js';
-import { activateAfterReset, lockAccount } from '../users/account-status.js';
+import { activateAfterReset, lockAccount, mayUseForgotPassword } from '../users/account-status.js';
 import { findUserById } from '../users/user.repository.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { acceptedSignal } from '../workflows/invitation.messages.js';
@@ -71,7 +71,7 @@ export async function completePasswordReset(deps: AppDeps, token: string, passwo
     await lockAccount(tx, reset.user_id);
     const current = await findUserById(tx, reset.user_id);
     // A revoked invitee's links are revoked with it; this is the second line (security.md 14).
-    if (!current || (current.status === 'inactive' && current.deactivation_reason === 'invitation_revoked')) return undefined;
+    if (!current || !mayUseForgotPassword(current)) return undefined;
     if (!(await consumeReset(tx, reset.id))) return undefined;
     const updated = await activateAfterReset(tx, reset.user_id, passwordHash);
     if (!updated) return undefined;

@@ -1,4 +1,5 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { failureConverterPath } from './payload-codec.js';
 import { workflowsPath } from './worker.js';
 
 /**
@@ -9,6 +10,8 @@ export function bundleInvitationWorkflows(onError: (message: string) => void = (
   const quiet = () => {};
   return bundleWorkflowCode({
     workflowsPath,
+    // The sandbox converts workflow failures itself, so it needs the same failure converter.
+    failureConverterPath,
     logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: onError },
   });
 }

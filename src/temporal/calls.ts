@@ -19,22 +19,17 @@ import { DomainError, isFailureType } from '../errors.js';
 export function apiConnectionOptions(address: string): ConnectionOptions {
   return {
     address,
-    connectTimeout: '2 seconds',
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
   };
 }
 
 /**
  * Runs a Temporal call with a deadline, turning business failures into DomainErrors and
- * outages into 503s that say what is known: an unreachable server means nothing was
- * created or changed; a server that did not answer in time may have done the work, and
- * `whenUnsure` (if given) finds out which.
+ * outages into 503s that say what is known. A call that failed may still have reached the
+ * server (a connection can break mid-request, a slow server can finish after the deadline),
+ * so `whenUnsure` (if given) looks: it returns the result after all, or the error to answer.
  */
-export async function temporalCall<T>(
-  client: Client,
-  call: () => Promise<T>,
-  whenUnsure?: () => Promise<DomainError>,
-): Promise<T> {
+export async function temporalCall<T>(client: Client, call: () => Promise<T>, whenUnsure?: () => Promise<T>): Promise<T> {
   try {
     return await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, call);
   } catch (error) {
@@ -44,17 +39,24 @@ export async function temporalCall<T>(
       throw new DomainError(cause.type, cause.message, extra);
     }
     if (error instanceof ServiceError || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcServiceError(error)) {
-      if (grpcCode(error) === GRPC_UNAVAILABLE) {
-        throw new DomainError('DependencyUnavailable', 'The workflow service is unreachable, so nothing was created or changed. Try again shortly.', {
-          retryAfterSeconds: 5,
-        });
-      }
-      if (whenUnsure) throw await whenUnsure().catch(() => unsure());
-      throw unsure();
+      const unreachable = grpcCode(error) === GRPC_UNAVAILABLE;
+      if (!whenUnsure) throw unreachable ? unreachableError() : unsure();
+      return whenUnsure().catch((lookup: unknown) => {
+        if (lookup instanceof DomainError) throw lookup;
+        throw unreachable || grpcCode(lookup) === GRPC_UNAVAILABLE ? unreachableError() : unsure();
+      });
     }
     throw error;
   }
 }
+
+/** Refused at once, with nothing reaching the server, unless a connection broke mid-call. */
+export const unreachableError = () =>
+  new DomainError(
+    'DependencyUnavailable',
+    'The workflow service is unreachable, so this was not done, unless the connection broke in the middle of the request. Try again shortly: with the same Idempotency-Key a retry is always safe.',
+    { retryAfterSeconds: 5 },
+  );
 
 const unsure = () =>
   new DomainError('DependencyUnavailable', 'The workflow service did not answer in time, and whether the change took effect is not known. Look it up before trying again.', {

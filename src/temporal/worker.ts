@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { dataConverterFor } from './payload-codec.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -9,6 +11,8 @@ export interface WorkerSetup {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /** Seals everything the worker hands to Temporal (loadPayloadCodec); runs outside the workflow sandbox. */
+  payloadCodec: PayloadCodec;
   /** A prebuilt bundle (tests build it once per run); otherwise bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Tests wrap activities to simulate crashes; production passes nothing. */
@@ -21,6 +25,7 @@ export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker
     connection: setup.connection,
     namespace: setup.namespace,
     taskQueue: setup.taskQueue,
+    dataConverter: dataConverterFor(setup.payloadCodec),
     activities: setup.wrapActivities ? setup.wrapActivities(activities) : activities,
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
     // Shut down promptly: in-flight activities are retried elsewhere (they are idempotent).

@@ -20,6 +20,15 @@ export type DeactivationReason =
 export type ResetRevocation = DeactivationReason | 'deactivated' | 'email_changed' | 'superseded';
 
 /**
+ * Staff ended this account on purpose (revoked the invitation, or overwrote the person it
+ * was for): "forgot password" must not become a way around that. Staff can reactivate or
+ * re-invite.
+ */
+export function mayUseForgotPassword(user: Pick<UserRow, 'status' | 'deactivation_reason'>): boolean {
+  return !(user.status === 'inactive' && (user.deactivation_reason === 'invitation_revoked' || user.deactivation_reason === 'overwritten'));
+}
+
+/**
  * Every transaction that changes a user and its invitation or reset rows locks the user row
  * first, so two of them never wait on each other in opposite orders (deadlock).
  */
@@ -43,7 +52,8 @@ export async function activateInvitee(
       status: 'active',
       password_hash: passwordHash,
       activated_at: sql<Date>`now()`,
-      email_verified_at: sql<Date | null>`case when email_key = ${linkEmailKey} then now() else null end`,
+      // A link minted before link_email_key existed (null) went to the address of the time.
+      email_verified_at: sql<Date | null>`case when ${linkEmailKey}::text is null or email_key = ${linkEmailKey} then now() else null end`,
       deactivated_at: null,
       deactivation_reason: null,
       updated_at: sql<Date>`now()`,
@@ -84,7 +94,7 @@ export async function activateAfterReset(tx: Queryable, userId: string, password
  * invited → inactive: the invitation ended without acceptance (expired, revoked, or the
  * user was overwritten, R8/R11). Its reset links die with it (security.md 14).
  */
-export async function deactivateInvitee(tx: Queryable, userId: string, reason: DeactivationReason): Promise<boolean> {
+export async function deactivateInvitee(tx: Queryable, userId: string, reason: DeactivationReason): Promise<{ resetLinksKilled: number } | undefined> {
   const row = await tx
     .updateTable('users')
     .set({ status: 'inactive', deactivated_at: sql<Date>`now()`, deactivation_reason: reason, updated_at: sql<Date>`now()` })
@@ -92,8 +102,7 @@ export async function deactivateInvitee(tx: Queryable, userId: string, reason: D
     .where('status', '=', 'invited')
     .returning('id')
     .executeTakeFirst();
-  if (row) await killResetLinks(tx, userId, reason);
-  return row !== undefined;
+  return row ? { resetLinksKilled: await killResetLinks(tx, userId, reason) } : undefined;
 }
 
 /**

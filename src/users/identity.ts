@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import unhomoglyph from 'unhomoglyph';
 
 /**
  * Canonical forms decide uniqueness (spec: case-insensitive, after Unicode normalisation;
@@ -30,6 +31,29 @@ export function canonicalUsername(raw: string): string {
   // approximates full case folding (ß → SS → ss), and NFKC again because case mapping can
   // denormalise (e.g. "İ").
   return raw.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+}
+
+/** A login is a username or an email (a username never contains "@"), in canonical form. */
+export function canonicalLogin(raw: string): string {
+  const email = canonicalEmail(raw);
+  return email.ok ? email.value : canonicalUsername(raw.trim());
+}
+
+/**
+ * UTS #39 skeleton of a canonical username: two names with the same skeleton look alike
+ * ("alice" and a Cyrillic "аlice"), and only one of them may be live (a unique index). The
+ * mapping is confusables.txt (unhomoglyph); the NFD on both sides is the standard's
+ * definition. Default-ignorable characters, which the standard also drops, are already
+ * refused by usernameProblem. Taken on the canonical form so it is case-insensitive too.
+ */
+export function skeletonOfUsernameKey(usernameKey: string): string {
+  return unhomoglyph(usernameKey.normalize('NFD')).normalize('NFD');
+}
+
+/** The stored forms of a username: as typed (NFC), canonical, and its skeleton. */
+export function usernameColumns(raw: string): { username: string; username_key: string; username_skeleton: string } {
+  const key = canonicalUsername(raw);
+  return { username: raw.normalize('NFC'), username_key: key, username_skeleton: skeletonOfUsernameKey(key) };
 }
 
 export const EMAIL_MAX = 254;

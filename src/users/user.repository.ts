@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Queryable } from '../db/database.js';
 import type { NewUserRow, UserRow, UserStatus, UserUpdate } from '../db/schema.js';
 import { DomainError } from '../errors.js';
-import { canonicalUsername } from './identity.js';
+import { canonicalUsername, skeletonOfUsernameKey } from './identity.js';
 
 
 /** Also a deleted user: for answering a retried request about it truthfully. */
@@ -24,37 +24,64 @@ export async function findUserByLoginKey(db: Queryable, key: string): Promise<Us
     .executeTakeFirst();
 }
 
-/** Which of the two canonical keys are already held by a user that is not deleted. */
-export async function takenKeys(db: Queryable, usernameKey: string, emailKey: string): Promise<{ username: boolean; email: boolean }> {
+/**
+ * Whether the username or the email is held by a user that is not deleted: the username
+ * either as such (`same`) or by a name that looks the same (`lookalike`, equal skeletons).
+ */
+export async function takenKeys(
+  db: Queryable,
+  usernameKey: string,
+  emailKey: string,
+): Promise<{ username: false | 'same' | 'lookalike'; email: boolean }> {
+  const skeleton = skeletonOfUsernameKey(usernameKey);
   const rows = await db
     .selectFrom('users')
-    .select(['username_key', 'email_key'])
+    .select(['username_key', 'username_skeleton', 'email_key'])
     .where('deleted_at', 'is', null)
-    .where((eb) => eb.or([eb('username_key', '=', usernameKey), eb('email_key', '=', emailKey)]))
+    .where((eb) => eb.or([eb('username_key', '=', usernameKey), eb('username_skeleton', '=', skeleton), eb('email_key', '=', emailKey)]))
     .execute();
+  const sameName = rows.some((r) => r.username_key === usernameKey);
   return {
-    username: rows.some((r) => r.username_key === usernameKey),
+    username: sameName ? 'same' : rows.some((r) => r.username_skeleton === skeleton) ? 'lookalike' : false,
     email: rows.some((r) => r.email_key === emailKey),
   };
 }
 
 /**
- * Inserts the user; the unique indexes on the canonical keys are what really guard
- * uniqueness, and their violations become typed 409 failures here.
+ * Inserts the user, with the skeleton of its canonical username. The unique indexes on the
+ * canonical keys and the skeleton are what really guard uniqueness, and their violations
+ * become typed 409 failures here.
  */
-export async function insertUser(db: Queryable, row: NewUserRow): Promise<UserRow> {
+export async function insertUser(db: Queryable, row: Omit<NewUserRow, 'username_skeleton'>): Promise<UserRow> {
   try {
-    return await db.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
+    return await db
+      .insertInto('users')
+      .values({ ...row, username_skeleton: skeletonOfUsernameKey(row.username_key) })
+      .returningAll()
+      .executeTakeFirstOrThrow();
   } catch (error) {
     throw uniqueViolationToDomain(error) ?? error;
   }
+}
+
+/**
+ * A look-alike is refused like a taken name (409, not 422): the name is valid on its own and
+ * becomes free again when the other user is deleted; it conflicts with state, not rules.
+ */
+export function usernameTaken(kind: 'same' | 'lookalike' = 'same'): DomainError {
+  return kind === 'same'
+    ? new DomainError('UsernameTaken', 'This username is already in use.', { errors: [{ field: 'username', message: 'is already in use' }] })
+    : new DomainError('UsernameTaken', 'This username looks the same as one already in use.', {
+        errors: [{ field: 'username', message: 'looks the same as a username already in use' }],
+      });
 }
 
 export function uniqueViolationToDomain(error: unknown): DomainError | undefined {
   const e = error as { code?: string; constraint_name?: string; constraint?: string };
   if (e?.code !== '23505') return undefined;
   const constraint = e.constraint_name ?? e.constraint ?? '';
-  if (constraint.includes('username')) return new DomainError('UsernameTaken', 'This username is already in use.', { errors: [{ field: 'username', message: 'is already in use' }] });
+  if (constraint.includes('username_skeleton')) return usernameTaken('lookalike');
+  if (constraint.includes('username')) return usernameTaken('same');
   if (constraint.includes('email')) return new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
   return undefined;
 }
@@ -91,8 +118,13 @@ export async function listUsers(db: Queryable, query: ListUsersQuery): Promise<A
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
 }
 
-/** A staff edit of the profile fields (never the status: that is account-status.ts). */
-export async function updateProfile(tx: Queryable, id: string, set: UserUpdate): Promise<UserRow | undefined> {
+/** What a staff edit may change: profile fields, never the status (that is account-status.ts). */
+export type ProfileUpdate = Pick<
+  UserUpdate,
+  'username' | 'username_key' | 'username_skeleton' | 'email' | 'email_key' | 'email_verified_at' | 'user_type' | 'is_staff' | 'permissions' | 'updated_at'
+>;
+
+export async function updateProfile(tx: Queryable, id: string, set: ProfileUpdate): Promise<UserRow | undefined> {
   try {
     return await tx.updateTable('users').set(set).where('id', '=', id).where('deleted_at', 'is', null).returningAll().executeTakeFirst();
   } catch (error) {

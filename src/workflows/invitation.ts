@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -9,6 +8,8 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import { businessFailure, createMailStep, mailActivities } from './mail-step.js';
+import { resendUpdate } from './mail.messages.js';
 import { acceptedSignal, registerUpdate, revokedSignal, searchAttributes, stateQuery, userDeletedSignal, usernameChangedSignal, type InvitationOutcome, type InvitationState, type InvitationWorkflowInput, type Registration } from './invitation.messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -19,13 +20,8 @@ const db = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-// SMTP: 4xx and connection errors are retried with backoff for a day (security.md 23);
-// a 5xx answer is a non-retryable MailRejected.
-const mail = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '1 day',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '15 minutes' },
-});
+// SMTP: 4xx and connection errors are retried with backoff for a day (security.md 23).
+const mail = mailActivities('1 day', '15 minutes');
 
 /**
  * One invitation, from creating the invited user to its end: accepted, revoked, or expired
@@ -63,6 +59,14 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   setHandler(usernameChangedSignal, (username) => {
     if (input.indexed !== false) upsertSearchAttributes([{ key: searchAttributes.username, value: username }]);
   });
+  // R7: staff re-send an exact copy from the email log while the invitation waits. Refused
+  // (without a trace in history) once the workflow knows the invitation has ended.
+  const mailStep = createMailStep(mail);
+  setHandler(resendUpdate, (request) => mailStep.resend(request), {
+    validator: (_request) => {
+      if (state.outcome !== null || state.phase === 'expiring' || state.phase === 'closed') throw resendRefused(state.outcome);
+    },
+  });
   setHandler(registerUpdate, async () => {
     await condition(() => registration !== undefined || rejection !== undefined);
     if (rejection) throw rejection;
@@ -72,7 +76,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   try {
     registration = await db.registerInvitedUser({ ...input, expiresAt: state.expiresAt });
   } catch (error) {
-    rejection = asBusinessFailure(error);
+    rejection = businessFailure(error);
     state.rejection = rejection.type ?? 'Rejected';
     state.phase = 'closed';
     state.outcome = 'rejected';
@@ -90,15 +94,10 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
       state.mail = 'skipped';
     } else {
       state.emailId = prepared.emailId;
-      try {
-        state.mail = await mail.deliverEmail({ emailId: prepared.emailId });
-      } catch (error) {
-        // The invitation stands: staff see the failure in the email log and can fix and resend.
-        state.mail = 'failed';
-        state.mailError = asBusinessFailure(error).message;
-        await db.markEmailFailed({ emailId: prepared.emailId, error: state.mailError });
-        log.warn('invitation mail failed', { emailId: prepared.emailId });
-      }
+      // A failed mail leaves the invitation standing: staff see it in the email log and resend.
+      const delivered = await mailStep.deliver(prepared.emailId);
+      state.mail = delivered.mail;
+      if (delivered.mail === 'failed') state.mailError = delivered.error;
     }
   } else {
     state.mail = 'skipped';
@@ -108,7 +107,7 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   if (state.reminderAt !== null) {
     const untilReminder = Date.parse(state.reminderAt) - Date.now();
     if (await condition(() => state.outcome !== null, Math.max(untilReminder, 0))) state.reminder = 'skipped';
-    else await remind(state);
+    else await remind(state, mailStep);
   }
   // From the absolute deadline: a slow reminder delivery never lengthens the lifetime.
   const remaining = Date.parse(state.expiresAt) - Date.now();
@@ -118,19 +117,20 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
     try {
       end(await db.expireInvitation({ invitationId: input.invitationId }));
     } catch (error) {
-      if (asBusinessFailure(error).type !== 'RecordGone') throw error;
+      if (businessFailure(error).type !== 'RecordGone') throw error;
       log.error('the invitation record is gone; ending without changing anything', { invitationId: input.invitationId });
       end('gone');
     }
   }
   setStatus(input, state.outcome!);
   state.phase = 'closed';
-  await condition(allHandlersFinished);
+  // Copies already logged still get their delivery attempt (it skips them if the link died).
+  await condition(() => allHandlersFinished() && mailStep.idle());
   return state;
 }
 
 /** One reminder with the invitation's own link, through the same durable mail step. */
-async function remind(state: InvitationState) {
+async function remind(state: InvitationState, mailStep: ReturnType<typeof createMailStep>) {
   state.reminder = 'sending';
   const prepared = await db.prepareInvitationReminder({ invitationId: state.invitationId });
   if (!prepared) {
@@ -138,24 +138,19 @@ async function remind(state: InvitationState) {
     return;
   }
   state.reminderEmailId = prepared.emailId;
-  try {
-    state.reminder = (await mail.deliverEmail({ emailId: prepared.emailId })) === 'sent' ? 'sent' : 'skipped';
-  } catch (error) {
-    // Like the invitation mail: the invitation stands, the log shows the failure.
-    state.reminder = 'failed';
-    await db.markEmailFailed({ emailId: prepared.emailId, error: asBusinessFailure(error).message });
-    log.warn('invitation reminder failed', { emailId: prepared.emailId });
-  }
+  // Like the invitation mail: a failure leaves the invitation standing, the log shows it.
+  const delivered = await mailStep.deliver(prepared.emailId);
+  state.reminder = delivered.mail;
 }
 
 function setStatus(input: InvitationWorkflowInput, status: string) {
   if (input.indexed !== false) upsertSearchAttributes([{ key: searchAttributes.invitationStatus, value: status }]);
 }
 
-function asBusinessFailure(error: unknown): ApplicationFailure {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) {
-    return ApplicationFailure.create({ type: cause.type ?? undefined, message: cause.message, nonRetryable: true, details: cause.details ?? undefined });
+function resendRefused(outcome: InvitationOutcome | null): ApplicationFailure {
+  if (outcome === 'accepted') return ApplicationFailure.create({ type: 'InvitationAlreadyAccepted', message: 'The invitation was already accepted.', nonRetryable: true });
+  if (outcome === null || outcome === 'expired') {
+    return ApplicationFailure.create({ type: 'InvitationExpired', message: 'The invitation has expired. Delete the user or overwrite its username and email, then invite anew (R11).', nonRetryable: true });
   }
-  return ApplicationFailure.create({ type: 'Unexpected', message: String((cause as Error)?.message ?? cause), nonRetryable: true });
+  return ApplicationFailure.create({ type: 'InvitationNotPending', message: `The invitation has ended (${outcome}).`, nonRetryable: true });
 }

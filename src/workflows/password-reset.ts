@@ -1,5 +1,6 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import { createMailStep, mailActivities } from './mail-step.js';
 import type { PasswordResetResult, PasswordResetWorkflowInput } from './password-reset.messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -8,12 +9,9 @@ const db = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 });
-// A reset link lives for hours, not days: stop retrying a mail that can no longer help.
-const mail = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+// A reset link lives for hours, not days: stop retrying a mail that can no longer help (and
+// the mail step itself never sends once the link has expired or been used).
+const mail = mailActivities('1 hour', '5 minutes');
 
 /**
  * One "forgot password" request (R9). Started for every request, whether or not the address
@@ -24,13 +22,6 @@ export async function passwordResetWorkflow(input: PasswordResetWorkflowInput): 
   const expiresAt = new Date(Date.now() + input.ttlMs).toISOString();
   const prepared = await db.preparePasswordReset({ requestId: input.requestId, emailKey: input.emailKey, expiresAt });
   if (!prepared) return { mailed: false, mail: 'none' };
-  try {
-    await mail.deliverEmail({ emailId: prepared.emailId });
-    return { mailed: true, mail: 'sent' };
-  } catch (error) {
-    const cause = error instanceof ActivityFailure ? error.cause : error;
-    const message = cause instanceof ApplicationFailure ? cause.message : String((cause as Error)?.message ?? cause);
-    await db.markEmailFailed({ emailId: prepared.emailId, error: message });
-    return { mailed: true, mail: 'failed' };
-  }
+  const delivered = await createMailStep(mail).deliver(prepared.emailId);
+  return { mailed: true, mail: delivered.mail === 'sent' ? 'sent' : 'failed' };
 }

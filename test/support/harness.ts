@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import postgres from 'postgres';
 import { inject } from 'vitest';
@@ -12,6 +13,8 @@ import { startMailCatcher, type MailCatcher, type MailCatcherOptions } from '../
 import { createLogger } from '../../src/log.js';
 import { createSmtpMailer } from '../../src/mail/mailer.js';
 import { createSecretBox } from '../../src/mail/secret-box.js';
+import { loadPayloadCodec } from '../../src/runtime.js';
+import { dataConverterFor, type PayloadEncryptionCodec } from '../../src/temporal/payload-codec.js';
 import { createInvitationWorker, type WorkerSetup } from '../../src/temporal/worker.js';
 
 let runtimeInstalled = false;
@@ -53,6 +56,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PUBLIC_BASE_URL: 'http://localhost:3999',
     ADMIN_API_KEY: ADMIN_KEY,
     EMAIL_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    TEMPORAL_PAYLOAD_KEYS: `test-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`,
     TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
     LOG_LEVEL: 'silent',
     // In-process requests share one client address; tests of the limits set their own.
@@ -70,13 +74,16 @@ export interface Harness {
   db: AppDeps['db'];
   mail: MailCatcher;
   client: Client;
+  /** The codec the harness's client and worker seal payloads with (keys of TEMPORAL_PAYLOAD_KEYS). */
+  payloadCodec: PayloadEncryptionCodec;
   worker: Worker;
   app: ReturnType<typeof createApp>;
   /** In-process request against the Hono app (real routing, middleware and error mapping). */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   /** Starts a real HTTP server for the browser tests. */
   listen(): Promise<string>;
-  restartWorker(wrap?: WorkerSetup['wrapActivities']): Promise<void>;
+  /** A new worker; with `payloadCodec`, it (and later restarts) seal and open with that one. */
+  restartWorker(wrap?: WorkerSetup['wrapActivities'], options?: { payloadCodec?: PayloadCodec }): Promise<void>;
   /** How many forgot-password workflows this harness has started (by visibility). */
   countResetWorkflows(): Promise<number>;
   /**
@@ -94,9 +101,11 @@ export async function startHarness(options: { config?: Record<string, string>; m
   const database = await cloneDatabase();
   const config = testConfig({ SMTP_URL: mail.smtpUrl, ...options.config });
   const address = inject('temporalAddress');
-  const client = new Client({ connection: await Connection.connect({ address }), namespace: config.TEMPORAL_NAMESPACE });
+  const payloadCodec = loadPayloadCodec(config);
+  let workerCodec: PayloadCodec = payloadCodec;
+  const client = new Client({ connection: await Connection.connect({ address }), namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(payloadCodec) });
   const nativeConnection = await NativeConnection.connect({ address });
-  const mailer = createSmtpMailer(mail.smtpUrl);
+  const mailer = createSmtpMailer(mail.smtpUrl, config);
   const workerDeps = { db: database.handle.db, mailer, secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')), config };
   const deps: AppDeps = { db: database.handle.db, temporal: client, config, log: createLogger('silent'), adminKeys: [ADMIN_KEY] };
   const app = createApp(deps);
@@ -107,6 +116,7 @@ export async function startHarness(options: { config?: Record<string, string>; m
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       deps: workerDeps,
+      payloadCodec: workerCodec,
       workflowBundle: { codePath: inject('workflowBundlePath') },
       ...(wrap ? { wrapActivities: wrap } : {}),
     });
@@ -126,6 +136,7 @@ export async function startHarness(options: { config?: Record<string, string>; m
     db: database.handle.db,
     mail,
     client,
+    payloadCodec,
     get worker() {
       return worker;
     },
@@ -152,7 +163,8 @@ export async function startHarness(options: { config?: Record<string, string>; m
       const { port } = server.address() as { port: number };
       return `http://127.0.0.1:${port}`;
     },
-    async restartWorker(wrap) {
+    async restartWorker(wrap, restartOptions) {
+      if (restartOptions?.payloadCodec) workerCodec = restartOptions.payloadCodec;
       worker.shutdown();
       await running;
       worker = await makeWorker(wrap);

@@ -8,6 +8,8 @@ import { startMailCatcher, type MailCatcher } from '../../src/dev/mail-catcher.j
 import { createLogger } from '../../src/log.js';
 import { createSmtpMailer } from '../../src/mail/mailer.js';
 import { createSecretBox } from '../../src/mail/secret-box.js';
+import { loadPayloadCodec } from '../../src/runtime.js';
+import { dataConverterFor } from '../../src/temporal/payload-codec.js';
 import type { invitationWorkflow } from '../../src/workflows/invitation.js';
 import { invitationWorkflowId, type InvitationWorkflowInput } from '../../src/workflows/invitation.messages.js';
 import { cloneDatabase, linkFrom, quietTemporalRuntime, testConfig } from './harness.js';
@@ -19,8 +21,10 @@ import { cloneDatabase, linkFrom, quietTemporalRuntime, testConfig } from './har
 export async function startTimeSkippingService(options: { wrapActivities?: (activities: ReturnType<typeof createActivities>) => object } = {}) {
   quietTemporalRuntime();
   const config = testConfig();
+  const dataConverter = dataConverterFor(loadPayloadCodec(config));
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
+    client: { dataConverter },
   });
   const database = await cloneDatabase();
   const mail: MailCatcher = await startMailCatcher({ smtpPort: 0, httpPort: null });
@@ -28,6 +32,7 @@ export async function startTimeSkippingService(options: { wrapActivities?: (acti
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    dataConverter,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     activities: (options.wrapActivities ?? ((a) => a))(
       createActivities({

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
 import { acceptInvitation, inspectInvitation } from '../../invitations/invitation.service.js';
 import { completePasswordReset, inspectPasswordReset, requestPasswordReset } from '../../password-resets/password-reset.service.js';
-import { login } from '../../accounts/user.service.js';
+import { login, loginAccountKey } from '../../accounts/user.service.js';
 import type { ApiEnv } from '../middleware.js';
 import { publicRateLimits, RESET_REQUESTED_MESSAGE } from '../rate-limits.js';
 import { json, jsonBody, PlainText, problem, UserSchema } from '../schemas.js';
@@ -88,16 +88,17 @@ const resetCompleteRoute = createRoute({
 });
 
 export function registerPublicRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
-  const limits = publicRateLimits(deps.config);
+  const limits = publicRateLimits(deps.config, (loginName) => loginAccountKey(deps, loginName));
   app.use('/api/v1/public/*', limits.perClient);
   app.use('/api/v1/public/login', limits.loginFailures);
-  app.on('POST', '/api/v1/public/password-resets', limits.resetMails);
   app.openapi(acceptRoute, async (c) => {
     const body = c.req.valid('json');
     return c.json({ user: await acceptInvitation(deps, body.token, body.password) }, 200);
   });
   app.openapi(resetRequestRoute, async (c) => {
-    await requestPasswordReset(deps, c.req.valid('json').email);
+    const { email } = c.req.valid('json');
+    // The per-address cap is taken after validation; past it the answer is the same, without a mail.
+    if (limits.resetMails.take(email)) await requestPasswordReset(deps, email);
     return c.json({ message: RESET_REQUESTED_MESSAGE }, 202);
   });
   app.openapi(resetInspectRoute, async (c) => c.json(await inspectPasswordReset(deps, c.req.valid('json').token), 200));

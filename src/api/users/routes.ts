@@ -3,6 +3,7 @@ import type { AppDeps } from '../../deps.js';
 import { reactivateUser } from '../../reactivation/reactivation.service.js';
 import { deleteUser, editUser } from '../../accounts/user-admin.service.js';
 import { getUser, listUserOverview } from '../../accounts/user.service.js';
+import { EmailStatusSchema } from '../emails/schemas.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import { bearer, EmailField, PlainText, InvitationSchema, json, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
 
@@ -36,7 +37,10 @@ const getRoute = createRoute({
   security: bearer,
   request: { params: z.object({ id: z.string() }) },
   responses: {
-    200: json(UserSchema.extend({ invitation: InvitationSchema.nullable() }), 'The user'),
+    200: json(
+      UserSchema.extend({ invitation: InvitationSchema.nullable(), invitationEmail: EmailStatusSchema.nullable().openapi({ description: "The user's latest invitation mail and whether it went out (R13)" }) }),
+      'The user',
+    ),
     404: problem('No such user'),
   },
 });

@@ -1,0 +1,64 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../../deps.js';
+import { getEmail, listEmailLog } from '../../mail/email-log.service.js';
+import { resendEmail } from '../../mail/resend.service.js';
+import { actorOf, type ApiEnv } from '../middleware.js';
+import { bearer, json, problem } from '../schemas.js';
+import { EmailLogQuery, EmailSchema, EmailSummarySchema, ResendAnswer, ResendHeaders } from './schemas.js';
+
+const idParam = { params: z.object({ id: z.string().max(100) }) };
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/emails',
+  tags: ['Emails'],
+  summary: 'The email log, newest first (R13): did the mail go out, and what did the server say?',
+  security: bearer,
+  request: { query: EmailLogQuery },
+  responses: {
+    200: json(z.object({ items: z.array(EmailSummarySchema), nextCursor: z.string().nullable() }), 'A page of logged mails'),
+    401: problem('Missing or wrong bearer key'),
+    422: problem('Invalid query'),
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/emails/{id}',
+  tags: ['Emails'],
+  summary: 'One logged mail with its bodies (the personal link shown as a placeholder)',
+  security: bearer,
+  request: idParam,
+  responses: {
+    200: json(EmailSchema, 'The mail'),
+    401: problem('Missing or wrong bearer key'),
+    404: problem('No such email'),
+  },
+});
+
+const resendRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/emails/{id}/resend',
+  tags: ['Emails'],
+  summary: 'Send an exact copy (R7): same recipient, subject, bodies and link, while the link lives',
+  security: bearer,
+  request: { ...idParam, headers: ResendHeaders },
+  responses: {
+    202: json(ResendAnswer, 'The copy is logged and on its way'),
+    401: problem('Missing or wrong bearer key'),
+    404: problem('No such email'),
+    409: problem('The invitation was accepted or revoked, or the reset link was replaced'),
+    410: problem('The invitation expired (the detail says how to invite again, R11), or the reset link expired or was used'),
+    422: problem('Invalid Idempotency-Key, or one already used for another mail'),
+    503: problem('Temporal unavailable; nothing was sent'),
+  },
+});
+
+export function registerEmailRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
+  app.openapi(listRoute, async (c) => c.json(await listEmailLog(deps, c.req.valid('query')), 200));
+  app.openapi(getRoute, async (c) => c.json(await getEmail(deps, c.req.valid('param').id), 200));
+  app.openapi(resendRoute, async (c) => {
+    const answer = await resendEmail(deps, c.req.valid('param').id, c.req.valid('header')['idempotency-key'], actorOf(c));
+    return c.json(answer, 202);
+  });
+}

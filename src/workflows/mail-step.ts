@@ -1,0 +1,86 @@
+import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { ResendRequest, ResendResult } from './mail.messages.js';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * SMTP attempts: startToClose is longer than the SMTP timeouts of one attempt together (at
+ * most 90 s, enforced by the configuration), so an attempt ends by the mailer's own timeout,
+ * is logged as `retrying`, and Temporal's timeout only catches a worker that died.
+ * 4xx and connection errors are retried with backoff for up to `retryFor`; the activity
+ * logs the time of the next try. A 5xx is a non-retryable MailRejected.
+ */
+export function mailActivities(retryFor: string, maximumInterval: string) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    scheduleToCloseTimeout: retryFor,
+    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval },
+  });
+}
+
+const logStep = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+export type MailOutcome = { mail: 'sent' | 'skipped' } | { mail: 'failed'; error: string };
+
+/**
+ * The durable mail step, and re-sends through it. Deliveries started by the `resend` update
+ * run in the background of the workflow; `idle()` tells the workflow when it may end.
+ */
+export function createMailStep(mail: Activities) {
+  const deliveries = new Map<string, Promise<MailOutcome>>();
+  let inFlight = 0;
+
+  async function deliver(emailId: string): Promise<MailOutcome> {
+    inFlight++;
+    try {
+      return { mail: await mail.deliverEmail({ emailId }) };
+    } catch (error) {
+      // The log shows the failure; staff can fix the cause and resend.
+      const failure = businessFailure(error);
+      await logStep.markEmailFailed({ emailId, error: failure.message });
+      log.warn('mail failed', { emailId });
+      return { mail: 'failed', error: failure.message };
+    } finally {
+      inFlight--;
+    }
+  }
+
+  const step = {
+    /** One delivery per logged mail, however often it is asked for (a double click, a replayed update). */
+    deliver(emailId: string): Promise<MailOutcome> {
+      let delivery = deliveries.get(emailId);
+      if (!delivery) {
+        delivery = deliver(emailId);
+        deliveries.set(emailId, delivery);
+      }
+      return delivery;
+    },
+    /** The `resend` update: log the copy (a typed failure when the link is dead), then send it in the background. */
+    async resend(request: ResendRequest): Promise<ResendResult> {
+      let copy: ResendResult;
+      try {
+        copy = await logStep.prepareResend(request);
+      } catch (error) {
+        throw businessFailure(error);
+      }
+      void step.deliver(copy.emailId);
+      return copy;
+    },
+    /** No delivery is running: the workflow may end without cutting one off. */
+    idle: () => inFlight === 0,
+  };
+  return step;
+}
+
+/** An activity's business failure, rethrown as the workflow's own (an update then fails, not the task). */
+export function businessFailure(error: unknown): ApplicationFailure {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) {
+    return ApplicationFailure.create({ type: cause.type ?? undefined, message: cause.message, nonRetryable: true, details: cause.details ?? undefined });
+  }
+  return ApplicationFailure.create({ type: 'Unexpected', message: String((cause as Error)?.message ?? cause), nonRetryable: true });
+}
