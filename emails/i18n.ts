@@ -24,7 +24,7 @@ export function formatExpiry(expiresAt: string, locale: Locale, timeZone: string
   }).format(instant);
 }
 
-/** Both mails carry one personal link with an expiry, so they share a shape. */
+/** Every built-in mail carries one personal link with an expiry, so they share a shape. */
 export interface LinkMailStrings {
   subject: (productName: string) => string;
   preview: (productName: string) => string;
@@ -83,5 +83,31 @@ export const passwordResetStrings: Record<Locale, LinkMailStrings> = {
     validUntil: (d) => `This link is valid until ${d}.`,
     copyLink: "If the button doesn't work, copy this link into your browser's address bar:",
     ignore: "If you didn't request this, please ignore this email. Your password stays unchanged.",
+  },
+};
+
+/** A few days before the invitation lapses: the same link again (INVITATION_REMINDER). */
+export const invitationReminderStrings: Record<Locale, LinkMailStrings> = {
+  de: {
+    subject: (p) => `Erinnerung: Ihre Einladung zu ${p}`,
+    preview: (p) => `Ihre Einladung zu ${p} läuft bald ab – legen Sie jetzt Ihr Passwort fest.`,
+    greeting: (u) => `Hallo ${u},`,
+    body: (p) =>
+      `Sie wurden zu ${p} eingeladen, haben Ihr Konto aber noch nicht aktiviert. Ihr persönlicher Link läuft bald ab; legen Sie bitte vorher ein Passwort fest.`,
+    button: 'Passwort festlegen',
+    validUntil: (d) => `Dieser Link ist gültig bis ${d}.`,
+    copyLink: 'Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in die Adresszeile Ihres Browsers:',
+    ignore: 'Falls Sie diese E-Mail nicht erwartet haben, können Sie sie einfach ignorieren.',
+  },
+  en: {
+    subject: (p) => `Reminder: your invitation to ${p}`,
+    preview: (p) => `Your invitation to ${p} expires soon – set your password now.`,
+    greeting: (u) => `Hello ${u},`,
+    body: (p) =>
+      `You were invited to ${p} but have not activated your account yet. Your personal link expires soon; please set a password before then.`,
+    button: 'Set password',
+    validUntil: (d) => `This link is valid until ${d}.`,
+    copyLink: "If the button doesn't work, copy this link into your browser's address bar:",
+    ignore: "If you didn't expect this email, you can simply ignore it.",
   },
 };

@@ -21,6 +21,20 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+/** A duration, or `off`: how long before the invitation lapses its reminder goes out. */
+const reminderOffset = z
+  .string()
+  .default('3 days')
+  .transform((value, ctx) => {
+    if (value.trim().toLowerCase() === 'off') return null;
+    const ms = parseDuration(value);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `not a positive duration or "off": "${value}" (e.g. "3 days")` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const timeZone = z
   .string()
   .default('Europe/Berlin')
@@ -108,6 +122,8 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).default('Invitations <no-reply@invitations.localhost>'),
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
   INVITATION_TTL: duration('28 days'),
+  /** null: no reminder. Longer than INVITATION_TTL also means none (there is no "before"). */
+  INVITATION_REMINDER: reminderOffset,
   PASSWORD_RESET_TTL: duration('2 hours'),
   /**
    * How long one SMTP attempt may wait: for the TCP connection, for the server's greeting,

@@ -2,6 +2,7 @@ import type { Database } from '../db/database.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { SecretBox } from '../mail/secret-box.js';
 import { createInvitationActivities } from './invitation.js';
+import { createInvitationReminderActivities } from './invitation-reminder.js';
 import { createEmailActivities } from './email.js';
 import { createPasswordResetActivities } from './password-reset.js';
 import { createReactivationActivities } from './reactivation.js';
@@ -22,6 +23,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createInvitationActivities(deps),
+    ...createInvitationReminderActivities(deps),
     ...createEmailActivities(deps),
     ...createPasswordResetActivities(deps),
     ...createReactivationActivities(deps),

@@ -9,7 +9,7 @@ import { lockAccount } from '../users/account-status.js';
 import { findUserById, insertUser } from '../users/user.repository.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
-import { renderInvitationEmail } from '../../emails/render.js';
+import { renderCurrentTemplate } from '../email-templates/render.js';
 import type { InvitationWorkflowInput, Registration } from '../workflows/invitation.messages.js';
 import type { ActivityDeps } from './index.js';
 
@@ -86,10 +86,10 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
       // Rendered before the transaction, so no lock is held while React works.
       const token = newToken();
       const link = `${config.PUBLIC_BASE_URL}/invitations/accept?lang=${found.locale}#token=${token}`;
-      const rendered = await renderInvitationEmail({
+      const { rendered, templateVersion } = await renderCurrentTemplate(db, 'user_invitation', {
         locale: found.locale,
         username: found.username,
-        invitationUrl: link,
+        link,
         expiresAt: new Date(invitation.expires_at).toISOString(),
         timeZone: config.PLATFORM_TIMEZONE,
         productName: config.PRODUCT_NAME,
@@ -113,6 +113,7 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
           link,
           token,
           rendered,
+          templateVersion,
         });
       });
     },

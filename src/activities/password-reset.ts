@@ -1,4 +1,4 @@
-import { renderPasswordResetEmail } from '../../emails/render.js';
+import { renderCurrentTemplate } from '../email-templates/render.js';
 import { newToken, hashToken } from '../links/tokens.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail } from '../mail/link-mail.js';
@@ -23,10 +23,10 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
       // Rendered before the transaction, so no lock is held while React works.
       const token = newToken();
       const link = `${config.PUBLIC_BASE_URL}/password/reset?lang=${found.locale}#token=${token}`;
-      const rendered = await renderPasswordResetEmail({
+      const { rendered, templateVersion } = await renderCurrentTemplate(db, 'password_reset', {
         locale: found.locale,
         username: found.username,
-        resetUrl: link,
+        link,
         expiresAt: input.expiresAt,
         timeZone: config.PLATFORM_TIMEZONE,
         productName: config.PRODUCT_NAME,
@@ -55,6 +55,7 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
           link,
           token,
           rendered,
+          templateVersion,
         });
       });
     },

@@ -48,6 +48,8 @@ export function createResendActivities({ db }: ActivityDeps) {
           link_ciphertext: original.link_ciphertext,
           status: 'queued',
           resent_from: original.id,
+          // Rendered once, from the original's template: later edits never reach a copy.
+          template_version: original.template_version,
         });
         await recordAudit(tx, { actor: request.actor, action: 'email.resent', userId: original.user_id, details: { emailId: copy.id, resentFrom: original.id } });
         return { emailId: copy.id };

@@ -3,6 +3,7 @@ import type { AppDeps } from '../deps.js';
 import { DomainError, failureStatus } from '../errors.js';
 import { registerDocs } from './docs.js';
 import { registerEmailRoutes } from './emails/routes.js';
+import { registerEmailTemplateRoutes } from './email-templates/routes.js';
 import { registerInvitationRoutes } from './invitations/routes.js';
 import { allowedMethods, limitBody, noStore, requireAdmin, requireJsonBody, type ApiEnv } from './middleware.js';
 import { createMetrics, registerOpsRoutes } from './ops/routes.js';
@@ -35,6 +36,7 @@ export function createApp(deps: AppDeps) {
   registerInvitationRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerEmailRoutes(app, deps);
+  registerEmailTemplateRoutes(app, deps);
   registerPublicRoutes(app, deps);
   registerPages(app);
   registerOpsRoutes(app, deps, metrics);

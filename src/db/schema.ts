@@ -91,6 +91,19 @@ export interface EmailsTable {
   next_attempt_at: Timestamp | null;
   /** The reset link a password-reset mail carries, so its liveness can be checked. */
   password_reset_id: string | null;
+  /** The template version the mail was rendered from; null for the built-in template. */
+  template_version: number | null;
+}
+
+/** One version of an editable template (R6); subject and body both null: back to the built-in. */
+export interface EmailTemplateVersionsTable {
+  type: EmailType;
+  locale: Locale;
+  version: number;
+  subject: string | null;
+  body: string | null;
+  created_at: CreatedAt;
+  created_by: string | null;
 }
 
 export interface AuditEventsTable {
@@ -119,6 +132,7 @@ export interface DB {
   invitations: InvitationsTable;
   emails: EmailsTable;
   audit_events: AuditEventsTable;
+  email_template_versions: EmailTemplateVersionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -127,3 +141,4 @@ export type UserUpdate = Updateable<UsersTable>;
 export type InvitationRow = Selectable<InvitationsTable>;
 export type EmailRow = Selectable<EmailsTable>;
 export type PasswordResetRow = Selectable<PasswordResetsTable>;
+export type EmailTemplateVersionRow = Selectable<EmailTemplateVersionsTable>;

@@ -74,6 +74,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
     locale: command.locale ?? 'de',
     invitedBy: actor,
     ttlMs: deps.config.INVITATION_TTL,
+    reminderMs: deps.config.INVITATION_REMINDER,
     requestFingerprint: fingerprint,
   };
   const workflowId = invitationWorkflowId(userId);

@@ -30,6 +30,7 @@ export function emailView(e: EmailRow) {
     smtpResponse: e.smtp_response,
     html: e.html_redacted,
     text: e.text_redacted,
+    templateVersion: e.template_version,
   };
 }
 

@@ -25,6 +25,8 @@ export async function logLinkMail(
     link: string;
     token: string;
     rendered: RenderedEmail;
+    /** The template version it was rendered from; null for the built-in. */
+    templateVersion: number | null;
   },
 ): Promise<{ emailId: string }> {
   const html = redactLink(mail.rendered.html, mail.link);
@@ -47,6 +49,7 @@ export async function logLinkMail(
     text_redacted: text,
     link_ciphertext: secretBox.seal(mail.link),
     status: 'queued',
+    template_version: mail.templateVersion,
   });
   return { emailId: email.id };
 }

@@ -33,6 +33,11 @@ export interface InvitationWorkflowInput {
   invitedBy: string | null;
   /** INVITATION_TTL in milliseconds; the deadline is fixed from workflow time at start. */
   ttlMs: number;
+  /**
+   * INVITATION_REMINDER in milliseconds: one reminder this long before the deadline. Absent or
+   * null (and in workflows started before reminders existed): none.
+   */
+  reminderMs?: number | null;
   /** Digest of the request, when it came with an Idempotency-Key. */
   requestFingerprint?: string | undefined;
   /** Whether the server knows our search attributes (not so on the time-skipping test server). */
@@ -61,6 +66,11 @@ export interface InvitationState {
   /** skipped: revoked, deleted or accepted before the mail went out. */
   mail: 'pending' | 'sent' | 'failed' | 'skipped';
   mailError: string | null;
+  /** The instant the reminder is due; null when there is none (off, or longer than the lifetime). */
+  reminderAt: string | null;
+  /** skipped: the invitation ended first, or nothing was left to remind of. */
+  reminder: 'off' | 'scheduled' | 'sending' | 'sent' | 'failed' | 'skipped';
+  reminderEmailId: string | null;
   outcome: InvitationOutcome | null;
   rejection: string | null;
 }

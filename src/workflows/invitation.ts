@@ -29,15 +29,20 @@ const mail = mailActivities('1 day', '15 minutes');
  * conditional updates; signals only end the wait early.
  */
 export async function invitationWorkflow(input: InvitationWorkflowInput): Promise<InvitationState> {
+  // Fixed once, from workflow time, so a replay or a time-skipping test sees the same deadline.
+  const expiresAt = Date.now() + input.ttlMs;
+  const reminderAt = input.reminderMs && input.reminderMs < input.ttlMs ? new Date(expiresAt - input.reminderMs).toISOString() : null;
   const state: InvitationState = {
     phase: 'registering',
     userId: input.userId,
     invitationId: input.invitationId,
-    // Fixed once, from workflow time, so a replay or a time-skipping test sees the same deadline.
-    expiresAt: new Date(Date.now() + input.ttlMs).toISOString(),
+    expiresAt: new Date(expiresAt).toISOString(),
     emailId: null,
     mail: 'pending',
     mailError: null,
+    reminderAt,
+    reminder: reminderAt ? 'scheduled' : 'off',
+    reminderEmailId: null,
     outcome: null,
     rejection: null,
   };
@@ -99,6 +104,12 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   }
 
   state.phase = 'waiting';
+  if (state.reminderAt !== null) {
+    const untilReminder = Date.parse(state.reminderAt) - Date.now();
+    if (await condition(() => state.outcome !== null, Math.max(untilReminder, 0))) state.reminder = 'skipped';
+    else await remind(state, mailStep);
+  }
+  // From the absolute deadline: a slow reminder delivery never lengthens the lifetime.
   const remaining = Date.parse(state.expiresAt) - Date.now();
   if (!(await condition(() => state.outcome !== null, Math.max(remaining, 0)))) {
     state.phase = 'expiring';
@@ -116,6 +127,20 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
   // Copies already logged still get their delivery attempt (it skips them if the link died).
   await condition(() => allHandlersFinished() && mailStep.idle());
   return state;
+}
+
+/** One reminder with the invitation's own link, through the same durable mail step. */
+async function remind(state: InvitationState, mailStep: ReturnType<typeof createMailStep>) {
+  state.reminder = 'sending';
+  const prepared = await db.prepareInvitationReminder({ invitationId: state.invitationId });
+  if (!prepared) {
+    state.reminder = 'skipped';
+    return;
+  }
+  state.reminderEmailId = prepared.emailId;
+  // Like the invitation mail: a failure leaves the invitation standing, the log shows it.
+  const delivered = await mailStep.deliver(prepared.emailId);
+  state.reminder = delivered.mail;
 }
 
 function setStatus(input: InvitationWorkflowInput, status: string) {

@@ -55,7 +55,7 @@ export async function startTimeSkippingService(options: { wrapActivities?: (acti
     mail,
     userRow: (id: string) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
     /** Starts an invitation workflow as the API would, and returns the mailed link. */
-    async invite(username: string) {
+    async invite(username: string, options: { ttlMs?: number; reminderMs?: number | null } = {}) {
       const input: InvitationWorkflowInput = {
         userId: randomUUID(),
         invitationId: randomUUID(),
@@ -66,7 +66,8 @@ export async function startTimeSkippingService(options: { wrapActivities?: (acti
         permissions: [],
         locale: 'en',
         invitedBy: 'staff:test',
-        ttlMs: config.INVITATION_TTL,
+        ttlMs: options.ttlMs ?? config.INVITATION_TTL,
+        reminderMs: options.reminderMs === undefined ? config.INVITATION_REMINDER : options.reminderMs,
         indexed: false, // the time-skipping server has no custom search attributes
       };
       const handle = await env.client.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {

@@ -33,6 +33,7 @@ export const EmailSchema = EmailSummarySchema.extend({
   smtpResponse: z.string().nullable().openapi({ description: "The mail server's answer when it took the mail (250 …)" }),
   html: z.string().openapi({ description: 'The body as sent, with {{personal_link}} where the personal link was' }),
   text: z.string().openapi({ description: 'The plain-text body as sent, with {{personal_link}} where the personal link was' }),
+  templateVersion: z.number().int().nullable().openapi({ description: 'The version of the editable template the mail was rendered from (R6); null for the built-in one' }),
 }).openapi('Email');
 
 /** On the user view: the status of the user's latest invitation mail. */

@@ -5,6 +5,7 @@ import * as smtpResponse from './2026-11-25T1400-smtp-response.js';
 import * as invitationLinkAddress from './2026-11-26T0900-invitation-link-address.js';
 import * as usernameSkeleton from './2026-11-26T1000-username-skeleton.js';
 import * as emailLogAndResend from './2026-11-26T1100-email-log-and-resend.js';
+import * as emailTemplates from './2026-11-26T1200-email-templates.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26T0900-invitation-link-address': invitationLinkAddress,
   '2026-11-26T1000-username-skeleton': usernameSkeleton,
   '2026-11-26T1100-email-log-and-resend': emailLogAndResend,
+  '2026-11-26T1200-email-templates': emailTemplates,
 };

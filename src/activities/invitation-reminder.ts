@@ -1,0 +1,63 @@
+import { findInvitationById } from '../invitations/invitation.repository.js';
+import { renderCurrentTemplate } from '../email-templates/render.js';
+import { findEmailByKey } from '../mail/email-log.repository.js';
+import { logLinkMail } from '../mail/link-mail.js';
+import { lockAccount } from '../users/account-status.js';
+import { findUserById } from '../users/user.repository.js';
+import type { ActivityDeps } from './index.js';
+
+export function createInvitationReminderActivities({ db, secretBox, config }: ActivityDeps) {
+  return {
+    /**
+     * Renders the reminder (its own editable template) with the link of the invitation mail,
+     * decrypted from the log: a reminder never mints a second link. It goes to the address the
+     * invitation went to, so the link reaches no mailbox it was not sent to before. Logged as
+     * `queued`, keyed by the invitation: a retry reuses it. Null when there is nothing to
+     * remind of any more (accepted, revoked, deleted, lapsed, or no invitation mail).
+     */
+    async prepareInvitationReminder({ invitationId }: { invitationId: string }): Promise<{ emailId: string } | null> {
+      const key = `invitation_reminder:${invitationId}`;
+      const logged = await findEmailByKey(db, key);
+      if (logged) return { emailId: logged.id };
+      const invitationMail = await findEmailByKey(db, `invitation:${invitationId}`);
+      const invitation = await findInvitationById(db, invitationId);
+      if (!invitationMail?.link_ciphertext || !isOpen(invitation)) return null;
+      const found = await findUserById(db, invitation.user_id);
+      if (!found || found.status !== 'invited') return null;
+      const link = secretBox.open(invitationMail.link_ciphertext);
+      const token = new URL(link).hash.replace(/^#token=/, '');
+      // Rendered before the transaction, so no lock is held while React works.
+      const { rendered, templateVersion } = await renderCurrentTemplate(db, 'invitation_reminder', {
+        locale: invitationMail.locale,
+        username: found.username,
+        link,
+        expiresAt: new Date(invitation.expires_at).toISOString(),
+        timeZone: config.PLATFORM_TIMEZONE,
+        productName: config.PRODUCT_NAME,
+      });
+      return db.transaction().execute(async (tx) => {
+        await lockAccount(tx, found.id); // user first, like every other path: no deadlocks
+        const current = await findInvitationById(tx, invitationId);
+        const user = await findUserById(tx, found.id);
+        if (!isOpen(current) || user?.status !== 'invited') return null;
+        if (user.username !== found.username) throw new Error('the user was renamed while the reminder was rendered; render again');
+        return logLinkMail(tx, secretBox, {
+          idempotencyKey: key,
+          type: 'invitation_reminder',
+          userId: user.id,
+          invitationId,
+          locale: invitationMail.locale,
+          to: invitationMail.to_address,
+          link,
+          token,
+          rendered,
+          templateVersion,
+        });
+      });
+    },
+  };
+}
+
+function isOpen<T extends { status: string; expires_at: Date }>(invitation: T | undefined): invitation is T {
+  return invitation?.status === 'pending' && new Date(invitation.expires_at).getTime() > Date.now();
+}
