@@ -1,7 +1,6 @@
 import { findInvitationById } from '../invitations/invitation.repository.js';
-import { renderCurrentTemplate } from '../email-templates/render.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
-import { logLinkMail } from '../mail/link-mail.js';
+import { logLinkMail, renderLinkMail, tokenOfLink } from '../links/link-mail.js';
 import { lockAccount } from '../users/account-status.js';
 import { findUserById } from '../users/user.repository.js';
 import type { ActivityDeps } from './index.js';
@@ -25,15 +24,12 @@ export function createInvitationReminderActivities({ db, secretBox, config }: Ac
       const found = await findUserById(db, invitation.user_id);
       if (!found || found.status !== 'invited') return null;
       const link = secretBox.open(invitationMail.link_ciphertext);
-      const token = new URL(link).hash.replace(/^#token=/, '');
       // Rendered before the transaction, so no lock is held while React works.
-      const { rendered, templateVersion } = await renderCurrentTemplate(db, 'invitation_reminder', {
+      const { rendered, templateVersion } = await renderLinkMail(db, config, 'invitation_reminder', {
         locale: invitationMail.locale,
         username: found.username,
         link,
         expiresAt: new Date(invitation.expires_at).toISOString(),
-        timeZone: config.PLATFORM_TIMEZONE,
-        productName: config.PRODUCT_NAME,
       });
       return db.transaction().execute(async (tx) => {
         await lockAccount(tx, found.id); // user first, like every other path: no deadlocks
@@ -49,7 +45,7 @@ export function createInvitationReminderActivities({ db, secretBox, config }: Ac
           locale: invitationMail.locale,
           to: invitationMail.to_address,
           link,
-          token,
+          token: tokenOfLink(link),
           rendered,
           templateVersion,
         });

@@ -3,13 +3,12 @@ import { recordsGone } from '../metrics.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { DomainError } from '../errors.js';
 import { expireInvitation as expireInvitationRow, findInvitationById, insertInvitation, setInvitationLink } from '../invitations/invitation.repository.js';
-import { newToken, hashToken } from '../links/tokens.js';
+import { hashToken } from '../links/tokens.js';
 import { canonicalEmail, canonicalUsername } from '../users/identity.js';
 import { lockAccount } from '../users/account-status.js';
 import { findUserById, insertUser } from '../users/user.repository.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
-import { logLinkMail } from '../mail/link-mail.js';
-import { renderCurrentTemplate } from '../email-templates/render.js';
+import { logLinkMail, mintLink, renderLinkMail } from '../links/link-mail.js';
 import type { InvitationWorkflowInput, Registration } from '../workflows/invitation.messages.js';
 import type { ActivityDeps } from './index.js';
 
@@ -84,15 +83,12 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
       const found = invitation && (await findUserById(db, invitation.user_id));
       if (!invitation || !found || invitation.status !== 'pending') return null;
       // Rendered before the transaction, so no lock is held while React works.
-      const token = newToken();
-      const link = `${config.PUBLIC_BASE_URL}/invitations/accept?lang=${found.locale}#token=${token}`;
-      const { rendered, templateVersion } = await renderCurrentTemplate(db, 'user_invitation', {
+      const { token, link } = mintLink(config.PUBLIC_BASE_URL, 'invitation', found.locale);
+      const { rendered, templateVersion } = await renderLinkMail(db, config, 'user_invitation', {
         locale: found.locale,
         username: found.username,
         link,
         expiresAt: new Date(invitation.expires_at).toISOString(),
-        timeZone: config.PLATFORM_TIMEZONE,
-        productName: config.PRODUCT_NAME,
       });
       return db.transaction().execute(async (tx) => {
         await lockAccount(tx, found.id); // user first, like every other path: no deadlocks

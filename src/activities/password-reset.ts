@@ -1,7 +1,6 @@
-import { renderCurrentTemplate } from '../email-templates/render.js';
-import { newToken, hashToken } from '../links/tokens.js';
+import { hashToken } from '../links/tokens.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
-import { logLinkMail } from '../mail/link-mail.js';
+import { logLinkMail, mintLink, renderLinkMail } from '../links/link-mail.js';
 import { insertReset } from '../password-resets/password-reset.repository.js';
 import { killResetLinks, lockAccount, mayUseForgotPassword } from '../users/account-status.js';
 import { findUserById, findUserByLoginKey } from '../users/user.repository.js';
@@ -21,15 +20,12 @@ export function createPasswordResetActivities({ db, secretBox, config }: Activit
       const found = await findUserByLoginKey(db, input.emailKey);
       if (!found || found.email_key !== input.emailKey) return null;
       // Rendered before the transaction, so no lock is held while React works.
-      const token = newToken();
-      const link = `${config.PUBLIC_BASE_URL}/password/reset?lang=${found.locale}#token=${token}`;
-      const { rendered, templateVersion } = await renderCurrentTemplate(db, 'password_reset', {
+      const { token, link } = mintLink(config.PUBLIC_BASE_URL, 'password_reset', found.locale);
+      const { rendered, templateVersion } = await renderLinkMail(db, config, 'password_reset', {
         locale: found.locale,
         username: found.username,
         link,
         expiresAt: input.expiresAt,
-        timeZone: config.PLATFORM_TIMEZONE,
-        productName: config.PRODUCT_NAME,
       });
       return db.transaction().execute(async (tx) => {
         // Lock the user first (like every other path), then decide on what is true now: a

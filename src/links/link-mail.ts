@@ -2,8 +2,41 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { RenderedEmail } from '../../emails/render.js';
 import type { Queryable } from '../db/database.js';
 import type { EmailType, Locale } from '../db/schema.js';
-import { insertEmail, redactLink } from './email-log.repository.js';
-import type { SecretBox } from './secret-box.js';
+import { insertEmail, redactLink } from '../mail/email-log.repository.js';
+import type { SecretBox } from '../mail/secret-box.js';
+import { renderCurrentTemplate } from '../email-templates/render.js';
+import type { TemplateType } from '../email-templates/variables.js';
+import { newToken, type TokenPurpose } from './tokens.js';
+
+/** Where each purpose's link lands: the page that posts the token from the fragment. */
+const pages: Record<TokenPurpose, string> = { invitation: '/invitations/accept', password_reset: '/password/reset' };
+
+/**
+ * A new personal link: the token travels in the fragment (security.md 4), the page speaks
+ * the invitee's language, and the base is PUBLIC_BASE_URL, never a request's Host.
+ */
+export function mintLink(baseUrl: string, purpose: TokenPurpose, locale: Locale): { token: string; link: string } {
+  const token = newToken();
+  return { token, link: `${baseUrl}${pages[purpose]}?lang=${locale}#token=${token}` };
+}
+
+/** The token of a link minted here (for a mail that carries an already logged link again). */
+export function tokenOfLink(link: string): string {
+  return new URL(link).hash.replace(/^#token=/, '');
+}
+
+/**
+ * Renders a link mail from the template in force for its type, with the platform's values.
+ * Done before the caller's transaction, so no lock is held while React works.
+ */
+export function renderLinkMail(
+  db: Queryable,
+  config: { PLATFORM_TIMEZONE: string; PRODUCT_NAME: string },
+  type: TemplateType,
+  values: { locale: Locale; username: string; link: string; expiresAt: string },
+) {
+  return renderCurrentTemplate(db, type, { ...values, timeZone: config.PLATFORM_TIMEZONE, productName: config.PRODUCT_NAME });
+}
 
 /**
  * Logs a mail that carries a personal link, as `queued`: bodies with the link replaced by a
