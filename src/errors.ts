@@ -16,6 +16,7 @@ export const failureStatus = {
   InvitationNotFound: 404,
   EmailNotFound: 404,
   NotFound: 404,
+  MethodNotAllowed: 405,
   LinkInvalidOrExpired: 410,
   InvitationExpired: 410,
   InvalidCredentials: 401,
@@ -45,7 +46,7 @@ export class DomainError extends Error {
   constructor(
     readonly type: FailureType,
     message: string,
-    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number; [key: string]: unknown } = {},
+    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number; allow?: string[]; [key: string]: unknown } = {},
   ) {
     super(message);
     this.name = 'DomainError';

@@ -5,7 +5,7 @@ import { registerDocs } from './docs.js';
 import { registerEmailRoutes } from './emails/routes.js';
 import { registerEmailTemplateRoutes } from './email-templates/routes.js';
 import { registerInvitationRoutes } from './invitations/routes.js';
-import { limitBody, requireAdmin, requireJsonBody, type ApiEnv } from './middleware.js';
+import { allowedMethods, limitBody, noStore, requireAdmin, requireJsonBody, type ApiEnv } from './middleware.js';
 import { createMetrics, registerOpsRoutes } from './ops/routes.js';
 import { problemResponse, toDomainError, validationError } from './problem.js';
 import { registerPages } from './public/pages.js';
@@ -14,20 +14,24 @@ import { registerUserRoutes } from './users/routes.js';
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<ApiEnv>({
-    // Every schema failure becomes the same 422 problem document, field by field.
+    // Every schema failure becomes the same 422 problem document, field by field. The
+    // validator also hands over what was sent (untyped here), to tell "wrong type" from "missing".
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error);
+      if (!result.success) throw validationError(result.error, (result as { data?: unknown }).data);
     },
   });
   const metrics = createMetrics();
 
   app.use('*', metrics.middleware);
-  app.use('/api/*', limitBody(64 * 1024), requireJsonBody);
+  app.use('/api/*', noStore);
+  // Authentication first: a caller without the key learns nothing else, not even which
+  // content types or body sizes an operation takes.
   const admin = requireAdmin(deps.adminKeys);
   app.use('/api/v1/*', async (c, next) => {
     if (c.req.path.startsWith('/api/v1/public/') || c.req.path === '/api/v1/openapi.json') return next();
     return admin(c, next);
   });
+  app.use('/api/*', limitBody(64 * 1024), requireJsonBody);
 
   registerInvitationRoutes(app, deps);
   registerUserRoutes(app, deps);
@@ -44,11 +48,24 @@ export function createApp(deps: AppDeps) {
     info: {
       title: 'Invitation service',
       version: '1.0.0',
-      description: 'Invites users by email and keeps their account status right (shared/spec/api.md). Errors are RFC 9457 problem documents.',
+      description:
+        'Invites users by email and keeps their account status right: invited, active once a password is set, inactive when the link lapses. ' +
+        'The rule numbers (R1–R13) in the summaries are those of docs/rules.md in the repository. ' +
+        'Admin operations need "Authorization: Bearer <key>"; it is checked before anything else. ' +
+        'Errors are RFC 9457 problem documents; a wrong method on an existing path answers 405 with Allow.',
     },
   });
 
-  app.notFound((c) => problemResponse(c, new DomainError('NotFound', `Nothing at ${c.req.method} ${c.req.path}.`)));
+  const methodsOf = allowedMethods(app);
+  app.notFound((c) => {
+    const allow = methodsOf(c.req.path);
+    // OPTIONS asks which methods there are (RFC 9110 9.3.7): that is an answer, not an error.
+    if (allow.length && c.req.method === 'OPTIONS') return c.body(null, 204, { allow: allow.join(', ') });
+    if (allow.length === 0 || allow.includes(c.req.method)) {
+      return problemResponse(c, new DomainError('NotFound', `Nothing at ${c.req.method} ${c.req.path}.`));
+    }
+    return problemResponse(c, new DomainError('MethodNotAllowed', `${c.req.path} answers ${allow.join(', ')}, not ${c.req.method}.`, { allow }));
+  });
   app.onError((error, c) => {
     const domain = toDomainError(error);
     if (domain && !(error instanceof DomainError)) deps.log.warn({ err: error, path: c.req.path }, 'mapped a low-level error to a problem');

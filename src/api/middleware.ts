@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { METHOD_NAME_ALL } from 'hono/router';
+import { TrieRouter } from 'hono/router/trie-router';
 import { bodyLimit } from 'hono/body-limit';
 import { DomainError } from '../errors.js';
 
@@ -48,3 +50,28 @@ export const limitBody = (maxSize: number) =>
       throw new DomainError('PayloadTooLarge', `The request body exceeds ${maxSize} bytes.`);
     },
   });
+
+/** Admin answers and answers about users are personal: no cache may keep them. */
+export const noStore: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
+};
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * The methods a path answers to, from the app's routes (middleware excluded), so that a
+ * wrong method on a real path is a 405 with `Allow` (RFC 9110 15.5.6), not a 404. Built on
+ * first use, when every route is registered.
+ */
+export function allowedMethods(app: Hono<any>): (path: string) => string[] {
+  let router: TrieRouter<true> | undefined;
+  return (path) => {
+    if (!router) {
+      router = new TrieRouter<true>();
+      for (const route of app.routes) if (route.method !== METHOD_NAME_ALL) router.add(route.method, route.path, true);
+    }
+    const found = METHODS.filter((method) => router!.match(method === 'HEAD' ? 'GET' : method, path)[0].length > 0);
+    return found.length ? [...found, 'OPTIONS'] : [];
+  };
+}

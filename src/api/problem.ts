@@ -21,6 +21,7 @@ const titles: Record<FailureType, string> = {
   InvitationNotFound: 'No such invitation',
   EmailNotFound: 'No such email',
   NotFound: 'Not found',
+  MethodNotAllowed: 'Method not allowed',
   LinkInvalidOrExpired: 'This link is invalid, used or expired',
   InvitationExpired: 'The invitation has expired',
   InvalidCredentials: 'Wrong login or password',
@@ -39,7 +40,7 @@ const titles: Record<FailureType, string> = {
 const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 
 export function problemBody(error: DomainError, instance?: string) {
-  const { errors, retryAfterSeconds: _retryAfter, ...extra } = error.extra;
+  const { errors, retryAfterSeconds: _retryAfter, allow: _allow, ...extra } = error.extra;
   return {
     type: `https://invitations.dev/problems/${kebab(error.type)}`,
     title: titles[error.type],
@@ -56,25 +57,42 @@ export function problemResponse(c: Context, error: DomainError): Response {
   const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'cache-control': 'no-store' };
   if (error.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(error.extra.retryAfterSeconds));
   if (error.type === 'Unauthorized') headers['www-authenticate'] = 'Bearer';
+  if (error.extra.allow) headers.allow = error.extra.allow.join(', ');
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }
 
-export function fieldErrors(error: ZodError): FieldError[] {
+/**
+ * Zod's issues as field errors. `input` is what the client sent (zod keeps no input in its
+ * issues), so a field that is there with the wrong type is told apart from a missing one.
+ */
+export function fieldErrors(error: ZodError, input?: unknown): FieldError[] {
   return error.issues.map((issue) => {
-    const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const path = [...issue.path, ...(keys.length === 1 ? keys : [])].map(String).join('/');
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown field${keys.length > 1 ? 's' : ''}: ${keys.join(', ')}`
-        : issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined
-          ? 'is required'
-          : issue.message;
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown field${keys.length > 1 ? 's' : ''}: ${keys.join(', ')}`;
+    else if (issue.code === 'invalid_type') {
+      const sent = valueAt(input, issue.path);
+      message = sent === undefined ? 'is required' : `must be ${article(issue.expected)} ${issue.expected}, not ${kindOf(sent)}`;
+    }
     return { field: path || '(body)', message };
   });
 }
 
-export function validationError(error: ZodError): DomainError {
-  const errors = fieldErrors(error);
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
+const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `${article(typeof value)} ${typeof value}`);
+
+export function validationError(error: ZodError, input?: unknown): DomainError {
+  const errors = fieldErrors(error, input);
   return new DomainError('ValidationFailed', `${errors.length} field${errors.length === 1 ? '' : 's'} need${errors.length === 1 ? 's' : ''} attention.`, { errors });
 }
 

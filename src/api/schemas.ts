@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { canonicalEmail, usernameProblem } from '../users/identity.js';
+import { canonicalEmail, EMAIL_MAX, USERNAME_MAX, usernameProblem } from '../users/identity.js';
 
 export const ProblemSchema = z
   .object({
@@ -12,9 +12,13 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
+// Documentation only (answers are not parsed): the formats a client may rely on.
+export const Uuid = z.string().openapi({ format: 'uuid' });
+export const Timestamp = z.string().openapi({ format: 'date-time' });
+
 export const UserSchema = z
   .object({
-    id: z.string(),
+    id: Uuid,
     username: z.string(),
     email: z.string(),
     userType: z.string(),
@@ -23,23 +27,23 @@ export const UserSchema = z
     status: z.enum(['invited', 'active', 'inactive']),
     locale: z.enum(['de', 'en']),
     emailVerified: z.boolean(),
-    createdAt: z.string(),
-    activatedAt: z.string().nullable(),
-    lastLoginAt: z.string().nullable(),
-    deactivatedAt: z.string().nullable(),
+    createdAt: Timestamp,
+    activatedAt: Timestamp.nullable(),
+    lastLoginAt: Timestamp.nullable(),
+    deactivatedAt: Timestamp.nullable(),
     deactivationReason: z.string().nullable(),
   })
   .openapi('User');
 
 export const InvitationSchema = z
   .object({
-    id: z.string(),
+    id: Uuid,
     status: z.enum(['pending', 'accepted', 'expired', 'revoked']),
-    createdAt: z.string(),
-    expiresAt: z.string(),
-    acceptedAt: z.string().nullable(),
-    expiredAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
+    createdAt: Timestamp,
+    expiresAt: Timestamp,
+    acceptedAt: Timestamp.nullable(),
+    expiredAt: Timestamp.nullable(),
+    revokedAt: Timestamp.nullable(),
     invitedBy: z.string().nullable(),
     workflowId: z.string(),
   })
@@ -59,28 +63,97 @@ export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
 });
 
+/*
+ * The failures every operation of a kind can give, spread into each route's responses so
+ * that the document names every status the middleware and the error mapping produce.
+ */
+/** Admin operations: the key is checked before anything else (body, content type, id). */
+export const adminProblems = {
+  401: problem('No admin key, or a wrong one: send "Authorization: Bearer <key>"'),
+} as const;
+/** Operations with a JSON body. */
+export const bodyProblems = {
+  400: problem('The body is not valid JSON'),
+  413: problem('The body is larger than 64 KiB'),
+  415: problem('The body is not application/json'),
+  422: problem('Invalid fields; `errors` names each one'),
+} as const;
+/** POST operations without a body of their own still refuse a huge or non-JSON one. */
+export const bodylessPostProblems = {
+  413: problem('The body is larger than 64 KiB'),
+  415: problem('A body was sent, and it is not application/json'),
+} as const;
+/** The public endpoints share a per-client rate limit. */
+export const rateLimited = {
+  429: problem('Too many requests from this client; Retry-After says when to try again'),
+} as const;
+/** Operations that start or update a workflow, or write under possible contention. */
+export const unavailable = {
+  503: problem('Temporal is unreachable or a concurrent change got in the way; nothing was changed. Retry-After may say when to try again'),
+} as const;
+
 export const bearer = [{ bearerAuth: [] }];
 
+/** Admin changes may name the staff member acting, for the audit trail (api.md). */
+export const ActorHeader = z
+  .string()
+  .optional()
+  .openapi({ description: 'The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept)' });
+export const actorHeader = { headers: z.object({ 'x-actor': ActorHeader }) };
+
 // The same rules the services apply, here too so that one 422 lists every bad field at once.
+// Lengths count code points, as JSON Schema's minLength/maxLength do.
+const codePoints = (value: string) => [...value].length;
+
+/**
+ * The document's pattern for usernames: letters, marks, digits and . _ + -, without the
+ * fillers and joiners that render as nothing (usernameProblem, which also normalises to NFC).
+ * The combining marks are listed as escapes on purpose, hence the lint exception.
+ */
+// eslint-disable-next-line no-misleading-character-class
+const USERNAME_PATTERN = /^(?!.*[\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFE00-\uFE0F\uFFA0])[\p{L}\p{M}\p{N}._+-]+$/u;
+
 export const UsernameField = z
   .string()
-  .max(200)
   .superRefine((value, ctx) => {
-    const problem = usernameProblem(value);
+    const length = codePoints(value);
+    const problem =
+      length < 2 || length > USERNAME_MAX
+        ? `must be 2 to ${USERNAME_MAX} characters`
+        : (usernameProblem(value) ?? (USERNAME_PATTERN.test(value) ? undefined : 'may contain letters, digits and . _ + - only'));
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({
+    minLength: 2,
+    maxLength: USERNAME_MAX,
+    pattern: USERNAME_PATTERN.source,
+    description: 'Letters, digits and . _ + -; no "@". Unique case-insensitively after Unicode normalisation (NFKC).',
   });
 
 export const EmailField = z
   .string()
-  .max(320)
   .superRefine((value, ctx) => {
-    const result = canonicalEmail(value);
+    const result = codePoints(value) > EMAIL_MAX ? { ok: false as const, problem: `must be at most ${EMAIL_MAX} characters` } : canonicalEmail(value);
     if (!result.ok) ctx.addIssue({ code: 'custom', message: result.problem });
-  });
+  })
+  // idn-email, not email: internationalised addresses (RFC 6531) are accepted.
+  .openapi({ format: 'idn-email', maxLength: EMAIL_MAX, description: 'Unique case-insensitively; the domain may be internationalised' });
 
 export const PermissionsField = z
   .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,99}$/, 'letters, digits, _ . : - (max 100)'))
   .max(200);
 
-/** Free text a client sends that reaches a query: control characters never mean anything there. */
-export const PlainText = (max: number) => z.string().max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+/** The configured user types (USER_TYPES): the document is built per app, from its config. */
+export const userTypeField = (types: readonly string[]) =>
+  z.enum(types as [string, ...string[]], { error: () => `must be one of: ${types.join(', ')}` });
+
+export const LocaleField = z.enum(['de', 'en']);
+
+/**
+ * Free text a client sends that reaches a query: control characters never mean anything
+ * there. Written as C0/DEL/C1 ranges rather than \p{Cc} so that the document's pattern is
+ * plain ECMA-262 that every JSON Schema tool reads the same, with no flags.
+ */
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001F\u007F-\u009F]*$/;
+export const PlainText = (max: number) => z.string().max(max).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');

@@ -10,7 +10,7 @@ import {
 } from '../../email-templates/template.service.js';
 import { templateTypes } from '../../email-templates/variables.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { bearer, json, jsonBody, problem } from '../schemas.js';
+import { adminProblems, bearer, bodyProblems, json, jsonBody, problem, unavailable } from '../schemas.js';
 import { PreviewBody, PreviewSchema, TemplateBody, TemplateSchema, VersionSchema } from './schemas.js';
 
 const params = z.object({
@@ -19,7 +19,7 @@ const params = z.object({
 const query = z.object({ locale: z.enum(['de', 'en']).default('de').openapi({ description: 'The template of this language (default de)' }) }).strict();
 const path = '/api/v1/email-templates/{type}';
 const common = { tags: ['Email templates'], security: bearer, request: { params, query } };
-const notFound = { 404: problem('No such template type'), 422: problem('Invalid locale') };
+const notFound = { ...adminProblems, 404: problem('No such template type'), 422: problem('Invalid type or locale') };
 
 const getRoute = createRoute({
   ...common,
@@ -36,6 +36,9 @@ const putRoute = createRoute({
   summary: 'Customise a template: a new version, recorded with X-Actor and time',
   request: { ...common.request, ...jsonBody(TemplateBody) },
   responses: {
+    ...adminProblems,
+    ...bodyProblems,
+    ...unavailable,
     200: json(TemplateSchema.extend({ sanitized: z.boolean().openapi({ description: 'The stored body differs from the one sent: markup outside the allowed subset was removed, or spelling normalised' }) }), 'Saved as a new version'),
     404: problem('No such template type'),
     422: problem('The personal link variable is missing, a variable does not exist, or the fields are invalid'),
@@ -47,7 +50,12 @@ const deleteRoute = createRoute({
   method: 'delete',
   path,
   summary: 'Back to the built-in default, as a new version (nothing changes when the default is in force)',
-  responses: { 200: json(TemplateSchema, 'The built-in default, now in force'), ...notFound },
+  responses: {
+    200: json(TemplateSchema, 'The built-in default, now in force'),
+    ...notFound,
+    413: problem('A body was sent, and it is larger than 64 KiB'),
+    ...unavailable,
+  },
 });
 
 const versionsRoute = createRoute({
@@ -65,6 +73,8 @@ const previewRoute = createRoute({
   summary: 'Render the template in force, or a draft sent in the body, with sample data',
   request: { ...common.request, body: { content: { 'application/json': { schema: PreviewBody } }, required: false } },
   responses: {
+    ...adminProblems,
+    ...bodyProblems,
     200: json(PreviewSchema, 'The rendered mail'),
     404: problem('No such template type'),
     422: problem('The draft is not valid'),

@@ -1,8 +1,12 @@
 import { z } from '@hono/zod-openapi';
+import { PlainText } from '../schemas.js';
 
 // Control characters have no place in a subject (a header) or in markup; newlines and tabs in the body do.
-const subject = z.string().min(1).max(200).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
-const body = z.string().min(1).max(20_000).regex(/^(?:[^\p{Cc}]|[\t\n\r])*$/u, 'must not contain control characters other than line breaks and tabs');
+// Control characters as C0/DEL/C1 ranges, not \p{Cc} with a flag: the document's pattern must
+// read the same in every JSON Schema tool (see PlainText).
+const subject = PlainText(200).min(1);
+// eslint-disable-next-line no-control-regex
+const body = z.string().min(1).max(20_000).regex(/^(?:[^\u0000-\u001F\u007F-\u009F]|[\t\n\r])*$/, 'must not contain control characters other than line breaks and tabs');
 
 export const TemplateBody = z
   .object({

@@ -3,10 +3,11 @@ import type { AppDeps } from '../../deps.js';
 import { getEmail, listEmailLog } from '../../mail/email-log.service.js';
 import { resendEmail } from '../../mail/resend.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { bearer, json, problem } from '../schemas.js';
+import { bearer, bodylessPostProblems, json, problem } from '../schemas.js';
 import { EmailLogQuery, EmailSchema, EmailSummarySchema, ResendAnswer, ResendHeaders } from './schemas.js';
 
-const idParam = { params: z.object({ id: z.string().max(100) }) };
+// Any id that names no mail is a 404 (api.md), however long: the service only looks up UUIDs.
+const idParam = { params: z.object({ id: z.string() }) };
 
 const listRoute = createRoute({
   method: 'get',
@@ -47,6 +48,7 @@ const resendRoute = createRoute({
     202: json(ResendAnswer, 'The copy is logged and on its way'),
     401: problem('Missing or wrong bearer key'),
     404: problem('No such email'),
+    ...bodylessPostProblems,
     409: problem('The invitation was accepted or revoked, or the reset link was replaced'),
     410: problem('The invitation expired (the detail says how to invite again, R11), or the reset link expired or was used'),
     422: problem('Invalid Idempotency-Key, or one already used for another mail'),

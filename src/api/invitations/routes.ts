@@ -1,47 +1,79 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Config } from '../../config.js';
 import type { AppDeps } from '../../deps.js';
 import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { bearer, EmailField, json, jsonBody, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
+import {
+  ActorHeader,
+  actorHeader,
+  adminProblems,
+  bearer,
+  bodyProblems,
+  EmailField,
+  json,
+  jsonBody,
+  LocaleField,
+  PermissionsField,
+  problem,
+  Timestamp,
+  unavailable,
+  UsernameField,
+  userTypeField,
+  UserSchema,
+  Uuid,
+} from '../schemas.js';
 
-const InviteBody = z
-  .object({
-    username: UsernameField.openapi({ example: 'erika.muster' }),
-    email: EmailField.openapi({ example: 'erika@example.com' }),
-    userType: z.string().max(64).openapi({ example: 'member', description: 'One of USER_TYPES' }),
-    isStaff: z.boolean().optional(),
-    permissions: PermissionsField.optional(),
-    locale: z.enum(['de', 'en']).optional().openapi({ description: "The invitee's language for mails and pages (default de)" }),
-  })
-  .strict()
-  .openapi('InviteRequest');
+const inviteBody = (config: Config) =>
+  z
+    .object({
+      username: UsernameField.openapi({ example: 'erika.muster' }),
+      email: EmailField.openapi({ example: 'erika@example.com' }),
+      userType: userTypeField(config.USER_TYPES).openapi({ example: config.USER_TYPES[0], description: 'One of the configured USER_TYPES' }),
+      isStaff: z.boolean().optional(),
+      permissions: PermissionsField.optional(),
+      locale: LocaleField.optional().openapi({ description: "The invitee's language for mails and pages (default de)" }),
+    })
+    .strict()
+    .openapi('InviteRequest');
 
-const inviteRoute = createRoute({
-  method: 'post',
-  path: '/api/v1/invitations',
-  tags: ['Invitations'],
-  summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
-  security: bearer,
-  request: {
-    ...jsonBody(InviteBody),
-    headers: z.object({
-      'idempotency-key': z.string().optional().openapi({
-        description: 'A retry with the same key returns the first result (header Idempotent-Replayed: true) and never creates a second invitation; the same key with a different body is a 422.',
-        example: 'b6f0c8e2-invite-erika',
+const inviteRoute = (config: Config) =>
+  createRoute({
+    method: 'post',
+    path: '/api/v1/invitations',
+    tags: ['Invitations'],
+    summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
+    security: bearer,
+    request: {
+      ...jsonBody(inviteBody(config)),
+      headers: z.object({
+        'x-actor': ActorHeader,
+        'idempotency-key': z.string().optional().openapi({
+          description: 'A retry with the same key returns the first result (header Idempotent-Replayed: true) and never creates a second invitation; the same key with a different body is a 422.',
+          example: 'b6f0c8e2-invite-erika',
+          // checkIdempotencyKey's rule, for the document: 1–255 printable ASCII characters, no spaces.
+          minLength: 1,
+          maxLength: 255,
+          pattern: '^[!-~]+$',
+        }),
       }),
-    }),
-  },
-  responses: {
-    201: json(z.object({ user: UserSchema, invitation: z.object({ id: z.string(), expiresAt: z.string() }) }), 'Invited'),
-    400: problem('Malformed JSON'),
-    401: problem('Missing or wrong bearer key'),
-    409: problem('Username or email already in use'),
-    415: problem('Not JSON'),
-    422: problem('Invalid fields'),
-    503: problem('Temporal unavailable; nothing changed'),
-  },
-});
+    },
+    responses: {
+      201: {
+        ...json(z.object({ user: UserSchema, invitation: z.object({ id: Uuid, expiresAt: Timestamp }) }), 'Invited'),
+        headers: z.object({
+          Location: z.string().openapi({ description: 'The new user' }),
+          'Idempotent-Replayed': z.literal('true').optional().openapi({ description: 'Present when this answers a retry with the same Idempotency-Key' }),
+        }),
+      },
+      ...adminProblems,
+      ...bodyProblems,
+      404: problem('The user was deleted again while being invited'),
+      409: problem('Username or email already in use'),
+      422: problem('Invalid fields, an invalid Idempotency-Key, or a key used before for a different request'),
+      ...unavailable,
+    },
+  });
 
 const revokeRoute = createRoute({
   method: 'delete',
@@ -49,16 +81,19 @@ const revokeRoute = createRoute({
   tags: ['Invitations'],
   summary: 'Revoke a pending invitation: the link stops working, the user becomes inactive',
   security: bearer,
-  request: { params: z.object({ id: z.string() }) },
+  request: { params: z.object({ id: z.string() }), ...actorHeader },
   responses: {
     204: { description: 'Revoked (or already revoked)' },
+    ...adminProblems,
     404: problem('No such invitation'),
     409: problem('Already accepted or expired'),
+    413: problem('A body was sent, and it is larger than 64 KiB'),
+    ...unavailable,
   },
 });
 
 export function registerInvitationRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
-  app.openapi(inviteRoute, async (c) => {
+  app.openapi(inviteRoute(deps.config), async (c) => {
     const key = c.req.valid('header')['idempotency-key'];
     const idempotency = key === undefined ? undefined : { principal: c.get('principal'), key: checkIdempotencyKey(key) };
     const result = await inviteUser(deps, c.req.valid('json'), actorOf(c), idempotency);

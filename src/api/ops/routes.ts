@@ -1,4 +1,4 @@
-import type { OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
@@ -6,6 +6,7 @@ import type { AppDeps } from '../../deps.js';
 import { defaultRegistry } from '../../metrics.js';
 import { readiness } from '../../ops/readiness.js';
 import type { ApiEnv } from '../middleware.js';
+import { json } from '../schemas.js';
 
 export function createMetrics() {
   const registry = new Registry();
@@ -33,13 +34,43 @@ export function createMetrics() {
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 
+const Readiness = z.object({
+  status: z.enum(['ready', 'not ready']),
+  database: z.string().openapi({ description: '"ok", or "unavailable: <why>"' }),
+  temporal: z.string().openapi({ description: '"ok", or "unavailable: <why>"' }),
+});
+
+const healthRoute = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['Operations'],
+  summary: 'The process is up',
+  responses: { 200: json(z.object({ status: z.literal('ok') }), 'Up') },
+});
+
+const readyRoute = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags: ['Operations'],
+  summary: 'The database and Temporal answer (each probed with a 2 s deadline)',
+  responses: { 200: json(Readiness, 'Ready'), 503: json(Readiness, 'Not ready: the body says which dependency is missing') },
+});
+
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['Operations'],
+  summary: 'Prometheus metrics',
+  responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'Prometheus text exposition format 0.0.4' } },
+});
+
 export function registerOpsRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps, metrics: Metrics) {
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
+  app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
+  app.openapi(readyRoute, async (c) => {
     const { ready, database, temporal } = await readiness(deps);
-    return c.json({ status: ready ? 'ready' : 'not ready', database, temporal }, ready ? 200 : 503);
+    return ready ? c.json({ status: 'ready' as const, database, temporal }, 200) : c.json({ status: 'not ready' as const, database, temporal }, 503);
   });
   const all = Registry.merge([metrics.registry, defaultRegistry]);
-  app.get('/metrics', async (c) => c.body(await all.metrics(), 200, { 'content-type': all.contentType }));
+  app.openapi(metricsRoute, async (c) => c.text(await all.metrics(), 200, { 'content-type': all.contentType }));
 }
 

@@ -5,10 +5,10 @@ import { completePasswordReset, inspectPasswordReset, requestPasswordReset } fro
 import { login, loginAccountKey } from '../../accounts/user.service.js';
 import type { ApiEnv } from '../middleware.js';
 import { publicRateLimits, RESET_REQUESTED_MESSAGE } from '../rate-limits.js';
-import { json, jsonBody, PlainText, problem, UserSchema } from '../schemas.js';
+import { bodyProblems, EmailField, json, jsonBody, PlainText, problem, rateLimited, Timestamp, unavailable, UserSchema } from '../schemas.js';
 
 // Public bodies are strict: a stray `status` or `isStaff` is refused, never assigned (security.md 16).
-const token = PlainText(200);
+const token = PlainText(200).openapi({ description: 'The token from the link (after #token=)' });
 const password = z.string().max(1024).openapi({ description: '8–256 characters after NFKC; 15 or more recommended' });
 
 const acceptRoute = createRoute({
@@ -19,8 +19,11 @@ const acceptRoute = createRoute({
   request: jsonBody(z.object({ token, password }).strict().openapi('AcceptInvitationRequest')),
   responses: {
     200: json(z.object({ user: UserSchema }), 'Accepted: the user is active'),
+    ...bodyProblems,
     410: problem('Link invalid, used, revoked or expired'),
-    422: problem('Password does not meet the rules'),
+    422: problem('Invalid fields, or a password that does not meet the rules'),
+    ...rateLimited,
+    ...unavailable,
   },
 });
 
@@ -31,8 +34,10 @@ const inspectRoute = createRoute({
   summary: 'What the accept page shows before the password is chosen; never consumes the token',
   request: jsonBody(z.object({ token }).strict()),
   responses: {
-    200: json(z.object({ username: z.string(), expiresAt: z.string(), locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    ...bodyProblems,
     410: problem('Link invalid, used, revoked or expired'),
+    ...rateLimited,
   },
 });
 
@@ -44,8 +49,11 @@ const loginRoute = createRoute({
   request: jsonBody(z.object({ login: PlainText(320), password }).strict().openapi('LoginRequest')),
   responses: {
     200: json(z.object({ user: UserSchema }), 'Logged in'),
+    ...bodyProblems,
     401: problem('Wrong login or password'),
     403: problem('Account inactive: use forgot password'),
+    ...rateLimited,
+    ...unavailable,
   },
 });
 
@@ -54,11 +62,13 @@ const resetRequestRoute = createRoute({
   path: '/api/v1/public/password-resets',
   tags: ['Public'],
   summary: 'Forgot password (R9): mails a reset link if a user has this address; the answer never says',
-  request: jsonBody(z.object({ email: PlainText(320) }).strict().openapi('PasswordResetRequest')),
+  request: jsonBody(z.object({ email: EmailField }).strict().openapi('PasswordResetRequest')),
   responses: {
     202: json(z.object({ message: z.string() }), 'Always the same, whether or not the address belongs to a user'),
+    ...bodyProblems,
     422: problem('Not an email address'),
-    429: problem('Too many requests'),
+    ...rateLimited,
+    ...unavailable,
   },
 });
 
@@ -69,8 +79,10 @@ const resetInspectRoute = createRoute({
   summary: 'What the reset page shows before the password is chosen; never consumes the token',
   request: jsonBody(z.object({ token }).strict()),
   responses: {
-    200: json(z.object({ username: z.string(), expiresAt: z.string(), locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    ...bodyProblems,
     410: problem('Link invalid, used, superseded or expired'),
+    ...rateLimited,
   },
 });
 
@@ -82,8 +94,11 @@ const resetCompleteRoute = createRoute({
   request: jsonBody(z.object({ token, password }).strict().openapi('PasswordResetCompletion')),
   responses: {
     200: json(z.object({ user: UserSchema }), 'Password set; the user is active'),
+    ...bodyProblems,
     410: problem('Link invalid, used, superseded or expired'),
-    422: problem('Password does not meet the rules'),
+    422: problem('Invalid fields, or a password that does not meet the rules'),
+    ...rateLimited,
+    ...unavailable,
   },
 });
 

@@ -1,11 +1,30 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Config } from '../../config.js';
 import type { AppDeps } from '../../deps.js';
 import { reactivateUser } from '../../reactivation/reactivation.service.js';
 import { deleteUser, editUser } from '../../accounts/user-admin.service.js';
 import { getUser, listUserOverview } from '../../accounts/user.service.js';
 import { EmailStatusSchema } from '../emails/schemas.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { bearer, EmailField, PlainText, InvitationSchema, json, PermissionsField, problem, UsernameField, UserSchema } from '../schemas.js';
+import {
+  actorHeader,
+  adminProblems,
+  bearer,
+  bodylessPostProblems,
+  bodyProblems,
+  EmailField,
+  InvitationSchema,
+  json,
+  PermissionsField,
+  PlainText,
+  problem,
+  Timestamp,
+  unavailable,
+  UsernameField,
+  userTypeField,
+  UserSchema,
+  Uuid,
+} from '../schemas.js';
 
 const listRoute = createRoute({
   method: 'get',
@@ -19,15 +38,18 @@ const listRoute = createRoute({
         status: z.enum(['invited', 'active', 'inactive']).optional(),
         q: PlainText(200).optional().openapi({ description: 'Part of the username or email, case-insensitive' }),
         limit: z.coerce.number().int().min(1).max(100).default(20),
-        cursor: PlainText(500).optional(),
+        cursor: PlainText(500).optional().openapi({ description: 'nextCursor of the previous page, as it was given' }),
       })
       .strict(),
   },
   responses: {
     200: json(z.object({ items: z.array(UserSchema), nextCursor: z.string().nullable() }), 'A page of users'),
-    422: problem('Invalid query'),
+    ...adminProblems,
+    422: problem('Invalid query (an unknown parameter, or a cursor this service did not issue)'),
   },
 });
+
+const idParam = { params: z.object({ id: z.string() }) };
 
 const getRoute = createRoute({
   method: 'get',
@@ -35,43 +57,57 @@ const getRoute = createRoute({
   tags: ['Users'],
   summary: 'One user with its current invitation',
   security: bearer,
-  request: { params: z.object({ id: z.string() }) },
+  request: idParam,
   responses: {
     200: json(
       UserSchema.extend({ invitation: InvitationSchema.nullable(), invitationEmail: EmailStatusSchema.nullable().openapi({ description: "The user's latest invitation mail and whether it went out (R13)" }) }),
       'The user',
     ),
+    ...adminProblems,
     404: problem('No such user'),
   },
 });
 
-const idParam = { params: z.object({ id: z.string() }) };
+const editBody = (config: Config) =>
+  z
+    .object({
+      username: UsernameField.optional(),
+      email: EmailField.optional(),
+      userType: userTypeField(config.USER_TYPES).optional(),
+      isStaff: z.boolean().optional(),
+      permissions: PermissionsField.optional(),
+    })
+    .strict()
+    // An edit that names nothing is a client mistake (often a lost body), not a silent 200.
+    .refine((edit) => Object.keys(edit).length > 0, { message: 'name at least one field to change', path: [] })
+    .openapi('UserEdit', { minProperties: 1 });
 
-const EditBody = z
-  .object({
-    username: UsernameField.optional(),
-    email: EmailField.optional(),
-    userType: z.string().max(64).optional(),
-    isStaff: z.boolean().optional(),
-    permissions: PermissionsField.optional(),
-  })
-  .strict()
-  .openapi('UserEdit');
-
-const editRoute = createRoute({
-  method: 'patch',
-  path: '/api/v1/users/{id}',
-  tags: ['Users'],
-  summary: 'Staff edit, also "overwrite" (R5, R11, R12); an address change kills reset links',
-  security: bearer,
-  request: { ...idParam, body: { content: { 'application/json': { schema: EditBody } }, required: true } },
-  responses: {
-    200: json(UserSchema.extend({ nextSteps: z.array(z.string()).optional() }), 'The user; nextSteps says what the platform should do after an address change'),
-    404: problem('No such user'),
-    409: problem('Username or email in use'),
-    422: problem('Invalid fields'),
-  },
-});
+const editRoute = (config: Config) =>
+  createRoute({
+    method: 'patch',
+    path: '/api/v1/users/{id}',
+    tags: ['Users'],
+    summary: 'Staff edit, also "overwrite" (R5, R11, R12); an address change kills reset links',
+    security: bearer,
+    request: { ...idParam, ...actorHeader, body: { content: { 'application/json': { schema: editBody(config) } }, required: true } },
+    responses: {
+      200: json(
+        UserSchema.extend({
+          overwrite: z
+            .object({ endedInvitationId: Uuid, status: z.enum(['invited', 'active', 'inactive']), reason: z.literal('overwritten') })
+            .optional()
+            .openapi({ description: 'Present when username and email of a user with a pending invitation were both replaced (R11): that invitation ended' }),
+          nextSteps: z.array(z.string()).optional(),
+        }),
+        'The user; nextSteps says what the platform should do after an address change or an overwrite',
+      ),
+      ...adminProblems,
+      ...bodyProblems,
+      404: problem('No such user'),
+      409: problem('Username or email in use'),
+      ...unavailable,
+    },
+  });
 
 const deleteRoute = createRoute({
   method: 'delete',
@@ -79,8 +115,14 @@ const deleteRoute = createRoute({
   tags: ['Users'],
   summary: 'Delete (R11): username and email are free at once; links die; workflows end',
   security: bearer,
-  request: idParam,
-  responses: { 204: { description: 'Deleted' }, 404: problem('No such user') },
+  request: { ...idParam, ...actorHeader },
+  responses: {
+    204: { description: 'Deleted' },
+    ...adminProblems,
+    404: problem('No such user'),
+    413: problem('A body was sent, and it is larger than 64 KiB'),
+    ...unavailable,
+  },
 });
 
 const reactivateRoute = createRoute({
@@ -89,19 +131,21 @@ const reactivateRoute = createRoute({
   tags: ['Users'],
   summary: 'Manual reactivation until the next local midnight unless the user logs in (R10)',
   security: bearer,
-  request: idParam,
+  request: { ...idParam, ...actorHeader },
   responses: {
-    200: json(z.object({ user: UserSchema, deadline: z.string() }), 'Active until the deadline unless the user logs in before it'),
+    200: json(z.object({ user: UserSchema, deadline: Timestamp }), 'Active until the deadline unless the user logs in before it'),
+    ...adminProblems,
+    ...bodylessPostProblems,
     404: problem('No such user'),
     409: problem('Not inactive (pending invitation, or already active)'),
-    503: problem('Temporal unavailable; nothing changed'),
+    ...unavailable,
   },
 });
 
 export function registerUserRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   app.openapi(listRoute, async (c) => c.json(await listUserOverview(deps, c.req.valid('query')), 200));
   app.openapi(getRoute, async (c) => c.json(await getUser(deps, c.req.valid('param').id), 200));
-  app.openapi(editRoute, async (c) => c.json(await editUser(deps, c.req.valid('param').id, c.req.valid('json'), actorOf(c)), 200));
+  app.openapi(editRoute(deps.config), async (c) => c.json(await editUser(deps, c.req.valid('param').id, c.req.valid('json'), actorOf(c)), 200));
   app.openapi(deleteRoute, async (c) => {
     await deleteUser(deps, c.req.valid('param').id, actorOf(c));
     return c.body(null, 204);
