@@ -59,6 +59,11 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
   }
 
   const taken = await takenKeys(deps.db, canonicalUsername(command.username), email.value);
+  if (idempotency && (taken.username || taken.email)) {
+    // A double click: the other request with this key may have created the user since we looked.
+    const first = await findUserByIdEvenDeleted(deps.db, ids.userId);
+    if (first) return replay(deps, first, ids.invitationId, fingerprint!);
+  }
   if (taken.username) throw usernameTaken(taken.username);
   if (taken.email) throw new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
 
