@@ -1,6 +1,7 @@
 import type { AppDeps } from '../deps.js';
 import type { UserStatus } from '../db/schema.js';
 import { DomainError } from '../errors.js';
+import { decodeCursor, keysetPage } from '../paging.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { latestInvitationForUser } from '../invitations/invitation.repository.js';
 import { latestEmailOfUser } from '../mail/email-log.repository.js';
@@ -21,22 +22,6 @@ export async function getUser(deps: AppDeps, id: string) {
   return { ...userView(user), invitation: invitation ? invitationView(invitation) : null, invitationEmail: mail ? emailStatusView(mail) : null };
 }
 
-/** Opaque keyset cursor: the (createdAt, id) of the last row of the previous page. */
-export function encodeCursor(row: { cursor_created_at: string; id: string }): string {
-  return Buffer.from(JSON.stringify([row.cursor_created_at, row.id])).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof createdAt !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(createdAt)) throw new Error('bad cursor');
-    if (typeof id !== 'string' || !isUuid(id)) throw new Error('bad cursor');
-    return { createdAt, id };
-  } catch {
-    throw new DomainError('ValidationFailed', 'The cursor is not one this service issued.', { errors: [{ field: 'cursor', message: 'is not valid' }] });
-  }
-}
-
 export async function listUserOverview(
   deps: AppDeps,
   query: { status?: UserStatus | undefined; q?: string | undefined; limit: number; cursor?: string | undefined },
@@ -47,9 +32,7 @@ export async function listUserOverview(
     limit: query.limit + 1,
     after: query.cursor ? decodeCursor(query.cursor) : undefined,
   });
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return { items: page.map(userView), nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+  return keysetPage(rows, query.limit, userView);
 }
 
 /**

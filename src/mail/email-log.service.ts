@@ -1,7 +1,7 @@
 import type { AppDeps } from '../deps.js';
 import type { EmailStatus, EmailType } from '../db/schema.js';
 import { DomainError } from '../errors.js';
-import { decodeCursor, encodeCursor } from '../accounts/user.service.js';
+import { decodeCursor, keysetPage } from '../paging.js';
 import { isUuid } from '../users/ids.js';
 import { findEmailById, listEmails } from './email-log.repository.js';
 import { emailSummaryView, emailView } from './email.view.js';
@@ -30,9 +30,7 @@ export async function listEmailLog(deps: AppDeps, filter: EmailLogFilter) {
     limit: filter.limit + 1,
     after: filter.cursor ? decodeCursor(filter.cursor) : undefined,
   });
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  return { items: page.map(emailSummaryView), nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
+  return keysetPage(rows, filter.limit, emailSummaryView);
 }
 
 export async function getEmail(deps: AppDeps, id: string) {
