@@ -5,16 +5,10 @@ import type { TemplateType } from './variables.js';
 
 /** The newest version of a template, or undefined when it was never changed. */
 export async function currentTemplateVersion(db: Queryable, type: TemplateType, locale: Locale): Promise<EmailTemplateVersionRow | undefined> {
-  return db
-    .selectFrom('email_template_versions')
-    .selectAll()
-    .where('type', '=', type)
-    .where('locale', '=', locale)
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  return (await listTemplateVersions(db, type, locale, 1))[0];
 }
 
+/** Newest first. */
 export async function listTemplateVersions(db: Queryable, type: TemplateType, locale: Locale, limit: number): Promise<EmailTemplateVersionRow[]> {
   return db
     .selectFrom('email_template_versions')
