@@ -32,6 +32,7 @@ import { ensureSearchAttributes } from '../src/temporal/search-attributes.js';
 import { bundleInvitationWorkflows } from '../src/temporal/bundle.js';
 import { createInvitationWorker } from '../src/temporal/worker.js';
 import { freePort } from '../src/dev/ports.js';
+import { measureReferences } from './orchestration.js';
 import {
   commandVersion,
   envInt,
@@ -332,6 +333,7 @@ async function main() {
   let mailTimeouts = 0;
   let lastMailAt = 0;
   const invite = new Phase(settings.concurrency);
+  const invitePhaseStart = performance.now();
   await pool(settings.invites, settings.concurrency, async (i) => {
     const to = email(i);
     // Registered before the request, so a mail that beats the response to the client is still seen.
@@ -491,6 +493,34 @@ async function main() {
   const wholeLoadCpu = cpuSince(loadCpu);
   const peakRssMiB = Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 
+  // --- 8: the references, last, so their workflows weigh on nothing measured above ---
+  const references = await measureReferences({
+    temporal,
+    temporalAddress,
+    namespace: config.TEMPORAL_NAMESPACE,
+    payloadCodec,
+    db: database.db,
+    mailer,
+    config,
+    count: settings.invites,
+    concurrency: settings.concurrency,
+    tag,
+    log,
+  });
+  // The service end to end: from the first invite request to the last invitation mail at the catcher.
+  const serviceEndToEnd = {
+    count: inviteToMail.length,
+    seconds: Math.round(invitePhaseEnd - invitePhaseStart + mailDrainMs) / 1000,
+    perSecond: Math.round((inviteToMail.length / ((invitePhaseEnd - invitePhaseStart + mailDrainMs) / 1000)) * 10) / 10,
+  };
+  const orchestration = {
+    serviceEndToEnd,
+    ...references,
+    ratioToCeilingLocal: Math.round((serviceEndToEnd.perSecond / references.ceilingLocal.perSecond) * 100) / 100,
+    ratioToCeilingRegular: Math.round((serviceEndToEnd.perSecond / references.ceilingRegular.perSecond) * 100) / 100,
+    ratioToFloor: Math.round((serviceEndToEnd.perSecond / references.floor.perSecond) * 100) / 100,
+  };
+
   if (workerError) throw workerError;
 
   const mailStats = latencyStats(inviteToMail);
@@ -526,6 +556,7 @@ async function main() {
       badInput: badResult,
     },
     memory: { ...memory, bench: { peakRssMiB }, gc: gc.how },
+    orchestration,
   };
 
   report(results);
@@ -546,6 +577,7 @@ function report(r: {
   cpuDuringLoad: ReturnType<typeof cpuSince>;
   phases: Record<string, any>;
   memory: Record<string, any>;
+  orchestration: Record<string, any>;
   durationSeconds: number;
 }) {
   const p = r.phases;
@@ -604,6 +636,16 @@ function report(r: {
         .map(([label, v]) => [label, v.rssMiB, v.heapUsedMiB, v.heapTotalMiB, v.externalMiB, v.temporalDevServer?.rssMiB ?? '-']),
     ),
     `bench process peak RSS ${String(r.memory.bench.peakRssMiB)} MiB; forced GC: ${String(r.memory.gc)}`,
+    '',
+    table(
+      ['invitations end to end (same run)', 'count', 'seconds', 'per second', 'service / this'],
+      [
+        ['service: API → workflow → SMTP', r.orchestration.serviceEndToEnd.count, r.orchestration.serviceEndToEnd.seconds, r.orchestration.serviceEndToEnd.perSecond, '1'],
+        ['ceiling: no-op shape, local activities', r.orchestration.ceilingLocal.count, r.orchestration.ceilingLocal.seconds, r.orchestration.ceilingLocal.perSecond, r.orchestration.ratioToCeilingLocal],
+        ['ceiling: no-op shape, regular activities', r.orchestration.ceilingRegular.count, r.orchestration.ceilingRegular.seconds, r.orchestration.ceilingRegular.perSecond, r.orchestration.ratioToCeilingRegular],
+        ['floor: insert, render, SMTP, no Temporal', r.orchestration.floor.count, r.orchestration.floor.seconds, r.orchestration.floor.perSecond, r.orchestration.ratioToFloor],
+      ],
+    ),
     '',
   ];
   if (!p.usersPaged.pagingOk) {
