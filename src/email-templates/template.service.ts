@@ -5,7 +5,8 @@ import { builtInTemplate } from './defaults.js';
 import { renderTemplate, type TemplateContent } from './render.js';
 import { sanitizeBody } from './sanitize.js';
 import { appendTemplateVersion, currentTemplateVersion, listTemplateVersions } from './template.repository.js';
-import { isTemplateType, linkVariable, normaliseVariables, templateProblems, templateTypes, variablesOf, type TemplateType } from './variables.js';
+import { isTemplateType, linkPlacementProblems, linkVariable, normaliseVariables, templateProblems, templateTypes, variablesOf, type TemplateType } from './variables.js';
+import { LINK_PLACEHOLDER } from '../mail/email-log.repository.js';
 
 export interface TemplateView {
   type: TemplateType;
@@ -91,14 +92,25 @@ export async function previewTemplate(deps: AppDeps, type: TemplateType, locale:
 async function checkedContent(deps: AppDeps, type: TemplateType, locale: Locale, draft: TemplateContent): Promise<TemplateContent> {
   const content = { subject: normaliseVariables(draft.subject.trim()), body: normaliseVariables(draft.body.trim()) };
   const problems = templateProblems(type, content);
+  const link = `{{${linkVariable[type]}}}`;
+  const mustStay = { field: 'body', message: `${link} must stay in the mail: put it in text or in <a href="${link}">, not inside markup that is removed` };
   if (problems.length === 0) {
     content.body = sanitizeBody(content.body);
+    // Entities decode in sanitising, so the rules run again on what will be stored; a link
+    // that sanitising removed is reported as such.
+    const afterSanitising = templateProblems(type, content).map((p) => (p.field === 'body' && p.message.startsWith('must contain the personal link') ? mustStay : p));
+    problems.push(...afterSanitising, ...linkPlacementProblems(type, content.body, LINK_PLACEHOLDER));
+  }
+  if (problems.length === 0) {
     const sample = sampleValues(deps, type, locale);
-    const rendered = await renderTemplate(type, content, sample);
-    const link = `{{${linkVariable[type]}}}`;
+    const rendered = await renderTemplate(type, content, sample).catch((error: unknown) => {
+      // Markup nested thousands deep overflows the text converter's stack: the author's problem.
+      if (error instanceof RangeError) throw invalid([{ field: 'body', message: 'is nested too deeply to render' }]);
+      throw error;
+    });
     const inHtml = rendered.html.includes(sample.link) || rendered.html.includes(sample.link.replace(/&/g, '&amp;'));
     if (!inHtml || !rendered.text.includes(sample.link)) {
-      problems.push({ field: 'body', message: `${link} must stay in the mail: put it in text or in <a href="${link}">, not inside markup that is removed` });
+      problems.push(mustStay);
     }
   }
   if (problems.length) throw invalid(problems);

@@ -64,6 +64,27 @@ export function templateProblems(type: TemplateType, content: { subject: string;
   return problems;
 }
 
+/**
+ * Where a sanitised body may carry the personal link: as text, or as a whole `href` on its
+ * own. Anywhere else inside markup (`href="https://elsewhere/?t={{invitationLink}}"`, a
+ * `mailto:` body) would hand the live token to another host when the invitee clicks. The
+ * log's link placeholder is the service's own and may not be written into a template
+ * (spelled with entities it would survive sanitising and become the live link at send time).
+ */
+export function linkPlacementProblems(type: TemplateType, sanitisedBody: string, placeholder: string): FieldError[] {
+  const link = shown(linkVariable[type]);
+  const problems: FieldError[] = [];
+  for (const tag of sanitisedBody.match(/<[^>]*>/g) ?? []) {
+    for (const [, name, value] of tag.matchAll(/\s([^\s=]+)="([^"]*)"/g)) {
+      if (value!.includes('{{') && !(name === 'href' && value!.trim() === link)) {
+        problems.push({ field: 'body', message: `${link} may stand only alone, as text or as href="${link}"; not inside ${name}="${value}"` });
+      }
+    }
+  }
+  if (sanitisedBody.includes(placeholder)) problems.push({ field: 'body', message: `${placeholder} is reserved for the service's email log` });
+  return problems;
+}
+
 /** Writes `{{ name }}` as `{{name}}`, so stored templates read alike. */
 export function normaliseVariables(text: string): string {
   return text.replace(VARIABLE, (_, name: string) => shown(name));
