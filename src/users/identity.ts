@@ -44,10 +44,12 @@ export function canonicalLogin(raw: string): string {
  * ("alice" and a Cyrillic "аlice"), and only one of them may be live (a unique index). The
  * mapping is confusables.txt (unhomoglyph); the NFD on both sides is the standard's
  * definition. Default-ignorable characters, which the standard also drops, are already
- * refused by usernameProblem. Taken on the canonical form so it is case-insensitive too.
+ * refused by usernameProblem. Taken on the canonical form so it is case-insensitive too, and
+ * lower-cased again after the mapping, which may answer in capitals ("0" → "O"): so "g00gle"
+ * meets "google".
  */
 export function skeletonOfUsernameKey(usernameKey: string): string {
-  return unhomoglyph(usernameKey.normalize('NFD')).normalize('NFD');
+  return unhomoglyph(usernameKey.normalize('NFD')).toLowerCase().normalize('NFD');
 }
 
 /** The stored forms of a username: as typed (NFC), canonical, and its skeleton. */

@@ -11,7 +11,7 @@ import unhomoglyph from 'unhomoglyph';
  * have rows; if two of their live users already look alike, the migration stops and names
  * them rather than choosing which one loses its name.
  */
-const skeleton = (usernameKey: string) => unhomoglyph(usernameKey.normalize('NFD')).normalize('NFD');
+const skeleton = (usernameKey: string) => unhomoglyph(usernameKey.normalize('NFD')).toLowerCase().normalize('NFD');
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('users').addColumn('username_skeleton', 'text').execute();
