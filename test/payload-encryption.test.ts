@@ -224,6 +224,13 @@ describe('the codec endpoint for Temporal UI', () => {
     expect(allowed.headers.get('access-control-allow-headers')).toContain('x-namespace');
     const other = await preflight('https://evil.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // CORS alone would only hide the answer from that page: nothing is decrypted for it at all.
+    const [sealed] = await h.payloadCodec.encode([defaultPayloadConverter.toPayload('secret@example.com')]);
+    const foreignPage = await post('/decode', [asJson(sealed!)], { origin: 'https://evil.example' });
+    expect(foreignPage.status).toBe(403);
+    expect(await foreignPage.text()).not.toContain('secret@example.com');
+    expect((await post('/decode', [asJson(sealed!)], { origin: 'null' })).status).toBe(403);
+    expect((await post('/decode', [], { 'content-type': 'application/json-seq' })).status).toBe(415);
   });
 
   it('says why a payload cannot be decoded, leaves other namespaces alone, and wants JSON', async () => {

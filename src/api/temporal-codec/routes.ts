@@ -41,8 +41,9 @@ export interface CodecEndpointOptions {
   allowedOrigins: string[];
 }
 
-const problem = (c: Context, status: 400 | 415 | 422, detail: string) =>
-  c.json({ type: 'about:blank', title: status === 422 ? 'Cannot convert payloads' : 'Bad request', status, detail }, status, { 'content-type': 'application/problem+json' });
+const titles = { 400: 'Bad request', 403: 'Origin not allowed', 415: 'Unsupported media type', 422: 'Cannot convert payloads' } as const;
+const problem = (c: Context, status: keyof typeof titles, detail: string) =>
+  c.json({ type: 'about:blank', title: titles[status], status, detail }, status, { 'content-type': 'application/problem+json' });
 
 export function createCodecApp(options: CodecEndpointOptions) {
   const app = new Hono();
@@ -57,12 +58,19 @@ export function createCodecApp(options: CodecEndpointOptions) {
       maxAge: 600,
     }),
   );
+  // CORS only stops a browser from reading the answer; the payloads would still be converted.
+  // A page of another origin (or one reached by DNS rebinding) gets nothing done here at all.
+  app.use('*', async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin !== undefined && !options.allowedOrigins.includes(origin)) return problem(c, 403, `Origin ${origin} may not use this codec endpoint.`);
+    await next();
+  });
   // Temporal caps one payload at 2 MB; a page of history asks for a few at once.
   app.use('*', bodyLimit({ maxSize: 8 * 1024 * 1024, onError: (c) => c.json({ title: 'Payload Too Large', status: 413 }, 413) }));
 
   for (const direction of ['encode', 'decode'] as const) {
     app.post(`/${direction}`, async (c) => {
-      if (!/^application\/json\b/i.test(c.req.header('content-type') ?? '')) return problem(c, 415, 'Send the payloads as application/json.');
+      if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) return problem(c, 415, 'Send the payloads as application/json.');
       let parsed: z.infer<typeof body>;
       try {
         parsed = body.parse(await c.req.json());
