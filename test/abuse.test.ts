@@ -83,6 +83,15 @@ describe('failed logins count per account, whatever the spelling', () => {
     expect((await login('carol@example.com', PASSWORD, '198.51.100.30')).status).toBe(200);
   });
 
+  it('wrong logins sent all at once are counted as they arrive: no more get through than one at a time', async () => {
+    const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => login('parallel.pete', `burst guess ${i}`, '203.0.113.99')));
+    expect(statuses.filter((r) => r.status === 401)).toHaveLength(10);
+    expect(statuses.filter((r) => r.status === 429)).toHaveLength(20);
+    // A success never counts, even when it runs beside failures.
+    const [good] = await Promise.all([login('dave', PASSWORD, '198.51.100.99'), login('dave', 'one wrong', '198.51.100.99')]);
+    expect(good.status).toBe(200);
+  });
+
   it('unknown names count per canonical login: spelling variants of one unknown name share a count', async () => {
     for (let i = 0; i < 10; i++) expect((await login(i % 2 ? 'Ghost' : 'ghost', `guess ${i}`, '203.0.113.88')).status).toBe(401);
     expect((await login('GHOST', 'guess', '203.0.113.88')).status).toBe(429);

@@ -63,6 +63,12 @@ class FixedWindows {
     this.counts.set(key, { n: entry.n + 1, resetAt: entry.resetAt });
     if (this.counts.size > 100_000) for (const [k, v] of this.counts) if (v.resetAt <= now) this.counts.delete(k);
   }
+
+  /** Gives back a hit taken in advance (an attempt that turned out not to count). */
+  release(key: string, now: number): void {
+    const entry = this.counts.get(key);
+    if (entry && entry.resetAt > now && entry.n > 0) entry.n -= 1;
+  }
 }
 
 /**
@@ -83,10 +89,17 @@ function loginFailureGuard(config: Config, accountOf: AccountOfLogin, clientOf: 
     if (pair.n >= config.LOGIN_FAILURES_PER_15_MIN) tooManyUntil(pair.resetAt);
     const all = perAccount.get(account, now);
     if (all.n >= config.LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR && pair.n > 0) tooManyUntil(Math.min(all.resetAt, pair.resetAt));
-    await next();
-    if (c.res.status === 401) {
-      perPair.hit(pairKey, now);
-      perAccount.hit(account, now);
+    // Every attempt counts as a failure until it is known not to be one: otherwise attempts
+    // sent in parallel all see the count from before any of them failed, and pass the limit.
+    perPair.hit(pairKey, now);
+    perAccount.hit(account, now);
+    try {
+      await next();
+    } finally {
+      if (c.res.status !== 401) {
+        perPair.release(pairKey, Date.now());
+        perAccount.release(account, Date.now());
+      }
     }
   };
 }
