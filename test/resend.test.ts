@@ -107,6 +107,10 @@ describe('re-sending a mail from the email log (R7)', () => {
     const again = await resend(first.emailId, key);
     expect(again.status).toBe(202);
     expect(again.body.email.id).toBe(a.body.email.id);
+    // The same mail's id in capitals is the same request (Postgres reads UUIDs in any case).
+    const shouted = await resend(first.emailId.toUpperCase(), key);
+    expect(shouted.status).toBe(202);
+    expect(shouted.body.email.id).toBe(a.body.email.id);
     // The copy is sent and its workflow dedupes deliveries by row: no second copy is on its way.
     const rows = await h.db.selectFrom('emails').select(['id', 'status']).where('resent_from', '=', first.emailId).execute();
     expect(rows).toEqual([{ id: a.body.email.id, status: 'sent' }]);

@@ -21,7 +21,9 @@ import { resendKey, resendRefusal } from './resend-rules.js';
  * and a short workflow of its own for reset mails, whose workflow ended when they were sent.
  * The same Idempotency-Key returns the first copy instead of sending another.
  */
-export async function resendEmail(deps: AppDeps, id: string, idempotencyKey: string | undefined, actor: string | null) {
+export async function resendEmail(deps: AppDeps, rawId: string, idempotencyKey: string | undefined, actor: string | null) {
+  // Ids are UUIDs; Postgres reads any case, so a retry spelled in capitals is the same request.
+  const id = rawId.toLowerCase();
   if (idempotencyKey) {
     const earlier = await findEmailByKey(deps.db, resendKey(idempotencyKey));
     if (earlier) {
