@@ -1,35 +1,18 @@
 import type { AppDeps } from '../deps.js';
-import type { EmailStatus, EmailType } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { decodeCursor, keysetPage } from '../paging.js';
 import { isUuid } from '../users/ids.js';
-import { findEmailById, listEmails } from './email-log.repository.js';
+import { findEmailById, listEmails, type EmailLogQuery } from './email-log.repository.js';
 import { emailSummaryView, emailView } from './email.view.js';
 
-export interface EmailLogFilter {
-  userId?: string | undefined;
-  type?: EmailType | undefined;
-  status?: EmailStatus | undefined;
-  to?: string | undefined;
-  since?: string | undefined;
-  until?: string | undefined;
-  limit: number;
-  cursor?: string | undefined;
-}
+/** The repository's query, with the client's opaque cursor in place of the decoded one. */
+export type EmailLogFilter = Omit<EmailLogQuery, 'after'> & { cursor?: string | undefined };
 
 /** The email log (R13), newest first; an unknown user id simply has no mails. */
 export async function listEmailLog(deps: AppDeps, filter: EmailLogFilter) {
   if (filter.userId && !isUuid(filter.userId)) return { items: [], nextCursor: null };
-  const rows = await listEmails(deps.db, {
-    userId: filter.userId,
-    type: filter.type,
-    status: filter.status,
-    to: filter.to,
-    since: filter.since,
-    until: filter.until,
-    limit: filter.limit + 1,
-    after: filter.cursor ? decodeCursor(filter.cursor) : undefined,
-  });
+  const { cursor, ...query } = filter;
+  const rows = await listEmails(deps.db, { ...query, limit: filter.limit + 1, after: cursor ? decodeCursor(cursor) : undefined });
   return keysetPage(rows, filter.limit, emailSummaryView);
 }
 
