@@ -280,6 +280,7 @@ async function main() {
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
     payloadCodec,
     workflowBundle: { code: bundle.code },
+    tuning: config,
   });
   let workerError: Error | undefined;
   const workerDone = worker.run().catch((error: Error) => {

@@ -109,6 +109,23 @@ const temporalPayloadSettings = {
   ),
 };
 
+const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+/**
+ * The worker's knobs (docs/benchmarks.md measures them). Every invitation is a workflow that
+ * waits weeks, so the sticky cache would otherwise grow with the number of pending
+ * invitations (the SDK sizes it from the heap, ~0.3 MiB each); an evicted workflow costs a
+ * replay of its short history when its timer or signal arrives, nothing else.
+ */
+const workerTuning = {
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: count(40),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: count(100),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: count(100),
+  /** How long a task waits for the worker that has its workflow cached before any worker may take it: the lag after a worker dies. */
+  WORKER_STICKY_QUEUE_TIMEOUT: duration('5s'),
+};
+
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -159,6 +176,7 @@ const schema = z.object({
   MAILCATCHER_SMTP_PORT: port.default(1025),
   MAILCATCHER_HTTP_PORT: port.default(1080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...workerTuning,
 });
 
 /** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */

@@ -63,6 +63,7 @@ async function main() {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
     payloadCodec,
+    tuning: config,
   });
   const workerDone = worker.run();
   cleanups.unshift(async () => {
