@@ -168,6 +168,8 @@ const schema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: z.coerce.number().int().min(1).default(100),
   /** Reset mails per address per hour; beyond it the answer stays 202 but no mail goes out. */
   RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
+  /** Invitations one API process handles at once; beyond, an immediate 503 (src/api/admission.ts). */
+  INVITE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(32),
   /** Which proxies' X-Forwarded-For entries to believe (see ProxyTrust). */
   TRUST_PROXY: proxyTrust,
   // Only for `npm start`'s embedded services:

@@ -27,6 +27,8 @@ export const failureStatus = {
   PayloadTooLarge: 413,
   TooManyRequests: 429,
   DependencyUnavailable: 503,
+  /** This process already has as many of these requests in flight as it admits (src/api/admission.ts). */
+  Overloaded: 503,
   MailRejected: 502,
   /** A workflow step found its database record gone (restore, manual delete). */
   RecordGone: 404,

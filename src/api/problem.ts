@@ -32,6 +32,7 @@ const titles: Record<FailureType, string> = {
   PayloadTooLarge: 'The body is too large',
   TooManyRequests: 'Too many requests',
   DependencyUnavailable: 'A service this one depends on is unavailable',
+  Overloaded: 'Too many requests of this kind are in progress',
   MailRejected: 'The mail server rejected the mail',
   RecordGone: 'The record no longer exists',
   IdempotencyKeyReused: 'The Idempotency-Key was used for a different request',

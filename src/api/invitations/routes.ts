@@ -4,6 +4,7 @@ import type { AppDeps } from '../../deps.js';
 import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
+import { admission } from '../admission.js';
 import {
   ActorHeader,
   actorHeader,
@@ -93,10 +94,11 @@ const revokeRoute = createRoute({
 });
 
 export function registerInvitationRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
+  const invites = admission('invitations', deps.config.INVITE_MAX_IN_FLIGHT);
   app.openapi(inviteRoute(deps.config), async (c) => {
     const key = c.req.valid('header')['idempotency-key'];
     const idempotency = key === undefined ? undefined : { principal: c.get('principal'), key: checkIdempotencyKey(key) };
-    const result = await inviteUser(deps, c.req.valid('json'), actorOf(c), idempotency);
+    const result = await invites.run(() => inviteUser(deps, c.req.valid('json'), actorOf(c), idempotency));
     c.header('location', `/api/v1/users/${result.user.id}`);
     if (result.replayed) c.header('idempotent-replayed', 'true');
     return c.json({ user: result.user, invitation: result.invitation }, 201);
