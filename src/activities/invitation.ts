@@ -21,7 +21,7 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
      */
     async registerInvitedUser(input: RegistrationInput): Promise<Registration> {
       try {
-        return (await registerInvitedUser(db, input)).registration;
+        return (await registerInvitedUser(db, input, { probablyExists: true })).registration;
       } catch (error) {
         if (error instanceof DomainError && error.type === 'RecordGone') throw gone('registerInvitedUser', error.message);
         if (error instanceof DomainError) {

@@ -18,7 +18,17 @@ export type RegistrationInput = InvitationWorkflowInput & { expiresAt: string };
  * address taken meanwhile fails both the same way (the unique indexes decide), so the API's
  * 409 and the workflow's `rejected` always agree.
  */
-export async function registerInvitedUser(db: Database, input: RegistrationInput): Promise<{ registration: Registration; created: boolean; user: UserRow; invitation: InvitationRow }> {
+export async function registerInvitedUser(
+  db: Database,
+  input: RegistrationInput,
+  /** The workflow's step: the API usually registered already, so two reads settle it without a transaction. */
+  options: { probablyExists?: boolean } = {},
+): Promise<{ registration: Registration; created: boolean; user: UserRow; invitation: InvitationRow }> {
+  if (options.probablyExists) {
+    const invitation = await findInvitationById(db, input.invitationId);
+    const existing = invitation && (await findUserByIdEvenDeleted(db, input.userId));
+    if (invitation && existing) return { registration: registrationOf(existing, invitation), created: false, user: existing, invitation };
+  }
   const email = canonicalEmail(input.email);
   if (!email.ok) throw new DomainError('ValidationFailed', `email ${email.problem}`);
   return db.transaction().execute(async (tx) => {
