@@ -83,8 +83,9 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
     } else if (emailChanged) {
       revokedResets = await killResetLinks(tx, id, 'email_changed');
     }
+    // Before and after of the fields staff can see; never the password hash or a token.
     const changes = Object.fromEntries(
-      (['username', 'email', 'user_type', 'is_staff', 'permissions'] as const)
+      (['username', 'email', 'user_type', 'is_staff', 'permissions', 'status'] as const)
         .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(row[k]))
         .map((k) => [k, { from: before[k], to: row[k] }]),
     );

@@ -18,7 +18,8 @@ export async function recordAudit(
       actor: event.actor.name,
       action: event.action,
       user_id: event.userId,
-      details: JSON.stringify(event.details ?? {}),
+      // The object itself: postgres.js serialises jsonb parameters, so a string would be stored as a JSON string.
+      details: event.details ?? {},
       via,
       api_key_id: via === 'api_key' ? key : null,
     })

@@ -34,6 +34,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index audit_events_at on audit_events (at desc, id desc)`.execute(db);
   await sql`create index audit_events_actor on audit_events (actor, at desc)`.execute(db);
 
+  // Earlier rows were written as a JSON string inside jsonb (the details serialised twice); the
+  // last change the trail ever allows turns them into the objects they always meant.
+  await sql`update audit_events set details = (details #>> '{}')::jsonb where jsonb_typeof(details) = 'string'`.execute(db);
   await sql`
     create function audit_events_append_only() returns trigger language plpgsql as $$
     begin
