@@ -4,6 +4,7 @@ import type { Actor } from '../audit/actor.js';
 import type { ApiKeyRow } from '../db/schema.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
+import { sameHash } from '../links/tokens.js';
 import { isUuid } from '../users/ids.js';
 import { findApiKeyByHash, findApiKeyById, insertApiKey, listApiKeyRows, revokeApiKeyRow, touchApiKey } from './api-key.repository.js';
 import { isScope, type Scope } from './scopes.js';
@@ -67,8 +68,11 @@ export type NamedKeyCheck = { outcome: 'valid'; id: string; name: string; scopes
 /** Looks a presented named key up by its hash and records the use (throttled). */
 export async function checkNamedKey(deps: AppDeps, presented: string): Promise<NamedKeyCheck> {
   if (!presented.startsWith(API_KEY_PREFIX)) return { outcome: 'unknown' };
-  const row = await findApiKeyByHash(deps.db, hashOf(presented));
-  if (!row) return { outcome: 'unknown' };
+  const hash = hashOf(presented);
+  const row = await findApiKeyByHash(deps.db, hash);
+  // Compared again in constant time, as link tokens are: the decision never rests on how the
+  // index or the driver compares strings.
+  if (!row || !sameHash(row.key_hash, hash)) return { outcome: 'unknown' };
   if (row.revoked_at) return { outcome: 'revoked' };
   await touchApiKey(deps.db, row.id, LAST_USED_THROTTLE_SECONDS);
   return { outcome: 'valid', id: row.id, name: row.name, scopes: row.scopes.filter(isScope) };
