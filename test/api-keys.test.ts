@@ -47,7 +47,11 @@ describe('named API keys', () => {
   it('allow what their scopes allow, and a missing scope is a 403 naming it, before the body is read', async () => {
     const reader = await createKey('reader', ['users:read']);
     expect((await h.api('GET', '/api/v1/users', undefined, as(reader.key))).status).toBe(200);
+    const lastUsed = async () => (await h.api('GET', '/api/v1/api-keys')).body.items.find((k: { id: string }) => k.id === reader.id).lastUsedAt;
+    const firstUse = await lastUsed();
+    expect(Date.now() - Date.parse(firstUse)).toBeLessThan(60_000);
     expect((await h.api('GET', '/api/v1/emails', undefined, as(reader.key))).status).toBe(200);
+    expect(await lastUsed()).toBe(firstUse); // written at most once a minute, not on every request
 
     const denied = await h.api('POST', '/api/v1/invitations', invitation('not.allowed'), as(reader.key));
     expect(denied.status).toBe(403);

@@ -74,6 +74,8 @@ export async function checkNamedKey(deps: AppDeps, presented: string): Promise<N
   // index or the driver compares strings.
   if (!row || !sameHash(row.key_hash, hash)) return { outcome: 'unknown' };
   if (row.revoked_at) return { outcome: 'revoked' };
-  await touchApiKey(deps.db, row.id, LAST_USED_THROTTLE_SECONDS);
+  const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
+  // The row in hand already says whether a write is due; the update re-checks it for parallel requests.
+  if (Date.now() - lastUsed >= LAST_USED_THROTTLE_SECONDS * 1000) await touchApiKey(deps.db, row.id, LAST_USED_THROTTLE_SECONDS);
   return { outcome: 'valid', id: row.id, name: row.name, scopes: row.scopes.filter(isScope) };
 }
