@@ -21,6 +21,8 @@ export const failureStatus = {
   InvitationExpired: 410,
   InvalidCredentials: 401,
   AccountInactive: 403,
+  /** An API key without the scope an operation needs (`requiredScope` names it). */
+  MissingScope: 403,
   Unauthorized: 401,
   MalformedJson: 400,
   UnsupportedMediaType: 415,

@@ -1,6 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { recordsGone } from '../metrics.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import { SYSTEM } from '../audit/actor.js';
 import { DomainError } from '../errors.js';
 import { expireInvitation as expireInvitationRow, findInvitationById, setInvitationLink } from '../invitations/invitation.repository.js';
 import { registerInvitedUser, type RegistrationInput } from '../invitations/registration.js';
@@ -82,7 +83,7 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
         if (outcome === 'gone') throw gone('expireInvitation', `the invitation ${invitationId} is gone`);
         if (outcome === 'expired') {
           const invitation = await findInvitationById(tx, invitationId);
-          await recordAudit(tx, { actor: 'system', action: 'invitation.expired', userId: invitation!.user_id, details: { invitationId } });
+          await recordAudit(tx, { actor: SYSTEM, action: 'invitation.expired', userId: invitation!.user_id, details: { invitationId } });
         }
         return outcome;
       });

@@ -26,6 +26,7 @@ const titles: Record<FailureType, string> = {
   InvitationExpired: 'The invitation has expired',
   InvalidCredentials: 'Wrong login or password',
   AccountInactive: 'The account is inactive',
+  MissingScope: 'The API key lacks the scope this operation needs',
   Unauthorized: 'Authentication required',
   MalformedJson: 'The body is not valid JSON',
   UnsupportedMediaType: 'Unsupported media type',

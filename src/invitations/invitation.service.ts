@@ -4,6 +4,7 @@ import { uuidv7 } from 'uuidv7';
 import type { AppDeps } from '../deps.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import { selfActor, type Actor } from '../audit/actor.js';
 import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
 import { findUserById, findUserByIdEvenDeleted, takenKeys, usernameTaken } from '../users/user.repository.js';
 import type { UserRow } from '../db/schema.js';
@@ -32,7 +33,7 @@ export interface InviteCommand {
  * and the user registered (src/invitations/registration.ts), in that order, so a user row
  * never exists without its workflow, whatever process dies when (security.md 22).
  */
-export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: string | null, idempotency?: IdempotentInvite) {
+export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: Actor, idempotency?: IdempotentInvite) {
   const errors: FieldError[] = [];
   const usernameIssue = usernameProblem(command.username);
   if (usernameIssue) errors.push({ field: 'username', message: usernameIssue });
@@ -78,7 +79,8 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
     isStaff: command.isStaff ?? false,
     permissions: [...new Set(command.permissions ?? [])],
     locale: command.locale ?? 'de',
-    invitedBy: actor,
+    invitedBy: actor.name,
+    invitedVia: actor.key,
     ttlMs: deps.config.INVITATION_TTL,
     expiresAt: new Date(Date.now() + deps.config.INVITATION_TTL).toISOString(),
     reminderMs: deps.config.INVITATION_REMINDER,
@@ -191,7 +193,7 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
     .execute(async (tx) => {
       const result = await consumeInvitation(tx, invitation, passwordHash);
       if (result) {
-        await recordAudit(tx, { actor: result.user.username, action: 'invitation.accepted', userId: result.user.id, details: { invitationId: invitation.id } });
+        await recordAudit(tx, { actor: selfActor(result.user.username), action: 'invitation.accepted', userId: result.user.id, details: { invitationId: invitation.id } });
       }
       return result;
     })
@@ -205,7 +207,7 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
 }
 
 /** Staff withdraw a pending invitation: the link stops working and the user is inactive. */
-export async function revokeInvitationById(deps: AppDeps, invitationId: string, actor: string | null): Promise<void> {
+export async function revokeInvitationById(deps: AppDeps, invitationId: string, actor: Actor): Promise<void> {
   if (!isUuid(invitationId)) throw new DomainError('InvitationNotFound', `No invitation ${invitationId}.`);
   const outcome = await deps.db.transaction().execute(async (tx) => {
     const revoked = await revokeInvitation(tx, invitationId);

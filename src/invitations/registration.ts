@@ -65,7 +65,7 @@ export async function registerInvitedUser(
       request_fingerprint: input.requestFingerprint ?? null,
     });
     await recordAudit(tx, {
-      actor: input.invitedBy,
+      actor: { name: input.invitedBy ?? 'api', key: input.invitedVia ?? null },
       action: 'user.invited',
       userId: user.id,
       details: { invitationId: input.invitationId, userType: input.userType, isStaff: input.isStaff, expiresAt: input.expiresAt },

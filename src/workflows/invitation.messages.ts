@@ -31,6 +31,8 @@ export interface InvitationWorkflowInput {
   permissions: string[];
   locale: 'de' | 'en';
   invitedBy: string | null;
+  /** The key staff invited with (`bootstrap` or a named key's id), for the audit trail; absent in older workflows. */
+  invitedVia?: string | null;
   /** INVITATION_TTL in milliseconds: the deadline from workflow time, when `expiresAt` is absent. */
   ttlMs: number;
   /** The deadline the API registered the invitation with (it does so right after the start). */
