@@ -177,6 +177,15 @@ const schema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   MAILCATCHER_SMTP_PORT: port.default(1025),
   MAILCATCHER_HTTP_PORT: port.default(1080),
+  /** Webhooks (README, "Webhooks"): private targets, retries, disabling, pick-up of new events. */
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  WEBHOOK_RETRY_INITIAL_INTERVAL: duration('30s'),
+  WEBHOOK_RETRY_MAX_INTERVAL: duration('1 hour'),
+  /** A delivery is retried this long; an endpoint failing every attempt this long is disabled. */
+  WEBHOOK_RETRY_WINDOW: duration('3 days'),
+  /** The dispatcher's durable timer: how soon a committed event is handed to its delivery workflow. */
+  WEBHOOK_DISPATCH_INTERVAL: duration('2s'),
+  WEBHOOK_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...workerTuning,
 });

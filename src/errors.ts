@@ -16,6 +16,8 @@ export const failureStatus = {
   InvitationNotFound: 404,
   EmailNotFound: 404,
   NotFound: 404,
+  WebhookNotFound: 404,
+  WebhookDeliveryNotFound: 404,
   MethodNotAllowed: 405,
   LinkInvalidOrExpired: 410,
   InvitationExpired: 410,

@@ -21,6 +21,8 @@ const titles: Record<FailureType, string> = {
   InvitationNotFound: 'No such invitation',
   EmailNotFound: 'No such email',
   NotFound: 'Not found',
+  WebhookNotFound: 'No such webhook endpoint',
+  WebhookDeliveryNotFound: 'No such webhook delivery',
   MethodNotAllowed: 'Method not allowed',
   LinkInvalidOrExpired: 'This link is invalid, used or expired',
   InvitationExpired: 'The invitation has expired',
