@@ -12,6 +12,7 @@ export const failureStatus = {
   InvitationNotPending: 409,
   ResendNotAllowed: 409,
   UserNotInactive: 409,
+  WebhookEndpointDisabled: 409,
   UserNotFound: 404,
   InvitationNotFound: 404,
   EmailNotFound: 404,

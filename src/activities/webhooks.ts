@@ -1,15 +1,26 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Queryable } from '../db/database.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { systemNetwork } from '../webhooks/address-policy.js';
 import { webhookAttempts, webhookEndpointsDisabled } from '../webhooks/metrics.js';
 import { dispatchOutbox, lanesWaiting, markHandedOver, type DispatchedLane } from '../webhooks/outbox.repository.js';
 import { postWebhook, WebhookSendError, type WebhookAnswer } from '../webhooks/sender.js';
 import { signWebhook } from '../webhooks/signing.js';
-import { deliveryForAttempt, markDeliveryFailed, nextLaneDelivery, recordFailure, recordSuccess } from '../webhooks/webhook.repository.js';
+import { deliveryForAttempt, disableFailingEndpoint, markDeliveryFailed, nextLaneDelivery, recordFailure, recordSuccess } from '../webhooks/webhook.repository.js';
 import { nextRetryDelayMs } from './email.js';
 import type { ActivityDeps } from './index.js';
 
 const BATCH = 200;
+
+/**
+ * An endpoint was disabled: an audit row in the same transaction, a metric and a log line
+ * (the log and the metric may repeat if the transaction is retried; the audit row cannot).
+ */
+async function reportDisabled(tx: Queryable, endpointId: string, lastError: string): Promise<void> {
+  await recordAudit(tx, { actor: 'system', action: 'webhook.endpoint_disabled', userId: null, details: { endpointId, lastError } });
+  webhookEndpointsDisabled.inc();
+  Context.current().log.warn('webhook endpoint disabled: every attempt failed for the retry window (WEBHOOK_RETRY_WINDOW)', { endpointId, lastError });
+}
 
 export function createWebhookActivities({ db, secretBox, config, webhookNetwork }: ActivityDeps) {
   const network = webhookNetwork ?? systemNetwork;
@@ -78,22 +89,28 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
           { status: answer?.status ?? null, excerpt: answer?.excerpt ?? null, error: answer ? null : error, nextAttemptAt: delayMs === undefined ? null : new Date(Date.now() + delayMs) },
           windowMs,
         );
-        if (off) await recordAudit(tx, { actor: 'system', action: 'webhook.endpoint_disabled', userId: null, details: { endpointId: delivery.endpoint_id, url: delivery.url, lastError: message } });
+        if (off) await reportDisabled(tx, delivery.endpoint_id, message);
         return off;
       });
-      if (disabled) {
-        webhookEndpointsDisabled.inc();
-        Context.current().log.warn('webhook endpoint disabled: every attempt failed for the retry window', { endpointId: delivery.endpoint_id, lastError: message });
-        throw ApplicationFailure.nonRetryable(`the endpoint was disabled; last attempt: ${message}`, 'WebhookEndpointDisabled');
-      }
+      if (disabled) throw ApplicationFailure.nonRetryable(`the endpoint was disabled; last attempt: ${message}`, 'WebhookEndpointDisabled');
       if (delayMs === undefined) throw ApplicationFailure.nonRetryable(`retries ran out; last attempt: ${message}`, 'WebhookRetriesExhausted');
       // The delay we logged is the delay Temporal waits: the log's next attempt time is exact.
       throw ApplicationFailure.create({ message, type: 'WebhookDeferred', nextRetryDelay: delayMs });
     },
 
-    /** The lane gave up on this delivery: the log says failed, with why. */
+    /**
+     * The lane gave up on this delivery: the log says failed, with why. If its retries ran out
+     * with no success on the endpoint since its first attempt, the endpoint failed for the
+     * whole retry window and is disabled.
+     */
     async giveUpWebhookDelivery({ deliveryId, reason }: { deliveryId: string; reason: string }): Promise<void> {
-      await markDeliveryFailed(db, deliveryId, reason);
+      await db.transaction().execute(async (tx) => {
+        const failed = await markDeliveryFailed(tx, deliveryId, reason);
+        if (!failed?.first_attempt_at) return;
+        if (await disableFailingEndpoint(tx, failed.endpoint_id, { failingSince: new Date(failed.first_attempt_at) })) {
+          await reportDisabled(tx, failed.endpoint_id, reason);
+        }
+      });
     },
   };
 }

@@ -17,6 +17,7 @@ const titles: Record<FailureType, string> = {
   InvitationNotPending: 'The invitation is no longer pending',
   ResendNotAllowed: 'This mail can no longer be re-sent',
   UserNotInactive: 'The user is not inactive',
+  WebhookEndpointDisabled: 'The webhook endpoint is disabled',
   UserNotFound: 'No such user',
   InvitationNotFound: 'No such invitation',
   EmailNotFound: 'No such email',

@@ -174,6 +174,7 @@ export interface WebhookDeliveriesTable {
   attempts: Generated<number>;
   created_at: CreatedAt;
   handed_over_at: Timestamp | null;
+  first_attempt_at: Timestamp | null;
   last_attempt_at: Timestamp | null;
   next_attempt_at: Timestamp | null;
   last_response_status: number | null;

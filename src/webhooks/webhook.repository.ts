@@ -137,6 +137,7 @@ export async function recordSuccess(db: Queryable, id: string, endpointId: strin
     .set({
       status: 'succeeded',
       attempts: sql<number>`attempts + 1`,
+      first_attempt_at: sql<Date>`coalesce(first_attempt_at, now())`,
       last_attempt_at: sql<Date>`now()`,
       delivered_at: sql<Date>`now()`,
       next_attempt_at: null,
@@ -152,9 +153,8 @@ export async function recordSuccess(db: Queryable, id: string, endpointId: strin
 }
 
 /**
- * One failed attempt. The endpoint's run of failures starts now unless it already has; if it
- * has lasted `windowMs` by the database's clock, the endpoint is disabled, by one conditional
- * update (so of several lanes failing at once exactly one disables it). Returns true then.
+ * One failed attempt: the endpoint's run of failures starts now unless it already has.
+ * Returns true if the endpoint is now to be disabled (see disableFailingEndpoint).
  */
 export async function recordFailure(
   db: Queryable,
@@ -167,6 +167,7 @@ export async function recordFailure(
     .updateTable('webhook_deliveries')
     .set({
       attempts: sql<number>`attempts + 1`,
+      first_attempt_at: sql<Date>`coalesce(first_attempt_at, now())`,
       last_attempt_at: sql<Date>`now()`,
       next_attempt_at: failure.nextAttemptAt,
       last_response_status: failure.status,
@@ -177,6 +178,19 @@ export async function recordFailure(
     .where('status', '=', 'pending')
     .execute();
   await db.updateTable('webhook_endpoints').set({ failing_since: sql<Date>`now()` }).where('id', '=', endpointId).where('failing_since', 'is', null).execute();
+  return disableFailingEndpoint(db, endpointId, { failingForMs: windowMs });
+}
+
+/**
+ * Disables an endpoint whose run of failures began at or before `since`, by one conditional
+ * update, so of several lanes failing at once exactly one disables it (and reports it). Two
+ * callers: any failed attempt, with "the retry window ago" (another lane has failed that
+ * long), and a delivery that ran out of retries, with its own first attempt (every attempt
+ * since then, on every lane, failed: the endpoint failed for the whole window).
+ */
+export async function disableFailingEndpoint(db: Queryable, endpointId: string, since: { failingForMs: number } | { failingSince: Date }): Promise<boolean> {
+  const limit =
+    'failingForMs' in since ? sql<Date>`now() - make_interval(secs => ${since.failingForMs / 1000})` : sql<Date>`${since.failingSince.toISOString()}::text::timestamptz`;
   const disabled = await db
     .updateTable('webhook_endpoints')
     .set({
@@ -187,18 +201,20 @@ export async function recordFailure(
     })
     .where('id', '=', endpointId)
     .where('status', '=', 'enabled')
-    .where('failing_since', '<=', sql<Date>`now() - make_interval(secs => ${windowMs / 1000})`)
+    .where('failing_since', 'is not', null)
+    .where('failing_since', '<=', limit)
     .returning('id')
     .executeTakeFirst();
   return disabled !== undefined;
 }
 
 /** The lane gave up on a delivery (retries ran out, or the endpoint went away meanwhile). */
-export async function markDeliveryFailed(db: Queryable, id: string, error: string) {
-  await db
+export async function markDeliveryFailed(db: Queryable, id: string, reason: string) {
+  return db
     .updateTable('webhook_deliveries')
-    .set({ status: 'failed', next_attempt_at: null, last_error: sql<string>`coalesce(last_error, ${error})` })
+    .set({ status: 'failed', next_attempt_at: null, last_error: reason.slice(0, 1000) })
     .where('id', '=', id)
     .where('status', '=', 'pending')
-    .execute();
+    .returning(['endpoint_id', 'first_attempt_at'])
+    .executeTakeFirst();
 }

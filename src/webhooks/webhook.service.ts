@@ -126,7 +126,7 @@ export async function redeliverWebhook(deps: AppDeps, endpointId: string, delive
   const original = isUuid(deliveryId) ? await repo.findDelivery(deps.db, endpointId, deliveryId) : undefined;
   if (!original) throw new DomainError('WebhookDeliveryNotFound', `No delivery ${deliveryId} for webhook endpoint ${endpointId}.`);
   if (endpoint.status !== 'enabled') {
-    throw invalid('status', 'the endpoint is disabled: enable it with PATCH {"status":"enabled"} first');
+    throw new DomainError('WebhookEndpointDisabled', `The endpoint ${endpointId} is disabled (${endpoint.disabled_reason ?? 'by staff'}): enable it with PATCH {"status":"enabled"} first.`);
   }
   const copy = await repo.insertRedelivery(deps.db, original, randomUUID(), actor);
   await signalBestEffort(deps, webhookDispatcherWorkflowId(deps.config.TEMPORAL_TASK_QUEUE), nudgeDispatcherSignal);

@@ -1,6 +1,7 @@
 import type { DeliveryListRow } from './webhook.repository.js';
 import type { WebhookEndpointsTable } from '../db/schema.js';
 import type { Selectable } from 'kysely';
+import type { WebhookEventType } from './events.js';
 
 const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 
@@ -9,7 +10,7 @@ export function endpointView(row: Selectable<WebhookEndpointsTable>) {
     id: row.id,
     url: row.url,
     description: row.description,
-    events: row.event_types,
+    events: row.event_types as WebhookEventType[],
     status: row.status,
     failingSince: iso(row.failing_since),
     disabledAt: iso(row.disabled_at),

@@ -60,6 +60,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     // Set once the dispatcher has woken the lane's workflow for this row.
     .addColumn('handed_over_at', 'timestamptz')
+    .addColumn('first_attempt_at', 'timestamptz')
     .addColumn('last_attempt_at', 'timestamptz')
     .addColumn('next_attempt_at', 'timestamptz')
     .addColumn('last_response_status', 'integer')
