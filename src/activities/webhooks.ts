@@ -107,7 +107,7 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
       await db.transaction().execute(async (tx) => {
         const failed = await markDeliveryFailed(tx, deliveryId, reason);
         if (!failed?.first_attempt_at) return;
-        if (await disableFailingEndpoint(tx, failed.endpoint_id, { failingSince: new Date(failed.first_attempt_at) })) {
+        if (await disableFailingEndpoint(tx, failed.endpoint_id, { firstAttemptOf: deliveryId })) {
           await reportDisabled(tx, failed.endpoint_id, reason);
         }
       });

@@ -159,7 +159,7 @@ export interface WebhookEventsTable {
   user_id: string;
   sequence: ColumnType<string, string | number, string | number>;
   type: string;
-  data: ColumnType<Record<string, unknown>, string, never>;
+  data: ColumnType<Record<string, unknown>, never, never>;
   created_at: CreatedAt;
   dispatched_at: Timestamp | null;
 }

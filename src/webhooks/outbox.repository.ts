@@ -20,7 +20,9 @@ export async function appendWebhookEvents(tx: Queryable, userId: string, events:
   const first = Number(last_sequence) - events.length + 1;
   await tx
     .insertInto('webhook_events')
-    .values(events.map((event, i) => ({ id: randomUUID(), user_id: userId, sequence: first + i, type: event.type, data: JSON.stringify(event.data) })))
+    // Through text: postgres.js would encode a string bound to a jsonb parameter as a JSON
+    // string scalar, not as the object it spells.
+    .values(events.map((event, i) => ({ id: randomUUID(), user_id: userId, sequence: first + i, type: event.type, data: sql<string>`${JSON.stringify(event.data)}::text::jsonb` })))
     .execute();
 }
 

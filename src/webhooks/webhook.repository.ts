@@ -188,9 +188,12 @@ export async function recordFailure(
  * long), and a delivery that ran out of retries, with its own first attempt (every attempt
  * since then, on every lane, failed: the endpoint failed for the whole window).
  */
-export async function disableFailingEndpoint(db: Queryable, endpointId: string, since: { failingForMs: number } | { failingSince: Date }): Promise<boolean> {
+export async function disableFailingEndpoint(db: Queryable, endpointId: string, since: { failingForMs: number } | { firstAttemptOf: string }): Promise<boolean> {
+  // Compared in SQL: both instants have microseconds, which a JS Date would cut off.
   const limit =
-    'failingForMs' in since ? sql<Date>`now() - make_interval(secs => ${since.failingForMs / 1000})` : sql<Date>`${since.failingSince.toISOString()}::text::timestamptz`;
+    'failingForMs' in since
+      ? sql<Date>`now() - make_interval(secs => ${since.failingForMs / 1000})`
+      : sql<Date>`(select first_attempt_at from webhook_deliveries where id = ${since.firstAttemptOf})`;
   const disabled = await db
     .updateTable('webhook_endpoints')
     .set({

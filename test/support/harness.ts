@@ -87,6 +87,8 @@ export interface Harness {
   listen(): Promise<string>;
   /** A new worker; with `payloadCodec`, it (and later restarts) seal and open with that one. */
   restartWorker(wrap?: WorkerSetup['wrapActivities'], options?: { payloadCodec?: PayloadCodec }): Promise<void>;
+  /** Stops the worker (as a crashed process would stop polling); restartWorker starts a new one. */
+  stopWorker(): Promise<void>;
   /** How many forgot-password workflows this harness has started (by visibility). */
   countResetWorkflows(): Promise<number>;
   /**
@@ -197,9 +199,13 @@ export async function startHarness(
       const { port } = server.address() as { port: number };
       return `http://127.0.0.1:${port}`;
     },
+    async stopWorker() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
     async restartWorker(wrap, restartOptions) {
       if (restartOptions?.payloadCodec) workerCodec = restartOptions.payloadCodec;
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       worker = await makeWorker(wrap);
       running = worker.run();
@@ -217,7 +223,7 @@ export async function startHarness(
       server?.close();
       // The dispatcher would otherwise wait on the dev server for a worker that never comes back.
       if (options.webhooks) await client.workflow.getHandle(webhookDispatcherWorkflowId(config.TEMPORAL_TASK_QUEUE)).terminate('test over').catch(() => {});
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       mailer.close();
       await nativeConnection.close();
