@@ -7,7 +7,7 @@ const EventType = z.enum(WEBHOOK_EVENT_TYPES);
 export const WebhookUrl = z
   .string()
   .max(2048)
-  .regex(/^https?:\/\/[^\s]+$/i, 'must be an absolute http or https URL')
+  .regex(/^[Hh][Tt][Tt][Pp][Ss]?:\/\/\S+$/, 'must be an absolute http or https URL')
   .openapi({
     format: 'uri',
     description:
