@@ -192,6 +192,8 @@ const schema = z.object({
 
 /** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */
 const MAX_SMTP_ATTEMPT_MS = 90_000;
+/** Below the webhook delivery activity's startToCloseTimeout (1 minute, src/workflows/webhook-delivery.ts). */
+const MAX_WEBHOOK_ATTEMPT_MS = 50_000;
 
 export type Config = Readonly<
   Omit<z.output<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string }
@@ -212,6 +214,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   if (c.SMTP_CONNECTION_TIMEOUT + c.SMTP_GREETING_TIMEOUT + c.SMTP_SOCKET_TIMEOUT > MAX_SMTP_ATTEMPT_MS) {
     throw new ConfigError([`SMTP_CONNECTION_TIMEOUT + SMTP_GREETING_TIMEOUT + SMTP_SOCKET_TIMEOUT: at most ${MAX_SMTP_ATTEMPT_MS / 1000} s together, so an attempt ends before its activity times out`]);
+  }
+  if (c.WEBHOOK_TIMEOUT > MAX_WEBHOOK_ATTEMPT_MS) {
+    throw new ConfigError([`WEBHOOK_TIMEOUT: at most ${MAX_WEBHOOK_ATTEMPT_MS / 1000} s, so an attempt ends before its activity times out (1 minute)`]);
   }
   const publicBaseUrl = (c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return Object.freeze({ ...c, PUBLIC_BASE_URL: publicBaseUrl });
