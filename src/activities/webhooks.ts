@@ -25,13 +25,13 @@ async function reportDisabled(tx: Queryable, endpointId: string, lastError: stri
 export function createWebhookActivities({ db, secretBox, config, webhookNetwork }: ActivityDeps) {
   const network = webhookNetwork ?? systemNetwork;
   return {
-    /** Fans out up to one batch of the outbox; the number of events taken (0: none left). */
-    async dispatchWebhookOutbox(): Promise<number> {
-      return db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
-    },
-
-    async webhookLanesWaiting(): Promise<(DispatchedLane & { upTo: string })[]> {
-      return lanesWaiting(db, BATCH);
+    /**
+     * One round of the dispatcher: fans out up to one batch of the outbox, then names the
+     * lanes with deliveries no lane workflow was told about yet. One activity when idle.
+     */
+    async dispatchWebhookRound(): Promise<{ moreEvents: boolean; lanes: (DispatchedLane & { upTo: string })[] }> {
+      const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
+      return { moreEvents: taken === BATCH, lanes: await lanesWaiting(db, BATCH) };
     },
 
     async markWebhookLanesHandedOver({ lanes }: { lanes: (DispatchedLane & { upTo: string })[] }): Promise<void> {

@@ -43,13 +43,12 @@ export async function webhookDispatcherWorkflow(initial: WebhookSettings): Promi
 
   for (let round = 0; ; round++) {
     nudged = false;
-    // Fan out everything committed so far; a long backlog is taken in batches.
-    while ((await db.dispatchWebhookOutbox()) > 0);
+    // Fan out everything committed so far (a long backlog in batches) and wake the lanes.
     for (;;) {
-      const lanes = await db.webhookLanesWaiting();
-      if (lanes.length === 0) break;
-      for (const lane of lanes) await wakeLane({ endpointId: lane.endpointId, userId: lane.userId, retry: settings.retry });
-      await db.markWebhookLanesHandedOver({ lanes });
+      const { moreEvents, lanes } = await db.dispatchWebhookRound();
+      await Promise.all(lanes.map((lane) => wakeLane({ endpointId: lane.endpointId, userId: lane.userId, retry: settings.retry })));
+      if (lanes.length > 0) await db.markWebhookLanesHandedOver({ lanes });
+      if (!moreEvents && lanes.length === 0) break;
     }
     if (workflowInfo().continueAsNewSuggested || round >= 500) await continueAsNew<typeof webhookDispatcherWorkflow>(settings);
     await condition(() => nudged, settings.dispatchIntervalMs);
