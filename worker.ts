@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from './src/config.js';
 import { createLogger } from './src/log.js';
@@ -5,6 +6,8 @@ import { createSmtpMailer } from './src/mail/mailer.js';
 import { loadPayloadCodec, loadSecretBox, openMigratedDatabase } from './src/runtime.js';
 import { createInvitationWorker } from './src/temporal/worker.js';
 import { serveWorkerMetrics } from './src/metrics.js';
+import { dataConverterFor } from './src/temporal/payload-codec.js';
+import { startWebhookDispatcher } from './src/webhooks/dispatcher.js';
 
 /**
  * The worker process on its own, against external Temporal, Postgres and SMTP (api.md
@@ -28,6 +31,8 @@ const worker = await createInvitationWorker({
   payloadCodec: loadPayloadCodec(config),
   tuning: config,
 });
+// The webhook dispatcher is a workflow of this task queue; each worker makes sure it runs.
+await startWebhookDispatcher(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(loadPayloadCodec(config)) }), config);
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
 if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
 log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);

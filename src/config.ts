@@ -177,12 +177,23 @@ const schema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   MAILCATCHER_SMTP_PORT: port.default(1025),
   MAILCATCHER_HTTP_PORT: port.default(1080),
+  /** Webhooks (README, "Webhooks"): private targets, retries, disabling, pick-up of new events. */
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  WEBHOOK_RETRY_INITIAL_INTERVAL: duration('30s'),
+  WEBHOOK_RETRY_MAX_INTERVAL: duration('1 hour'),
+  /** A delivery is retried this long; an endpoint failing every attempt this long is disabled. */
+  WEBHOOK_RETRY_WINDOW: duration('3 days'),
+  /** The dispatcher's durable timer: how soon a committed event is handed to its delivery workflow. */
+  WEBHOOK_DISPATCH_INTERVAL: duration('2s'),
+  WEBHOOK_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...workerTuning,
 });
 
 /** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */
 const MAX_SMTP_ATTEMPT_MS = 90_000;
+/** Below the webhook delivery activity's startToCloseTimeout (1 minute, src/workflows/webhook-delivery.ts). */
+const MAX_WEBHOOK_ATTEMPT_MS = 50_000;
 
 export type Config = Readonly<
   Omit<z.output<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string }
@@ -203,6 +214,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   if (c.SMTP_CONNECTION_TIMEOUT + c.SMTP_GREETING_TIMEOUT + c.SMTP_SOCKET_TIMEOUT > MAX_SMTP_ATTEMPT_MS) {
     throw new ConfigError([`SMTP_CONNECTION_TIMEOUT + SMTP_GREETING_TIMEOUT + SMTP_SOCKET_TIMEOUT: at most ${MAX_SMTP_ATTEMPT_MS / 1000} s together, so an attempt ends before its activity times out`]);
+  }
+  if (c.WEBHOOK_TIMEOUT > MAX_WEBHOOK_ATTEMPT_MS) {
+    throw new ConfigError([`WEBHOOK_TIMEOUT: at most ${MAX_WEBHOOK_ATTEMPT_MS / 1000} s, so an attempt ends before its activity times out (1 minute)`]);
   }
   const publicBaseUrl = (c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return Object.freeze({ ...c, PUBLIC_BASE_URL: publicBaseUrl });

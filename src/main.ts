@@ -10,6 +10,7 @@ import { createSmtpMailer } from './mail/mailer.js';
 import { adminKeys, connectTemporal, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createInvitationWorker } from './temporal/worker.js';
+import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 
 /**
  * `npm start`: the whole service in one process on embedded defaults — a Temporal dev server
@@ -66,6 +67,7 @@ async function main() {
     tuning: config,
   });
   const workerDone = worker.run();
+  await startWebhookDispatcher(temporal, config);
   cleanups.unshift(async () => {
     worker.shutdown();
     await workerDone;

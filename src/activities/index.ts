@@ -6,6 +6,8 @@ import { createInvitationReminderActivities } from './invitation-reminder.js';
 import { createEmailActivities } from './email.js';
 import { createPasswordResetActivities } from './password-reset.js';
 import { createReactivationActivities } from './reactivation.js';
+import { createWebhookActivities } from './webhooks.js';
+import type { WebhookNetwork } from '../webhooks/address-policy.js';
 
 export interface ActivityDeps {
   db: Database;
@@ -16,7 +18,11 @@ export interface ActivityDeps {
     PLATFORM_TIMEZONE: string;
     PRODUCT_NAME: string;
     MAIL_FROM: string;
+    WEBHOOK_ALLOW_PRIVATE: boolean;
+    WEBHOOK_TIMEOUT: number;
   };
+  /** How webhook hosts resolve and which addresses deliveries may reach (tests: loopback only). */
+  webhookNetwork?: WebhookNetwork;
 }
 
 /** The worker passes real dependencies; unit tests pass fakes. */
@@ -27,5 +33,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createEmailActivities(deps),
     ...createPasswordResetActivities(deps),
     ...createReactivationActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }

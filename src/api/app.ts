@@ -14,6 +14,7 @@ import { problemResponse, toDomainError, validationError } from './problem.js';
 import { registerPages } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
 import { registerUserRoutes } from './users/routes.js';
+import { registerWebhookRoutes } from './webhooks/routes.js';
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<ApiEnv>({
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps) {
   registerEmailTemplateRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
   registerPublicRoutes(app, deps);
   registerPages(app);
   registerOpsRoutes(app, deps, metrics);

@@ -12,10 +12,12 @@ export const auditActions = [
   'user.deleted',
   'password.reset_completed',
   'email.resent',
+  'email.failed',
   'email_template.changed',
   'email_template.reset',
   'api_key.created',
   'api_key.revoked',
+  'webhook.endpoint_disabled',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

@@ -1,11 +1,17 @@
 import { sql } from 'kysely';
 import type { Queryable } from '../db/database.js';
 import type { AuditEventRow } from '../db/schema.js';
+import { webhookEventsFor } from '../webhooks/events.js';
+import { appendWebhookEvents } from '../webhooks/outbox.repository.js';
 import type { AuditAction } from './actions.js';
 import { BOOTSTRAP_KEY, type Actor } from './actor.js';
 
 
-/** Who did what to whom, written in the same transaction as the change it describes. */
+/**
+ * Who did what to whom, written in the same transaction as the change it describes. The
+ * webhook events the change implies go into the outbox here too, so they share that
+ * transaction: a crash can neither lose an event nor report a change that did not commit.
+ */
 export async function recordAudit(
   db: Queryable,
   event: { actor: Actor; action: AuditAction; userId: string | null; details?: Record<string, unknown> },
@@ -24,6 +30,7 @@ export async function recordAudit(
       api_key_id: via === 'api_key' ? key : null,
     })
     .execute();
+  if (event.userId) await appendWebhookEvents(db, event.userId, webhookEventsFor(event.action, event.actor.name, event.details ?? {}));
 }
 
 export interface AuditQuery {

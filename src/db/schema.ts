@@ -144,6 +144,65 @@ export interface PasswordResetsTable {
   revoked_reason: string | null;
 }
 
+export type WebhookEndpointStatus = 'enabled' | 'disabled';
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  description: string | null;
+  event_types: ColumnType<string[], string[], string[]>;
+  /** The signing secret (whsec_…), sealed with EMAIL_ENCRYPTION_KEY. */
+  secret_ciphertext: string;
+  status: Generated<WebhookEndpointStatus>;
+  /** Start of the current run of failed attempts; null after any success. */
+  failing_since: Timestamp | null;
+  disabled_at: Timestamp | null;
+  disabled_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  created_by: string | null;
+}
+
+/** Per-user event counter; its row lock orders a user's events by commit. */
+export interface WebhookUserSequencesTable {
+  user_id: string;
+  last_sequence: ColumnType<string, string | number, string | number>;
+}
+
+/** The outbox: one row per event, written in the transaction of the change it reports. */
+export interface WebhookEventsTable {
+  id: string;
+  position: Generated<string>;
+  user_id: string;
+  sequence: ColumnType<string, string | number, string | number>;
+  type: string;
+  data: ColumnType<Record<string, unknown>, never, never>;
+  created_at: CreatedAt;
+  dispatched_at: Timestamp | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  position: Generated<string>;
+  endpoint_id: string;
+  event_id: string;
+  user_id: string;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  created_at: CreatedAt;
+  handed_over_at: Timestamp | null;
+  first_attempt_at: Timestamp | null;
+  last_attempt_at: Timestamp | null;
+  next_attempt_at: Timestamp | null;
+  last_response_status: number | null;
+  last_response_body: string | null;
+  last_error: string | null;
+  delivered_at: Timestamp | null;
+  redelivery_of: string | null;
+  requested_by: string | null;
+}
+
 export interface DB {
   password_resets: PasswordResetsTable;
   users: UsersTable;
@@ -152,6 +211,10 @@ export interface DB {
   audit_events: AuditEventsTable;
   email_template_versions: EmailTemplateVersionsTable;
   api_keys: ApiKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_user_sequences: WebhookUserSequencesTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,5 +1,7 @@
 import { sql, type Insertable } from 'kysely';
-import type { Queryable } from '../db/database.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import { SYSTEM } from '../audit/actor.js';
+import type { Database, Queryable } from '../db/database.js';
 import type { EmailRow, EmailsTable, EmailStatus, EmailType } from '../db/schema.js';
 
 /** Stands in the logged bodies where the personal link was (security.md 7). */
@@ -64,14 +66,26 @@ export async function markRetrying(db: Queryable, id: string, error: string, nex
     .execute();
 }
 
-/** Final: a 5xx answer, retries that ran out, or a link that died before the mail went out. */
+/**
+ * Final: a 5xx answer, retries that ran out, or a link that died before the mail went out.
+ * The first time a mail turns `failed`, the audit trail (and with it the `email.failed`
+ * webhook) records it in the same transaction; marking it again only updates the error.
+ */
 export async function markFailed(db: Queryable, id: string, error: string): Promise<void> {
-  await db
-    .updateTable('emails')
-    .set({ status: 'failed', error: error.slice(0, 1000), next_attempt_at: null })
-    .where('id', '=', id)
-    .where('status', '<>', 'sent')
-    .execute();
+  const mark = async (tx: Queryable) => {
+    const before = await tx.selectFrom('emails').select(['status', 'user_id', 'type', 'invitation_id']).where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!before || before.status === 'sent') return;
+    await tx.updateTable('emails').set({ status: 'failed', error: error.slice(0, 1000), next_attempt_at: null }).where('id', '=', id).execute();
+    if (before.status !== 'failed') {
+      await recordAudit(tx, {
+        actor: SYSTEM,
+        action: 'email.failed',
+        userId: before.user_id,
+        details: { emailId: id, emailType: before.type, invitationId: before.invitation_id, error: error.slice(0, 300) },
+      });
+    }
+  };
+  await (db.isTransaction ? mark(db) : (db as Database).transaction().execute(mark));
 }
 
 export interface EmailLogQuery {

@@ -16,6 +16,9 @@ import { createSecretBox } from '../../src/mail/secret-box.js';
 import { loadPayloadCodec } from '../../src/runtime.js';
 import { dataConverterFor, type PayloadEncryptionCodec } from '../../src/temporal/payload-codec.js';
 import { createInvitationWorker, type WorkerSetup } from '../../src/temporal/worker.js';
+import { isLoopbackAddress, type WebhookNetwork } from '../../src/webhooks/address-policy.js';
+import { startWebhookDispatcher } from '../../src/webhooks/dispatcher.js';
+import { webhookDispatcherWorkflowId } from '../../src/workflows/webhook.messages.js';
 
 let runtimeInstalled = false;
 export function quietTemporalRuntime() {
@@ -84,6 +87,8 @@ export interface Harness {
   listen(): Promise<string>;
   /** A new worker; with `payloadCodec`, it (and later restarts) seal and open with that one. */
   restartWorker(wrap?: WorkerSetup['wrapActivities'], options?: { payloadCodec?: PayloadCodec }): Promise<void>;
+  /** Stops the worker (as a crashed process would stop polling); restartWorker starts a new one. */
+  stopWorker(): Promise<void>;
   /** How many forgot-password workflows this harness has started (by visibility). */
   countResetWorkflows(): Promise<number>;
   /**
@@ -94,8 +99,36 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * The network webhooks see in every test: names resolve only through this table (never real
+ * DNS), and a delivery may connect to loopback only, whatever WEBHOOK_ALLOW_PRIVATE says. So
+ * an endpoint a test or the contract fuzzer registers with a public URL is refused at the
+ * socket, and nothing a test does sends traffic off this machine.
+ */
+export function testWebhookNetwork(hosts: Record<string, string[]> = {}): WebhookNetwork {
+  const table: Record<string, string[]> = { localhost: ['127.0.0.1', '::1'], ...hosts };
+  return {
+    resolve: async (hostname) => {
+      const addresses = table[hostname.toLowerCase()];
+      if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+      return addresses;
+    },
+    mayConnect: isLoopbackAddress,
+  };
+}
+
 /** The whole service for one test file, on the run's dev server, a fresh database and a real SMTP catcher. */
-export async function startHarness(options: { config?: Record<string, string>; mail?: MailCatcherOptions; wrapActivities?: WorkerSetup['wrapActivities'] } = {}): Promise<Harness> {
+export async function startHarness(
+  options: {
+    config?: Record<string, string>;
+    mail?: MailCatcherOptions;
+    wrapActivities?: WorkerSetup['wrapActivities'];
+    /** Run the webhook dispatcher on this file's task queue (as worker.ts does). */
+    webhooks?: boolean;
+    /** Extra host names for the webhook resolver (testWebhookNetwork). */
+    webhookHosts?: Record<string, string[]>;
+  } = {},
+): Promise<Harness> {
   quietTemporalRuntime();
   const mail = await startMailCatcher({ smtpPort: 0, httpPort: null, ...options.mail });
   const database = await cloneDatabase();
@@ -106,8 +139,9 @@ export async function startHarness(options: { config?: Record<string, string>; m
   const client = new Client({ connection: await Connection.connect({ address }), namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(payloadCodec) });
   const nativeConnection = await NativeConnection.connect({ address });
   const mailer = createSmtpMailer(mail.smtpUrl, config);
-  const workerDeps = { db: database.handle.db, mailer, secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')), config };
-  const deps: AppDeps = { db: database.handle.db, temporal: client, config, log: createLogger('silent'), adminKeys: [ADMIN_KEY] };
+  const webhookNetwork = testWebhookNetwork(options.webhookHosts);
+  const workerDeps = { db: database.handle.db, mailer, secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')), config, webhookNetwork };
+  const deps: AppDeps = { db: database.handle.db, temporal: client, config, log: createLogger('silent'), adminKeys: [ADMIN_KEY], webhookNetwork };
   const app = createApp(deps);
 
   const makeWorker = (wrap?: WorkerSetup['wrapActivities']) =>
@@ -123,6 +157,7 @@ export async function startHarness(options: { config?: Record<string, string>; m
     });
   let worker = await makeWorker(options.wrapActivities);
   let running = worker.run();
+  if (options.webhooks) await startWebhookDispatcher(client, config);
   let server: ServerType | undefined;
   const resetWorkflows = async () => {
     const statuses: string[] = [];
@@ -164,9 +199,13 @@ export async function startHarness(options: { config?: Record<string, string>; m
       const { port } = server.address() as { port: number };
       return `http://127.0.0.1:${port}`;
     },
+    async stopWorker() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
     async restartWorker(wrap, restartOptions) {
       if (restartOptions?.payloadCodec) workerCodec = restartOptions.payloadCodec;
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       worker = await makeWorker(wrap);
       running = worker.run();
@@ -182,7 +221,9 @@ export async function startHarness(options: { config?: Record<string, string>; m
     },
     async close() {
       server?.close();
-      worker.shutdown();
+      // The dispatcher would otherwise wait on the dev server for a worker that never comes back.
+      if (options.webhooks) await client.workflow.getHandle(webhookDispatcherWorkflowId(config.TEMPORAL_TASK_QUEUE)).terminate('test over').catch(() => {});
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       mailer.close();
       await nativeConnection.close();

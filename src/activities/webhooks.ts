@@ -1,0 +1,117 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Queryable } from '../db/database.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import { SYSTEM } from '../audit/actor.js';
+import { systemNetwork } from '../webhooks/address-policy.js';
+import { webhookAttempts, webhookEndpointsDisabled } from '../webhooks/metrics.js';
+import { dispatchOutbox, lanesWaiting, markHandedOver, type DispatchedLane } from '../webhooks/outbox.repository.js';
+import { postWebhook, WebhookSendError, type WebhookAnswer } from '../webhooks/sender.js';
+import { signWebhook } from '../webhooks/signing.js';
+import { deliveryForAttempt, disableFailingEndpoint, markDeliveryFailed, nextLaneDelivery, recordFailure, recordSuccess } from '../webhooks/webhook.repository.js';
+import { nextRetryDelayMs } from './email.js';
+import type { ActivityDeps } from './index.js';
+
+const BATCH = 200;
+
+/**
+ * An endpoint was disabled: an audit row in the same transaction, a metric and a log line
+ * (the log and the metric may repeat if the transaction is retried; the audit row cannot).
+ */
+async function reportDisabled(tx: Queryable, endpointId: string, lastError: string): Promise<void> {
+  await recordAudit(tx, { actor: SYSTEM, action: 'webhook.endpoint_disabled', userId: null, details: { endpointId, lastError } });
+  webhookEndpointsDisabled.inc();
+  Context.current().log.warn('webhook endpoint disabled: every attempt failed for the retry window (WEBHOOK_RETRY_WINDOW)', { endpointId, lastError });
+}
+
+export function createWebhookActivities({ db, secretBox, config, webhookNetwork }: ActivityDeps) {
+  const network = webhookNetwork ?? systemNetwork;
+  return {
+    /**
+     * One round of the dispatcher: fans out up to one batch of the outbox, then names the
+     * lanes with deliveries no lane workflow was told about yet. One activity when idle.
+     */
+    async dispatchWebhookRound(): Promise<{ moreEvents: boolean; lanes: (DispatchedLane & { upTo: string })[] }> {
+      const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
+      return { moreEvents: taken === BATCH, lanes: await lanesWaiting(db, BATCH) };
+    },
+
+    async markWebhookLanesHandedOver({ lanes }: { lanes: (DispatchedLane & { upTo: string })[] }): Promise<void> {
+      await markHandedOver(db, lanes);
+    },
+
+    async nextWebhookDelivery({ endpointId, userId }: { endpointId: string; userId: string }): Promise<string | null> {
+      return db.transaction().execute((tx) => nextLaneDelivery(tx, endpointId, userId));
+    },
+
+    /**
+     * One signed POST. Every attempt is recorded (status, the answer's start, when the next
+     * try is due); a non-2xx answer or no answer throws, and Temporal retries with backoff.
+     * The body is the same on every attempt (built from the stored event); the signature is
+     * made fresh with each attempt's timestamp, as Standard Webhooks expects.
+     */
+    async attemptWebhookDelivery({ deliveryId, windowMs }: { deliveryId: string; windowMs: number }): Promise<'succeeded' | 'gone' | 'done before'> {
+      const delivery = await deliveryForAttempt(db, deliveryId);
+      if (!delivery) return 'gone'; // the endpoint was deleted with its log
+      if (delivery.status !== 'pending') return 'done before';
+      if (delivery.endpoint_status !== 'enabled') throw ApplicationFailure.nonRetryable('not sent: the endpoint is disabled', 'WebhookEndpointDisabled');
+
+      const body = JSON.stringify({
+        type: delivery.type,
+        timestamp: delivery.event_at,
+        data: { userId: delivery.user_id, sequence: Number(delivery.sequence), ...delivery.data },
+      });
+      const timestamp = Math.floor(Date.now() / 1000);
+      const headers = {
+        'webhook-id': delivery.event_id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook(secretBox.open(delivery.secret_ciphertext), delivery.event_id, timestamp, body),
+      };
+      let answer: WebhookAnswer | undefined;
+      let error: string | null = null;
+      try {
+        answer = await postWebhook(delivery.url, body, headers, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, network, timeoutMs: config.WEBHOOK_TIMEOUT });
+      } catch (e) {
+        error = e instanceof WebhookSendError ? e.message : `could not deliver: ${(e as Error).message}`;
+        webhookAttempts.inc({ outcome: e instanceof WebhookSendError && e.refused ? 'refused' : 'failed' });
+      }
+      if (answer && answer.status >= 200 && answer.status < 300) {
+        await db.transaction().execute((tx) => recordSuccess(tx, deliveryId, delivery.endpoint_id, answer));
+        webhookAttempts.inc({ outcome: 'succeeded' });
+        return 'succeeded';
+      }
+      if (answer) webhookAttempts.inc({ outcome: 'failed' });
+      const message = answer ? `the endpoint answered ${answer.status}` : error!;
+      const delayMs = nextRetryDelayMs(Context.current().info);
+      const disabled = await db.transaction().execute(async (tx) => {
+        const off = await recordFailure(
+          tx,
+          deliveryId,
+          delivery.endpoint_id,
+          { status: answer?.status ?? null, excerpt: answer?.excerpt ?? null, error: answer ? null : error, nextAttemptAt: delayMs === undefined ? null : new Date(Date.now() + delayMs) },
+          windowMs,
+        );
+        if (off) await reportDisabled(tx, delivery.endpoint_id, message);
+        return off;
+      });
+      if (disabled) throw ApplicationFailure.nonRetryable(`the endpoint was disabled; last attempt: ${message}`, 'WebhookEndpointDisabled');
+      if (delayMs === undefined) throw ApplicationFailure.nonRetryable(`retries ran out; last attempt: ${message}`, 'WebhookRetriesExhausted');
+      // The delay we logged is the delay Temporal waits: the log's next attempt time is exact.
+      throw ApplicationFailure.create({ message, type: 'WebhookDeferred', nextRetryDelay: delayMs });
+    },
+
+    /**
+     * The lane gave up on this delivery: the log says failed, with why. If its retries ran out
+     * with no success on the endpoint since its first attempt, the endpoint failed for the
+     * whole retry window and is disabled.
+     */
+    async giveUpWebhookDelivery({ deliveryId, reason }: { deliveryId: string; reason: string }): Promise<void> {
+      await db.transaction().execute(async (tx) => {
+        const failed = await markDeliveryFailed(tx, deliveryId, reason);
+        if (!failed?.first_attempt_at) return;
+        if (await disableFailingEndpoint(tx, failed.endpoint_id, { firstAttemptOf: deliveryId })) {
+          await reportDisabled(tx, failed.endpoint_id, reason);
+        }
+      });
+    },
+  };
+}
