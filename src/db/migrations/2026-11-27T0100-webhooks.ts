@@ -27,7 +27,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('webhook_user_sequences')
-    .addColumn('user_id', 'uuid', (c) => c.primaryKey().references('users.id'))
+    // No foreign keys to users here or in webhook_events, like audit_events: a user removed
+    // even by hand keeps its numbering, and its events (user.deleted among them) still go out.
+    .addColumn('user_id', 'uuid', (c) => c.primaryKey())
     .addColumn('last_sequence', 'bigint', (c) => c.notNull())
     .execute();
 
@@ -36,7 +38,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey())
     // Insertion order; for one user it is also sequence order (the counter row serialises them).
     .addColumn('position', 'bigserial', (c) => c.notNull().unique())
-    .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id'))
+    .addColumn('user_id', 'uuid', (c) => c.notNull())
     .addColumn('sequence', 'bigint', (c) => c.notNull())
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('data', 'jsonb', (c) => c.notNull())
