@@ -1,6 +1,7 @@
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { temporalTransportProblems } from './temporal/connection.js';
 import { parsePayloadKeys } from './temporal/payload-codec.js';
 
 /**
@@ -109,6 +110,31 @@ const temporalPayloadSettings = {
   ),
 };
 
+const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+
+/** A real cluster or Temporal Cloud: TLS, client certificate, API key (src/temporal/connection.ts). */
+const temporalTransportSettings = {
+  TEMPORAL_TLS: z.preprocess((v) => (v === '' ? undefined : typeof v === 'string' ? v.toLowerCase() : v), z.enum(['true', 'false']).optional()),
+  TEMPORAL_TLS_CERT_PATH: optionalText,
+  TEMPORAL_TLS_CERT_DATA: optionalText,
+  TEMPORAL_TLS_KEY_PATH: optionalText,
+  TEMPORAL_TLS_KEY_DATA: optionalText,
+  TEMPORAL_TLS_CA_PATH: optionalText,
+  TEMPORAL_TLS_CA_DATA: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
+  TEMPORAL_API_KEY: optionalText,
+};
+
+/**
+ * How long a stopping process lets work in flight finish. The worker: running activities
+ * (a mail mid-SMTP), then they are cancelled and retried by another worker. The API: requests
+ * already received, then their connections are cut. Both below Kubernetes' default 30 s.
+ */
+const shutdownSettings = {
+  WORKER_SHUTDOWN_GRACE_TIME: duration('20 seconds'),
+  API_SHUTDOWN_GRACE_TIME: duration('15 seconds'),
+};
+
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -118,6 +144,8 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('invitations'),
   ...temporalPayloadSettings,
+  ...temporalTransportSettings,
+  ...shutdownSettings,
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().min(3).default('Invitations <no-reply@invitations.localhost>'),
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
@@ -184,6 +212,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.SMTP_CONNECTION_TIMEOUT + c.SMTP_GREETING_TIMEOUT + c.SMTP_SOCKET_TIMEOUT > MAX_SMTP_ATTEMPT_MS) {
     throw new ConfigError([`SMTP_CONNECTION_TIMEOUT + SMTP_GREETING_TIMEOUT + SMTP_SOCKET_TIMEOUT: at most ${MAX_SMTP_ATTEMPT_MS / 1000} s together, so an attempt ends before its activity times out`]);
   }
+  const transportProblems = temporalTransportProblems(c);
+  if (transportProblems.length) throw new ConfigError(transportProblems);
   const publicBaseUrl = (c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return Object.freeze({ ...c, PUBLIC_BASE_URL: publicBaseUrl });
 }
