@@ -110,7 +110,8 @@ describe('graceful shutdown', () => {
     const worker = run('worker.ts', { WORKER_SHUTDOWN_GRACE_TIME: '30s' });
     await eventually(() => polls(worker.child), 120_000, `the worker to poll:\n${worker.output()}`);
 
-    const inTheMiddle = slowFor('patient@example.com', 4000);
+    // 8 s: longer than the SDK's cut-off would be without WORKER_SHUTDOWN_GRACE_TIME (5 s here).
+    const inTheMiddle = slowFor('patient@example.com', 8000);
     await invite('patient');
     await inTheMiddle;
     const stoppedAt = Date.now();
@@ -118,8 +119,8 @@ describe('graceful shutdown', () => {
 
     const { code, at } = await worker.exited;
     expect(code, worker.output()).toBe(0);
-    // It waited for the server's answer (4 s) instead of leaving at once.
-    expect(at - stoppedAt).toBeGreaterThan(3000);
+    // It waited for the server's answer (8 s) instead of leaving at once.
+    expect(at - stoppedAt).toBeGreaterThan(7000);
     expect(mailsTo('patient@example.com')).toHaveLength(1);
     expect(await logOf('patient@example.com')).toEqual([{ status: 'sent', attempts: 1, error: null }]);
   }, 180_000);
