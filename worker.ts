@@ -25,8 +25,8 @@ const worker = await createInvitationWorker({
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
-  payloadCodec: loadPayloadCodec(config),
   shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
+  payloadCodec: loadPayloadCodec(config),
 });
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
 if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);

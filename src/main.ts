@@ -65,8 +65,8 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
-    payloadCodec,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
+    payloadCodec,
   });
   const workerDone = worker.run();
   cleanups.unshift(async () => {
