@@ -27,6 +27,7 @@ const worker = await createInvitationWorker({
   deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
   shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
   payloadCodec: loadPayloadCodec(config),
+  tuning: config,
 });
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
 if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);

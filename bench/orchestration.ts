@@ -1,8 +1,9 @@
 /**
- * The two references every invite figure is read against, measured in the same run on the
+ * The references every invite figure is read against, measured in the same run on the
  * same server (issue: "a ratio against a reference in the same run"):
  * - the ceiling: a workflow of the invitation's shape whose steps cost nothing, started the
- *   way the API starts invitations (Update-with-Start), with local and with regular
+ *   way the API starts invitations (a start with the same three search attributes), with
+ *   local, mixed (the service's: local database steps, a regular SMTP step) and regular
  *   activities, sealed by the same payload codec; done when its third step ran;
  * - the floor: the same work without orchestration (insert the user and its invitation,
  *   render the React Email mail, hand it to SMTP).
@@ -10,18 +11,17 @@
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { Database } from '../src/db/database.js';
-import { insertInvitation } from '../src/invitations/invitation.repository.js';
+import { registerInvitedUser } from '../src/invitations/registration.js';
 import { mintLink, renderLinkMail } from '../src/links/link-mail.js';
 import type { Mailer } from '../src/mail/mailer.js';
 import { dataConverterFor, failureConverterPath } from '../src/temporal/payload-codec.js';
-import { canonicalUsername } from '../src/users/identity.js';
-import { insertUser } from '../src/users/user.repository.js';
 import { pool } from './lib.js';
-import { referenceRegisterUpdate, type ReferenceActivities } from './workflows/reference.js';
+import type { ReferenceActivities } from './workflows/reference.js';
+import { searchAttributes } from '../src/workflows/invitation.messages.js';
 
 export interface Rate {
   count: number;
@@ -47,7 +47,7 @@ export async function measureReferences(options: {
   concurrency: number;
   tag: string;
   log: (line: string) => void;
-}): Promise<{ ceilingLocal: Rate; ceilingRegular: Rate; floor: Rate }> {
+}): Promise<{ ceilingLocal: Rate; ceilingMixed: Rate; ceilingRegular: Rate; floor: Rate }> {
   const quiet = () => {};
   const bundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('./workflows/reference.ts', import.meta.url)),
@@ -56,7 +56,7 @@ export async function measureReferences(options: {
   });
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
   try {
-    const ceiling = async (workflowType: 'referenceInvitationLocal' | 'referenceInvitationRegular') => {
+    const ceiling = async (workflowType: 'referenceInvitationLocal' | 'referenceInvitationMixed' | 'referenceInvitationRegular') => {
       const taskQueue = `reference-${options.tag}-${workflowType}`;
       let delivered = 0;
       let allDelivered: () => void = () => {};
@@ -80,13 +80,16 @@ export async function measureReferences(options: {
       const running = worker.run();
       const started = performance.now();
       await pool(options.count, options.concurrency, async (i) => {
-        await options.temporal.workflow.executeUpdateWithStart(referenceRegisterUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation(workflowType, {
-            workflowId: `${taskQueue}-${i}`,
-            taskQueue,
-            args: [{ id: String(i) }],
-            workflowIdConflictPolicy: 'FAIL',
-          }),
+        await options.temporal.workflow.start(workflowType, {
+          workflowId: `${taskQueue}-${i}`,
+          taskQueue,
+          args: [{ id: String(i) }],
+          workflowIdConflictPolicy: 'FAIL',
+          typedSearchAttributes: [
+            { key: searchAttributes.userId, value: `${taskQueue}-${i}` },
+            { key: searchAttributes.username, value: `reference-${i}` },
+            { key: searchAttributes.invitationStatus, value: 'pending' },
+          ],
         });
       });
       await done;
@@ -98,6 +101,8 @@ export async function measureReferences(options: {
 
     options.log(`ceiling: ${options.count} no-op workflows of the invitation's shape, local activities`);
     const ceilingLocal = await ceiling('referenceInvitationLocal');
+    options.log(`ceiling: the same, local database steps and a regular SMTP step (the service's mix)`);
+    const ceilingMixed = await ceiling('referenceInvitationMixed');
     options.log(`ceiling: the same with regular activities`);
     const ceilingRegular = await ceiling('referenceInvitationRegular');
 
@@ -108,29 +113,26 @@ export async function measureReferences(options: {
       const email = `floor-${options.tag}-${i}@example.com`;
       const userId = randomUUID();
       const expiresAt = new Date(Date.now() + 28 * 86_400_000).toISOString();
-      await options.db.transaction().execute(async (tx) => {
-        await insertUser(tx, {
-          id: userId,
-          username,
-          username_key: canonicalUsername(username),
-          email,
-          email_key: email,
-          user_type: 'member',
-          is_staff: false,
-          permissions: [],
-          locale: 'en',
-          status: 'invited',
-          updated_at: new Date(),
-          created_by: 'bench',
-        });
-        await insertInvitation(tx, { id: randomUUID(), user_id: userId, workflow_id: 'none', status: 'pending', expires_at: expiresAt, created_by: 'bench' });
+      // The service's own registration (user, invitation and audit row in one transaction).
+      await registerInvitedUser(options.db, {
+        userId,
+        invitationId: randomUUID(),
+        username,
+        email,
+        userType: 'member',
+        isStaff: false,
+        permissions: [],
+        locale: 'en',
+        invitedBy: 'bench',
+        ttlMs: 28 * 86_400_000,
+        expiresAt,
       });
       const { link } = mintLink(options.config.PUBLIC_BASE_URL, 'invitation', 'en');
       const { rendered } = await renderLinkMail(options.db, options.config, 'user_invitation', { locale: 'en', username, link, expiresAt });
       await options.mailer.send({ from: options.config.MAIL_FROM, to: email, ...rendered, messageId: `<${userId}@floor.invalid>` });
     });
     const floor = rate(options.count, performance.now() - started);
-    return { ceilingLocal, ceilingRegular, floor };
+    return { ceilingLocal, ceilingMixed, ceilingRegular, floor };
   } finally {
     await connection.close();
   }

@@ -33,6 +33,7 @@ import { bundleInvitationWorkflows } from '../src/temporal/bundle.js';
 import { createInvitationWorker } from '../src/temporal/worker.js';
 import { freePort } from '../src/dev/ports.js';
 import { measureReferences } from './orchestration.js';
+import { openLoop, type OpenLoopResult } from './steady.js';
 import {
   commandVersion,
   envInt,
@@ -63,6 +64,9 @@ const settings = {
   resends: envInt('BENCH_RESENDS', 100, 0),
   mailTimeoutMs: envInt('BENCH_MAIL_TIMEOUT_MS', 120_000, 1000),
   maxSeconds: envInt('BENCH_MAX_SECONDS', 600, 10),
+  steadyRate: envInt('BENCH_STEADY_RATE', 20, 1),
+  steadySeconds: envInt('BENCH_STEADY_SECONDS', 60, 0),
+  overloadSeconds: envInt('BENCH_OVERLOAD_SECONDS', 30, 0),
 };
 settings.accepts = Math.min(settings.accepts, settings.invites);
 
@@ -280,6 +284,7 @@ async function main() {
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
     payloadCodec,
     workflowBundle: { code: bundle.code },
+    tuning: config,
   });
   let workerError: Error | undefined;
   const workerDone = worker.run().catch((error: Error) => {
@@ -363,6 +368,12 @@ async function main() {
   await Promise.all(mailWaits);
   const mailDrainMs = Math.max(0, lastMailAt - invitePhaseEnd);
   sampleMemory('afterInviteMailsDelivered');
+  // The service end to end: from the first invite request to the last invitation mail at the catcher.
+  const serviceEndToEnd = {
+    count: inviteToMail.length,
+    seconds: Math.round(invitePhaseEnd - invitePhaseStart + mailDrainMs) / 1000,
+    perSecond: Math.round((inviteToMail.length / ((invitePhaseEnd - invitePhaseStart + mailDrainMs) / 1000)) * 10) / 10,
+  };
 
   // --- 3: accept ---
   log(`accept: ${settings.accepts} at concurrency ${settings.acceptConcurrency}`);
@@ -483,6 +494,29 @@ async function main() {
   });
   const badResult = bad.finish();
 
+  // --- 6b: steady load, open-loop (P2): a fixed rate, then twice what the service sustained ---
+  const steadyOptions = {
+    baseUrl,
+    adminKey: ADMIN_KEY,
+    db: database.db,
+    temporal,
+    waitForMail: (to: string, timeoutMs: number) => catcher.waitFor((m) => m.to.includes(to), timeoutMs).catch(() => undefined),
+    countMails: (to: string) => catcher.messages().filter((m) => m.to.includes(to)).length,
+    mailTimeoutMs: settings.mailTimeoutMs,
+    tag,
+  };
+  let steady: OpenLoopResult | undefined;
+  let overload: OpenLoopResult | undefined;
+  if (settings.steadySeconds > 0) {
+    log(`steady: ${settings.steadyRate} invitations/s for ${settings.steadySeconds} s, open-loop`);
+    steady = await openLoop({ ...steadyOptions, label: 'steady', ratePerSecond: settings.steadyRate, seconds: settings.steadySeconds });
+  }
+  if (settings.overloadSeconds > 0) {
+    const rate = Math.max(1, Math.round(2 * serviceEndToEnd.perSecond));
+    log(`overload: ${rate} invitations/s (twice the ${serviceEndToEnd.perSecond}/s sustained above) for ${settings.overloadSeconds} s, open-loop`);
+    overload = await openLoop({ ...steadyOptions, label: 'overload', ratePerSecond: rate, seconds: settings.overloadSeconds });
+  }
+
   // --- 7: memory at the end, then after a forced GC ---
   sampleMemory('endOfRun');
   if (gc.gc) {
@@ -507,16 +541,11 @@ async function main() {
     tag,
     log,
   });
-  // The service end to end: from the first invite request to the last invitation mail at the catcher.
-  const serviceEndToEnd = {
-    count: inviteToMail.length,
-    seconds: Math.round(invitePhaseEnd - invitePhaseStart + mailDrainMs) / 1000,
-    perSecond: Math.round((inviteToMail.length / ((invitePhaseEnd - invitePhaseStart + mailDrainMs) / 1000)) * 10) / 10,
-  };
   const orchestration = {
     serviceEndToEnd,
     ...references,
     ratioToCeilingLocal: Math.round((serviceEndToEnd.perSecond / references.ceilingLocal.perSecond) * 100) / 100,
+    ratioToCeilingMixed: Math.round((serviceEndToEnd.perSecond / references.ceilingMixed.perSecond) * 100) / 100,
     ratioToCeilingRegular: Math.round((serviceEndToEnd.perSecond / references.ceilingRegular.perSecond) * 100) / 100,
     ratioToFloor: Math.round((serviceEndToEnd.perSecond / references.floor.perSecond) * 100) / 100,
   };
@@ -554,6 +583,8 @@ async function main() {
       resend: resendResult,
       resendDelivery,
       badInput: badResult,
+      steady,
+      overload,
     },
     memory: { ...memory, bench: { peakRssMiB }, gc: gc.how },
     orchestration,
@@ -566,7 +597,8 @@ async function main() {
 
   const failures =
     inviteResult.errors + acceptResult.errors + loginResult.errors + pagesResult.errors + (pagingOk ? 0 : 1) + searchResult.errors + badResult.errors + (inviteResult.ok - inviteToMail.length) +
-    resendResult.errors + resendDelivery.missing;
+    resendResult.errors + resendDelivery.missing +
+    [steady, overload].reduce((n, x) => n + (x ? x.createdIncomplete.length + x.refusedButMade.length + x.unanswered : 0), 0);
   return failures;
 }
 
@@ -642,12 +674,23 @@ function report(r: {
       [
         ['service: API → workflow → SMTP', r.orchestration.serviceEndToEnd.count, r.orchestration.serviceEndToEnd.seconds, r.orchestration.serviceEndToEnd.perSecond, '1'],
         ['ceiling: no-op shape, local activities', r.orchestration.ceilingLocal.count, r.orchestration.ceilingLocal.seconds, r.orchestration.ceilingLocal.perSecond, r.orchestration.ratioToCeilingLocal],
+        ['ceiling: no-op shape, local db + regular SMTP', r.orchestration.ceilingMixed.count, r.orchestration.ceilingMixed.seconds, r.orchestration.ceilingMixed.perSecond, r.orchestration.ratioToCeilingMixed],
         ['ceiling: no-op shape, regular activities', r.orchestration.ceilingRegular.count, r.orchestration.ceilingRegular.seconds, r.orchestration.ceilingRegular.perSecond, r.orchestration.ratioToCeilingRegular],
         ['floor: insert, render, SMTP, no Temporal', r.orchestration.floor.count, r.orchestration.floor.seconds, r.orchestration.floor.perSecond, r.orchestration.ratioToFloor],
       ],
     ),
     '',
   ];
+  for (const [name, x] of [['steady', p.steady], ['overload', p.overload]] as Array<[string, OpenLoopResult | undefined]>) {
+    if (!x) continue;
+    out.push(
+      `${name} (open-loop, ${x.ratePerSecond}/s for ${x.seconds} s, ${x.sent} sent, generator lag max ${x.maxSendLagMs} ms): answers ${JSON.stringify(x.statuses)}; ` +
+        `latency p50 ${ms(x.latencyMs?.p50)} / p95 ${ms(x.latencyMs?.p95)} / p99 ${ms(x.latencyMs?.p99)} / max ${ms(x.latencyMs?.max)} ms; ` +
+        `refusals p99 ${ms(x.refusalLatencyMs?.p99)} ms; 201s whole ${x.createdComplete}, incomplete ${x.createdIncomplete.length}, refused but made ${x.refusedButMade.length}, unanswered ${x.unanswered}`,
+    );
+    for (const line of [...x.createdIncomplete, ...x.refusedButMade]) out.push(`  ${name}: ${line}`);
+  }
+  out.push('');
   if (!p.usersPaged.pagingOk) {
     out.push(
       `WARNING: paging through /api/v1/users returned ${String(p.usersPaged.usersListed)} rows (${String(p.usersPaged.distinctUsers)} distinct) for ${String(p.usersPaged.usersExpected)} users`,

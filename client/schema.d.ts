@@ -63,8 +63,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -166,8 +175,17 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -254,8 +272,17 @@ export interface paths {
                         };
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -313,8 +340,17 @@ export interface paths {
                         };
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -357,8 +393,17 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -445,8 +490,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -549,8 +603,17 @@ export interface paths {
                         };
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -653,8 +716,17 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Missing or wrong bearer key */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -709,8 +781,17 @@ export interface paths {
                         "application/json": components["schemas"]["Email"];
                     };
                 };
-                /** @description Missing or wrong bearer key */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -774,8 +855,17 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Missing or wrong bearer key */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -886,8 +976,17 @@ export interface paths {
                         "application/json": components["schemas"]["EmailTemplate"];
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -956,8 +1055,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1038,8 +1146,17 @@ export interface paths {
                         "application/json": components["schemas"]["EmailTemplate"];
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1124,8 +1241,17 @@ export interface paths {
                         };
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1208,8 +1334,17 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No admin key, or a wrong one: send "Authorization: Bearer <key>" */
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1256,6 +1391,300 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit trail, newest first: who did what to whom, through which key, and when */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Events about this user (kept after the user is deleted) */
+                    userId?: string;
+                    /** @description Who acted, exactly as recorded: the X-Actor header, `api` without it, `system`, or the username of a user acting on their own account */
+                    actor?: string;
+                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked";
+                    /** @description At or after this instant (ISO 8601) */
+                    from?: string;
+                    /** @description Before this instant (ISO 8601) */
+                    to?: string;
+                    limit?: number;
+                    /** @description nextCursor of the previous page, as it was given */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of events */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["AuditEvent"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid filter (an unknown parameter or action, a malformed id or instant, or a cursor this service did not issue) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The named API keys, newest first, revoked ones included (never the keys themselves) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The keys */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["ApiKey"][];
+                        };
+                    };
+                };
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Issue a named key with scopes; the answer is the only time the key is shown */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    "x-actor"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateApiKey"];
+                };
+            };
+            responses: {
+                /** @description The key */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKey"] & {
+                            /** @description The key (isk_…): store it now, it is not shown again */
+                            key: string;
+                        };
+                    };
+                };
+                /** @description The body is not valid JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 64 KiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields; `errors` names each one */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a key: its next request is a 401. Revoked keys stay listed */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    "x-actor"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked (or already revoked) */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such key */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A body was sent, and it is larger than 64 KiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -2221,6 +2650,54 @@ export interface components {
         EmailTemplatePreviewRequest: {
             subject?: string;
             body?: string;
+        };
+        AuditEvent: {
+            id: string;
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked";
+            /** @description Who acted: the X-Actor header (`api` without it), `system`, or the user themself */
+            actor: string | null;
+            /** @description The user the event is about; null for events about API keys */
+            userId: string | null;
+            /**
+             * @description The key the request came with: ADMIN_API_KEY (`bootstrap`) or a named key (`api_key`); null when no key acted (system, the user themself)
+             * @enum {string|null}
+             */
+            via: "bootstrap" | "api_key" | null;
+            /** @description The named key, when via is api_key */
+            apiKey: {
+                id: string;
+                name: string;
+            } | null;
+            /** @description What changed; an edit has `changes` with each field `from` and `to`. Never a password hash or token. */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        ApiKey: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            scopes: ("invitations:write" | "users:read" | "users:write" | "emails:write" | "templates:write" | "webhooks:write" | "audit:read")[];
+            /** @description The first characters of the key, to tell keys apart; the key itself is never shown again */
+            prefix: string;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string | null;
+            /**
+             * Format: date-time
+             * @description Last successful use, exact to about a minute
+             */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+        };
+        CreateApiKey: {
+            /** @description What the key is for, e.g. "CRM sync" */
+            name: string;
+            scopes: ("invitations:write" | "users:read" | "users:write" | "emails:write" | "templates:write" | "webhooks:write" | "audit:read")[];
         };
         AcceptInvitationRequest: {
             /** @description The token from the link (after #token=) */

@@ -135,6 +135,23 @@ const shutdownSettings = {
   API_SHUTDOWN_GRACE_TIME: duration('15 seconds'),
 };
 
+const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+/**
+ * The worker's knobs (docs/benchmarks.md measures them). Every invitation is a workflow that
+ * waits weeks, so the sticky cache would otherwise grow with the number of pending
+ * invitations (the SDK sizes it from the heap, ~0.3 MiB each); an evicted workflow costs a
+ * replay of its short history when its timer or signal arrives, nothing else.
+ */
+const workerTuning = {
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: count(40),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: count(100),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: count(100),
+  /** How long a task waits for the worker that has its workflow cached before any worker may take it: the lag after a worker dies. */
+  WORKER_STICKY_QUEUE_TIMEOUT: duration('5s'),
+};
+
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -179,6 +196,8 @@ const schema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: z.coerce.number().int().min(1).default(100),
   /** Reset mails per address per hour; beyond it the answer stays 202 but no mail goes out. */
   RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
+  /** Invitations one API process handles at once; beyond, an immediate 503 (src/api/admission.ts). */
+  INVITE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(32),
   /** Which proxies' X-Forwarded-For entries to believe (see ProxyTrust). */
   TRUST_PROXY: proxyTrust,
   // Only for `npm start`'s embedded services:
@@ -187,6 +206,7 @@ const schema = z.object({
   MAILCATCHER_SMTP_PORT: port.default(1025),
   MAILCATCHER_HTTP_PORT: port.default(1080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...workerTuning,
 });
 
 /** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */

@@ -21,12 +21,16 @@ export const failureStatus = {
   InvitationExpired: 410,
   InvalidCredentials: 401,
   AccountInactive: 403,
+  /** An API key without the scope an operation needs (`requiredScope` names it). */
+  MissingScope: 403,
   Unauthorized: 401,
   MalformedJson: 400,
   UnsupportedMediaType: 415,
   PayloadTooLarge: 413,
   TooManyRequests: 429,
   DependencyUnavailable: 503,
+  /** This process already has as many of these requests in flight as it admits (src/api/admission.ts). */
+  Overloaded: 503,
   MailRejected: 502,
   /** A workflow step found its database record gone (restore, manual delete). */
   RecordGone: 404,

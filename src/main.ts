@@ -67,6 +67,7 @@ async function main() {
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
     payloadCodec,
+    tuning: config,
   });
   const workerDone = worker.run();
   cleanups.unshift(async () => {

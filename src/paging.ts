@@ -10,11 +10,12 @@ export function encodeCursor(row: { cursor_created_at: string; id: string }): st
   return Buffer.from(JSON.stringify([row.cursor_created_at, row.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { createdAt: string; id: string } {
+/** `isId` checks the id part: UUIDs by default, the audit trail's serial ids otherwise. */
+export function decodeCursor(cursor: string, isId: (id: string) => boolean = isUuid): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     if (typeof createdAt !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(createdAt)) throw new Error('bad cursor');
-    if (typeof id !== 'string' || !isUuid(id)) throw new Error('bad cursor');
+    if (typeof id !== 'string' || !isId(id)) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
     throw new DomainError('ValidationFailed', 'The cursor is not one this service issued.', { errors: [{ field: 'cursor', message: 'is not valid' }] });

@@ -92,6 +92,41 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('says which key each admin operation needs, and that every one can answer 401 and 403', async () => {
+    const doc = await documentOf();
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerAuth', 'bootstrapKey']);
+    const required: Record<string, string[]> = {};
+    for (const { method, path, op } of operationsOf(doc)) {
+      if (!op.security) continue;
+      const label = `${method.toUpperCase()} ${path}`;
+      expect(Object.keys(op.responses), label).toEqual(expect.arrayContaining(['401', '403']));
+      required[label] = op.security.flatMap((s: Record<string, string[]>) => Object.entries(s).map(([scheme, roles]) => `${scheme}:${roles.join(',')}`));
+    }
+    // The mapping README's "API keys and actors" documents, route by route.
+    expect(required).toMatchObject({
+      'POST /api/v1/invitations': ['bearerAuth:invitations:write'],
+      'DELETE /api/v1/invitations/{id}': ['bearerAuth:invitations:write'],
+      'GET /api/v1/users': ['bearerAuth:users:read'],
+      'GET /api/v1/users/{id}': ['bearerAuth:users:read'],
+      'PATCH /api/v1/users/{id}': ['bearerAuth:users:write'],
+      'DELETE /api/v1/users/{id}': ['bearerAuth:users:write'],
+      'POST /api/v1/users/{id}/reactivate': ['bearerAuth:users:write'],
+      'GET /api/v1/emails': ['bearerAuth:users:read'],
+      'GET /api/v1/emails/{id}': ['bearerAuth:users:read'],
+      'POST /api/v1/emails/{id}/resend': ['bearerAuth:emails:write'],
+      'GET /api/v1/email-templates/{type}': ['bearerAuth:templates:write'],
+      'PUT /api/v1/email-templates/{type}': ['bearerAuth:templates:write'],
+      'DELETE /api/v1/email-templates/{type}': ['bearerAuth:templates:write'],
+      'GET /api/v1/audit-events': ['bearerAuth:audit:read'],
+      'GET /api/v1/api-keys': ['bootstrapKey:'],
+      'POST /api/v1/api-keys': ['bootstrapKey:'],
+      'DELETE /api/v1/api-keys/{id}': ['bootstrapKey:'],
+    });
+    expect(doc.components.schemas.CreateApiKey.properties.scopes.items.enum).toEqual([
+      'invitations:write', 'users:read', 'users:write', 'emails:write', 'templates:write', 'webhooks:write', 'audit:read',
+    ]);
+  });
+
   it('is as tight as the checks: username, email, the configured user types, permissions, locale, a non-empty edit', async () => {
     const doc = await documentOf({ USER_TYPES: 'member,partner' });
     const invite = doc.components.schemas.InviteRequest.properties;

@@ -11,6 +11,9 @@ import { stateQuery } from '../src/workflows/invitation.messages.js';
 import { reactivationStateQuery, reactivationWorkflowId } from '../src/workflows/reactivation.messages.js';
 import { eventually, linkFrom } from './support/harness.js';
 import { startTimeSkippingService, type TimeSkippingService } from './support/time-skipping.js';
+import type { Actor } from '../src/audit/actor.js';
+
+const STAFF: Actor = { name: 'staff:test', key: 'bootstrap' };
 
 /**
  * R10 on the time-skipping server: the midnight timer really runs, and really fires.
@@ -23,7 +26,7 @@ const DAY = 86_400_000;
 /** An invitee staff withdrew: inactive, never set a password (no time skipped to get there). */
 async function inactiveInvitee(username: string) {
   const { input } = await s.invite(username);
-  await revokeInvitationById(s.deps, input.invitationId, 'staff:test');
+  await revokeInvitationById(s.deps, input.invitationId, STAFF);
   // Not handle.result(): waiting on a result lets the test server skip time, and it may jump
   // to the invitation's 28-day timer before the revoke signal is processed.
   expect((await s.userRow(input.userId)).status).toBe('inactive');
@@ -46,14 +49,14 @@ describe('a manual reactivation holds until local midnight unless the user logs 
   it('answers the next local midnight in PLATFORM_TIMEZONE as the deadline', async () => {
     const user = await inactiveInvitee('deadline.dora');
     const before = new Date();
-    const res = await reactivateUser(s.deps, user.userId, 'staff:test');
+    const res = await reactivateUser(s.deps, user.userId, STAFF);
     expect(res.user.status).toBe('active');
     expect(res.deadline).toBe(nextLocalMidnight(before, 'Europe/Berlin').toISOString());
   });
 
   it('no login → inactive again at midnight, not before', async () => {
     const user = await inactiveInvitee('no.login.nils');
-    const { deadline } = await reactivateUser(s.deps, user.userId, 'staff:test');
+    const { deadline } = await reactivateUser(s.deps, user.userId, STAFF);
     const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
     await s.env.sleep(Date.parse(deadline) - Date.now() - 60_000);
     expect((await s.userRow(user.userId)).status).toBe('active');
@@ -67,7 +70,7 @@ describe('a manual reactivation holds until local midnight unless the user logs 
 
   it('reset and login before midnight → still active a day later', async () => {
     const user = await inactiveInvitee('on.time.olga');
-    await reactivateUser(s.deps, user.userId, 'staff:test');
+    await reactivateUser(s.deps, user.userId, STAFF);
     await resetPassword(user.email, 'olga logs in on time');
     await login(s.deps, user.username, 'olga logs in on time');
     const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
@@ -78,7 +81,7 @@ describe('a manual reactivation holds until local midnight unless the user logs 
 
   it('a reset without a login is not enough: inactive at midnight, and login then says to use forgot password', async () => {
     const user = await inactiveInvitee('reset.only.rita');
-    await reactivateUser(s.deps, user.userId, 'staff:test');
+    await reactivateUser(s.deps, user.userId, STAFF);
     await resetPassword(user.email, 'rita never logs in');
     const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
     expect((await handle.result()).outcome).toBe('deactivated');
@@ -91,10 +94,10 @@ describe('a manual reactivation holds until local midnight unless the user logs 
 
   it('reactivating twice on one day keeps one workflow, one timer and one deadline', async () => {
     const user = await inactiveInvitee('twice.tina');
-    const first = await reactivateUser(s.deps, user.userId, 'staff:test');
+    const first = await reactivateUser(s.deps, user.userId, STAFF);
     const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
     const runBefore = (await handle.describe()).runId;
-    const second = await reactivateUser(s.deps, user.userId, 'staff:test');
+    const second = await reactivateUser(s.deps, user.userId, STAFF);
     expect(second.deadline).toBe(first.deadline);
     expect((await handle.describe()).runId).toBe(runBefore);
     const timers = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.timerStartedEventAttributes).length;
@@ -105,7 +108,7 @@ describe('a manual reactivation holds until local midnight unless the user logs 
 
   it('two reactivations at the same moment (a double click): one wins, and midnight still deactivates', async () => {
     const user = await inactiveInvitee('double.dirk');
-    const [a, b] = await Promise.all([reactivateUser(s.deps, user.userId, 'staff:a'), reactivateUser(s.deps, user.userId, 'staff:b')]);
+    const [a, b] = await Promise.all([reactivateUser(s.deps, user.userId, { ...STAFF, name: 'staff:a' }), reactivateUser(s.deps, user.userId, { ...STAFF, name: 'staff:b' })]);
     expect(b.deadline).toBe(a.deadline); // both clicks get the same answer
     const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
     expect((await handle.result()).outcome).toBe('deactivated');
@@ -122,7 +125,7 @@ describe('a manual reactivation holds until local midnight unless the user logs 
     const user = await inactiveInvitee(`dst.${at.slice(0, 10)}.${at.slice(11, 13)}`);
     await s.env.sleep(Date.parse(at) - (await s.env.currentTimeMs()));
     const clockDeps = { ...s.deps, clock: () => new Date(Date.parse(at)) };
-    const { deadline } = await reactivateUser(clockDeps, user.userId, 'staff:test');
+    const { deadline } = await reactivateUser(clockDeps, user.userId, STAFF);
     expect(deadline).toBe(new Date(expected).toISOString());
     const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
     await s.env.sleep(Date.parse(expected) - (await s.env.currentTimeMs()) - 60_000);
@@ -134,16 +137,16 @@ describe('a manual reactivation holds until local midnight unless the user logs 
 
   it('deleting the user ends the timer', async () => {
     const user = await inactiveInvitee('deleted.dan');
-    await reactivateUser(s.deps, user.userId, 'staff:test');
-    await deleteUser(s.deps, user.userId, 'staff:test');
+    await reactivateUser(s.deps, user.userId, STAFF);
+    await deleteUser(s.deps, user.userId, STAFF);
     const handle = s.env.client.workflow.getHandle(reactivationWorkflowId(user.userId));
     expect((await handle.result()).outcome).toBe('cancelled');
   });
 
   it('only an inactive user can be reactivated', async () => {
     const { input } = await s.invite('pending.paula');
-    await expect(reactivateUser(s.deps, input.userId, 'staff:test')).rejects.toMatchObject({ type: 'UserNotInactive' });
-    await expect(reactivateUser(s.deps, '00000000-0000-4000-8000-000000000000', 'staff:test')).rejects.toMatchObject({ type: 'UserNotFound' });
+    await expect(reactivateUser(s.deps, input.userId, STAFF)).rejects.toMatchObject({ type: 'UserNotInactive' });
+    await expect(reactivateUser(s.deps, '00000000-0000-4000-8000-000000000000', STAFF)).rejects.toMatchObject({ type: 'UserNotFound' });
   });
 });
 
@@ -180,13 +183,13 @@ describe('a reactivation that arrives while the midnight step runs', () => {
 
   it('gets its own timer: the user is inactive again after the next midnight', async () => {
     const { input } = await late.invite('late.lars');
-    await revokeInvitationById(late.deps, input.invitationId, 'staff:test');
-    const first = await reactivateUser(late.deps, input.userId, 'staff:test');
+    await revokeInvitationById(late.deps, input.invitationId, STAFF);
+    const first = await reactivateUser(late.deps, input.userId, STAFF);
     let second: { deadline: string } | undefined;
     // Staff reactivate again right after midnight, before the step reports.
     hooks.after = async () => {
       const justAfterMidnight = { ...late.deps, clock: () => new Date(Date.parse(first.deadline) + 60_000) };
-      second = await reactivateUser(justAfterMidnight, input.userId, 'staff:test');
+      second = await reactivateUser(justAfterMidnight, input.userId, STAFF);
     };
     const handle = late.env.client.workflow.getHandle(reactivationWorkflowId(input.userId));
     const final = await handle.result();
@@ -209,8 +212,8 @@ describe('a login after midnight, before the midnight step has run', () => {
 
   it('does not rescue the lapsed reactivation', async () => {
     const { input } = await slow.invite('slow.sven');
-    await revokeInvitationById(slow.deps, input.invitationId, 'staff:test');
-    await reactivateUser(slow.deps, input.userId, 'staff:test');
+    await revokeInvitationById(slow.deps, input.invitationId, STAFF);
+    await reactivateUser(slow.deps, input.userId, STAFF);
     const seen = new Set(slow.mail.messages().map((m) => m.id));
     await requestPasswordReset(slow.deps, input.email);
     const mail = await slow.mail.waitFor((m) => !seen.has(m.id) && m.to.includes(input.email), 15_000);
@@ -252,7 +255,7 @@ describe('a reset for a pending invitee', () => {
     await s.env.sleep(DAY);
     // Delete with the signal lost: the first invitation workflow keeps its 28-day timer.
     const offline = { ...s.deps, temporal: { workflow: { getHandle: () => ({ signal: () => Promise.reject(new Error('unavailable')) }) } } } as unknown as AppDeps;
-    await deleteUser(offline, first.input.userId, 'staff:test');
+    await deleteUser(offline, first.input.userId, STAFF);
     // The same username and address are free at once (R11); the new user is a new id.
     const second = await s.invite('reused.name');
     await s.env.sleep(28 * DAY - DAY + 60_000); // just past the first invitation's deadline

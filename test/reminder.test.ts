@@ -26,7 +26,7 @@ describe('the reminder before an invitation lapses', () => {
     const saved = await saveTemplate(s.deps, 'invitation_reminder', 'en', {
       subject: 'Only a few days left at {{productName}}',
       body: '<p>{{username}}, your link <a href="{{invitationLink}}">still works</a> until {{expiresAt}}.</p>',
-    }, 'staff:test');
+    }, { name: 'staff:test', key: 'bootstrap' });
     const { input, handle, link } = await s.invite('reminded.rita');
 
     await s.env.sleep(25 * DAY - 60_000);
@@ -66,7 +66,7 @@ describe('the reminder before an invitation lapses', () => {
   it('is not sent after a revoke', async () => {
     const { input, handle } = await s.invite('revoked.rolf');
     await s.env.sleep(DAY);
-    await revokeInvitationById(s.deps, input.invitationId, 'staff:test');
+    await revokeInvitationById(s.deps, input.invitationId, { name: 'staff:test', key: 'bootstrap' });
     expect(await handle.result()).toMatchObject({ outcome: 'revoked', reminder: 'skipped', reminderEmailId: null });
     await s.env.sleep(30 * DAY);
     expect(await reminderRows(input.invitationId)).toEqual([]);

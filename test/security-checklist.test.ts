@@ -70,6 +70,13 @@ describe('3: tokens and keys are compared in constant time', () => {
     expect(timingSafeEqual.calls).toContainEqual([32, 32]);
   });
 
+  it('a named API key found by its hash is compared again in constant time before it is honoured', async () => {
+    const created = await h.api('POST', '/api/v1/api-keys', { name: 'constant time', scopes: ['users:read'] });
+    timingSafeEqual.calls.length = 0;
+    expect((await h.api('GET', '/api/v1/users', undefined, { authorization: `Bearer ${created.body.key}` })).status).toBe(200);
+    expect(timingSafeEqual.calls).toContainEqual([64, 64]); // two hex SHA-256 hashes
+  });
+
   it('a link token found by its hash is compared again in constant time before it is honoured', async () => {
     await invite('ct.tina', 'tina@example.com');
     const { token } = linkFrom((await h.mail.waitFor((m) => m.to.includes('tina@example.com'))).text);

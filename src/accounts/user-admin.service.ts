@@ -1,4 +1,5 @@
 import { recordAudit } from '../audit/audit.repository.js';
+import type { Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
 import type { UserRow } from '../db/schema.js';
 import { DomainError } from '../errors.js';
@@ -59,7 +60,7 @@ function profileChanges(deps: AppDeps, before: UserRow, edit: UserEdit): Profile
  * Everything is decided under the user's lock, on the row as it is then.
  * The answer says what happened and what the platform should do next.
  */
-export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor: string | null) {
+export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor: Actor) {
   await liveUser(deps, id);
   const result = await deps.db.transaction().execute(async (tx) => {
     await lockAccount(tx, id);
@@ -82,8 +83,9 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
     } else if (emailChanged) {
       revokedResets = await killResetLinks(tx, id, 'email_changed');
     }
+    // Before and after of the fields staff can see; never the password hash or a token.
     const changes = Object.fromEntries(
-      (['username', 'email', 'user_type', 'is_staff', 'permissions'] as const)
+      (['username', 'email', 'user_type', 'is_staff', 'permissions', 'status'] as const)
         .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(row[k]))
         .map((k) => [k, { from: before[k], to: row[k] }]),
     );
@@ -134,7 +136,7 @@ export async function editUser(deps: AppDeps, id: string, edit: UserEdit, actor:
  * workflows end, so no stale timer can touch a new user who reuses the name (a new user is a
  * new id, and every update is keyed by id).
  */
-export async function deleteUser(deps: AppDeps, id: string, actor: string | null): Promise<void> {
+export async function deleteUser(deps: AppDeps, id: string, actor: Actor): Promise<void> {
   await liveUser(deps, id);
   const deleted = await deps.db.transaction().execute(async (tx) => {
     await lockAccount(tx, id);

@@ -3,6 +3,7 @@ import type { UserStatus } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { decodeCursor, keysetPage } from '../paging.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import { selfActor } from '../audit/actor.js';
 import { latestInvitationForUser } from '../invitations/invitation.repository.js';
 import { latestEmailOfUser } from '../mail/email-log.repository.js';
 import { emailStatusView } from '../mail/email.view.js';
@@ -47,7 +48,7 @@ export async function login(deps: AppDeps, loginName: string, password: string) 
   if (user.status !== 'active') throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
   const updated = await deps.db.transaction().execute(async (tx) => {
     const row = await recordLogin(tx, user.id);
-    if (row) await recordAudit(tx, { actor: user.username, action: 'user.login', userId: user.id });
+    if (row) await recordAudit(tx, { actor: selfActor(user.username), action: 'user.login', userId: user.id });
     return row;
   });
   // Midnight (R10) may have deactivated the user between the check above and the update.

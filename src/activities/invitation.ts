@@ -1,68 +1,30 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { recordsGone } from '../metrics.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import { SYSTEM } from '../audit/actor.js';
 import { DomainError } from '../errors.js';
-import { expireInvitation as expireInvitationRow, findInvitationById, insertInvitation, setInvitationLink } from '../invitations/invitation.repository.js';
+import { expireInvitation as expireInvitationRow, findInvitationById, setInvitationLink } from '../invitations/invitation.repository.js';
+import { registerInvitedUser, type RegistrationInput } from '../invitations/registration.js';
 import { hashToken } from '../links/tokens.js';
-import { canonicalEmail, canonicalUsername } from '../users/identity.js';
 import { lockAccount } from '../users/account-status.js';
-import { findUserById, insertUser } from '../users/user.repository.js';
+import { findUserById } from '../users/user.repository.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail, mintLink, renderLinkMail } from '../links/link-mail.js';
-import type { InvitationWorkflowInput, Registration } from '../workflows/invitation.messages.js';
+import type { Registration } from '../workflows/invitation.messages.js';
 import type { ActivityDeps } from './index.js';
 
 export function createInvitationActivities({ db, secretBox, config }: ActivityDeps) {
   return {
     /**
-     * Creates the invited user and its invitation (R1, R2). Idempotent on the user id, which
-     * the workflow id is derived from: a retry after a crash finds the row it wrote before.
+     * The workflow's first step: the user and its invitation exist (R1, R2). Usually the API
+     * created them right after starting this workflow, and this only finds them; if the API
+     * died in between, this creates them (src/invitations/registration.ts).
      */
-    async registerInvitedUser(input: InvitationWorkflowInput & { expiresAt: string }): Promise<Registration> {
-      const existing = await findUserById(db, input.userId);
-      if (existing) {
-        const invitation = await findInvitationById(db, input.invitationId);
-        if (!invitation) throw gone('registerInvitedUser', `the invitation ${input.invitationId} of user ${input.userId} is gone`);
-        return registrationOf(existing, input.invitationId, invitation.expires_at);
-      }
-      const email = canonicalEmail(input.email);
-      if (!email.ok) throw ApplicationFailure.nonRetryable(`email ${email.problem}`, 'ValidationFailed');
+    async registerInvitedUser(input: RegistrationInput): Promise<Registration> {
       try {
-        return await db.transaction().execute(async (tx) => {
-          const user = await insertUser(tx, {
-            id: input.userId,
-            username: input.username.normalize('NFC'),
-            username_key: canonicalUsername(input.username),
-            email: input.email.trim(),
-            email_key: email.value,
-            user_type: input.userType,
-            is_staff: input.isStaff,
-            permissions: input.permissions,
-            locale: input.locale,
-            status: 'invited',
-            updated_at: new Date(),
-            created_by: input.invitedBy,
-          });
-          await insertInvitation(tx, {
-            id: input.invitationId,
-            user_id: user.id,
-            workflow_id: `invitation-${user.id}`,
-            status: 'pending',
-            expires_at: input.expiresAt,
-            created_by: input.invitedBy,
-            invited_username_key: user.username_key,
-            invited_email_key: user.email_key,
-            request_fingerprint: input.requestFingerprint ?? null,
-          });
-          await recordAudit(tx, {
-            actor: input.invitedBy,
-            action: 'user.invited',
-            userId: user.id,
-            details: { invitationId: input.invitationId, userType: input.userType, isStaff: input.isStaff, expiresAt: input.expiresAt },
-          });
-          return registrationOf(user, input.invitationId, input.expiresAt);
-        });
+        return (await registerInvitedUser(db, input, { probablyExists: true })).registration;
       } catch (error) {
+        if (error instanceof DomainError && error.type === 'RecordGone') throw gone('registerInvitedUser', error.message);
         if (error instanceof DomainError) {
           throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, details: [error.extra] });
         }
@@ -121,22 +83,11 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
         if (outcome === 'gone') throw gone('expireInvitation', `the invitation ${invitationId} is gone`);
         if (outcome === 'expired') {
           const invitation = await findInvitationById(tx, invitationId);
-          await recordAudit(tx, { actor: 'system', action: 'invitation.expired', userId: invitation!.user_id, details: { invitationId } });
+          await recordAudit(tx, { actor: SYSTEM, action: 'invitation.expired', userId: invitation!.user_id, details: { invitationId } });
         }
         return outcome;
       });
     },
-  };
-}
-
-function registrationOf(
-  user: { id: string; username: string; email: string; status: string },
-  invitationId: string,
-  expiresAt: Date | string,
-): Registration {
-  return {
-    user: { id: user.id, username: user.username, email: user.email, status: user.status },
-    invitation: { id: invitationId, expiresAt: new Date(expiresAt).toISOString() },
   };
 }
 

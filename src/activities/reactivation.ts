@@ -1,4 +1,5 @@
 import { recordAudit } from '../audit/audit.repository.js';
+import { SYSTEM } from '../audit/actor.js';
 import { endUnusedReactivation } from '../users/account-status.js';
 import { findUserById } from '../users/user.repository.js';
 import type { ActivityDeps } from './index.js';
@@ -16,7 +17,7 @@ export function createReactivationActivities({ db }: ActivityDeps) {
       const deadline = new Date(input.deadline);
       return db.transaction().execute(async (tx) => {
         if (await endUnusedReactivation(tx, input.userId, deadline)) {
-          await recordAudit(tx, { actor: 'system', action: 'user.reactivation_expired', userId: input.userId, details: { deadline: input.deadline } });
+          await recordAudit(tx, { actor: SYSTEM, action: 'user.reactivation_expired', userId: input.userId, details: { deadline: input.deadline } });
           return 'deactivated';
         }
         // Nothing changed: say why, also when this is a retry of an attempt that did commit.

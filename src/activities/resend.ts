@@ -51,7 +51,7 @@ export function createResendActivities({ db }: ActivityDeps) {
           // Rendered once, from the original's template: later edits never reach a copy.
           template_version: original.template_version,
         });
-        await recordAudit(tx, { actor: request.actor, action: 'email.resent', userId: original.user_id, details: { emailId: copy.id, resentFrom: original.id } });
+        await recordAudit(tx, { actor: { name: request.actor ?? 'api', key: request.actorKey ?? null }, action: 'email.resent', userId: original.user_id, details: { emailId: copy.id, resentFrom: original.id } });
         return { emailId: copy.id };
       });
     },

@@ -5,7 +5,10 @@ import { registerDocs } from './docs.js';
 import { registerEmailRoutes } from './emails/routes.js';
 import { registerEmailTemplateRoutes } from './email-templates/routes.js';
 import { registerInvitationRoutes } from './invitations/routes.js';
-import { allowedMethods, limitBody, noStore, requireAdmin, requireJsonBody, type ApiEnv } from './middleware.js';
+import { registerApiKeyRoutes } from './api-keys/routes.js';
+import { routeRequirements } from './api-keys/security.js';
+import { registerAuditRoutes } from './audit/routes.js';
+import { allowedMethods, authenticate, limitBody, noStore, requireJsonBody, type ApiEnv } from './middleware.js';
 import { createMetrics, registerOpsRoutes } from './ops/routes.js';
 import { problemResponse, toDomainError, validationError } from './problem.js';
 import { registerPages } from './public/pages.js';
@@ -24,9 +27,9 @@ export function createApp(deps: AppDeps) {
 
   app.use('*', metrics.middleware);
   app.use('/api/*', noStore);
-  // Authentication first: a caller without the key learns nothing else, not even which
-  // content types or body sizes an operation takes.
-  const admin = requireAdmin(deps.adminKeys);
+  // Authentication and scopes first: a caller without the right key learns nothing else,
+  // not even which content types or body sizes an operation takes.
+  const admin = authenticate(deps, routeRequirements(app));
   app.use('/api/v1/*', async (c, next) => {
     if (c.req.path.startsWith('/api/v1/public/') || c.req.path === '/api/v1/openapi.json') return next();
     return admin(c, next);
@@ -37,12 +40,24 @@ export function createApp(deps: AppDeps) {
   registerUserRoutes(app, deps);
   registerEmailRoutes(app, deps);
   registerEmailTemplateRoutes(app, deps);
+  registerAuditRoutes(app, deps);
+  registerApiKeyRoutes(app, deps);
   registerPublicRoutes(app, deps);
   registerPages(app);
   registerOpsRoutes(app, deps, metrics);
   registerDocs(app);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'ADMIN_API_KEY (the bootstrap key, every scope), or a named API key (isk_…) holding the scope listed on the operation. A revoked key is a 401; a key without the scope a 403 naming it.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bootstrapKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_API_KEY only: named API keys cannot manage keys, whatever their scopes.',
+  });
   app.doc31('/api/v1/openapi.json', {
     openapi: '3.1.0',
     info: {
@@ -51,7 +66,7 @@ export function createApp(deps: AppDeps) {
       description:
         'Invites users by email and keeps their account status right: invited, active once a password is set, inactive when the link lapses. ' +
         'The rule numbers (R1–R13) in the summaries are those of docs/rules.md in the repository. ' +
-        'Admin operations need "Authorization: Bearer <key>"; it is checked before anything else. ' +
+        'Admin operations need "Authorization: Bearer <key>": ADMIN_API_KEY, or a named API key holding the scope the operation lists; it is checked before anything else. ' +
         'Errors are RFC 9457 problem documents; a wrong method on an existing path answers 405 with Allow.',
     },
   });

@@ -3,31 +3,58 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { METHOD_NAME_ALL } from 'hono/router';
 import { TrieRouter } from 'hono/router/trie-router';
 import { bodyLimit } from 'hono/body-limit';
+import { checkNamedKey } from '../api-keys/api-key.service.js';
+import { BOOTSTRAP_KEY, type Actor } from '../audit/actor.js';
+import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
+import type { Requirement } from './api-keys/security.js';
 
-/** `principal`: which key authenticated the request (a digest), e.g. to scope Idempotency-Keys. */
-export type ApiEnv = { Variables: { actor: string | null; principal: string } };
+/**
+ * `principal`: which key authenticated the request (a digest), e.g. to scope Idempotency-Keys.
+ * `apiKey`: `bootstrap` for ADMIN_API_KEY, else the named key's id; recorded beside the actor.
+ */
+export type ApiEnv = { Variables: { actor: string | null; principal: string; apiKey: string } };
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** Bearer keys compared as fixed-length digests in constant time. */
-export function requireAdmin(keys: string[]): MiddlewareHandler<ApiEnv> {
-  const digests = keys.map(digest);
+/**
+ * Bearer keys: the bootstrap keys (ADMIN_API_KEY) compared as fixed-length digests in
+ * constant time and allowed everything; any other key looked up by its hash, refused once
+ * revoked (401), and allowed only the operations whose scope it holds (403 naming the scope).
+ * Runs before the body is read, so a caller without the right key learns nothing else.
+ */
+export function authenticate(deps: AppDeps, requirementOf: (method: string, path: string) => Requirement | undefined): MiddlewareHandler<ApiEnv> {
+  const digests = deps.adminKeys.map(digest);
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const presented = match ? digest(match[1]!) : undefined;
-    const ok = presented !== undefined && digests.some((d) => timingSafeEqual(d, presented));
-    if (!ok) throw new DomainError('Unauthorized', 'Send the admin key as "Authorization: Bearer <key>".');
+    if (!match) throw new DomainError('Unauthorized', 'Send an API key as "Authorization: Bearer <key>".');
+    const presented = digest(match[1]!);
+    let apiKey = BOOTSTRAP_KEY;
+    if (!digests.some((d) => timingSafeEqual(d, presented))) {
+      const named = await checkNamedKey(deps, match[1]!);
+      if (named.outcome === 'revoked') throw new DomainError('Unauthorized', 'This API key was revoked.');
+      if (named.outcome === 'unknown') throw new DomainError('Unauthorized', 'Send an API key as "Authorization: Bearer <key>".');
+      const need = requirementOf(c.req.method, c.req.path);
+      if (need?.kind === 'bootstrap') {
+        throw new DomainError('MissingScope', 'Only the bootstrap key (ADMIN_API_KEY) may do this; no scope of a named key allows it.', { requiredScope: null });
+      }
+      if (need?.kind === 'scope' && !named.scopes.includes(need.scope)) {
+        throw new DomainError('MissingScope', `The API key "${named.name}" lacks the scope "${need.scope}".`, { requiredScope: need.scope });
+      }
+      apiKey = named.id;
+    }
     // X-Actor names the staff member acting, for the audit trail; keep it printable and short.
     const actor = c.req.header('x-actor')?.replace(/[\p{C}]/gu, '').trim().slice(0, 200);
     c.set('actor', actor || 'api');
     c.set('principal', presented.toString('hex'));
+    c.set('apiKey', apiKey);
     await next();
   };
 }
 
-export const actorOf = (c: Context<ApiEnv>) => c.get('actor') ?? null;
+/** Who acts (X-Actor, `api` without it) and through which key, for the services to record. */
+export const actorOf = (c: Context<ApiEnv>): Actor => ({ name: c.get('actor') ?? 'api', key: c.get('apiKey') ?? null });
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 

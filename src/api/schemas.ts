@@ -69,7 +69,8 @@ export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
  */
 /** Admin operations: the key is checked before anything else (body, content type, id). */
 export const adminProblems = {
-  401: problem('No admin key, or a wrong one: send "Authorization: Bearer <key>"'),
+  401: problem('No key, a wrong one or a revoked one: send "Authorization: Bearer <key>"'),
+  403: problem('A named API key without the scope this operation lists (`requiredScope` names it)'),
 } as const;
 /** Operations with a JSON body. */
 export const bodyProblems = {
@@ -92,6 +93,7 @@ export const unavailable = {
   503: problem('Temporal is unreachable or a concurrent change got in the way; nothing was changed. Retry-After may say when to try again'),
 } as const;
 
+/** ADMIN_API_KEY only; give a route `requires(scope)` (api-keys/security.ts) to open it to named keys. */
 export const bearer = [{ bearerAuth: [] }];
 
 /** Admin changes may name the staff member acting, for the audit trail (api.md). */

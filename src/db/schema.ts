@@ -113,6 +113,24 @@ export interface AuditEventsTable {
   action: string;
   user_id: string | null;
   details: ColumnType<Record<string, unknown>, string | Record<string, unknown>, never>;
+  /** The credential the change came through: ADMIN_API_KEY or a named key; null for system and users themselves. */
+  via: 'bootstrap' | 'api_key' | null;
+  api_key_id: string | null;
+}
+
+/** A named API key (only its SHA-256 is kept); revoked, never deleted. */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  scopes: ColumnType<string[], string[], never>;
+  key_hash: string;
+  /** The key's first characters, shown so staff can tell keys apart. */
+  prefix: string;
+  created_at: CreatedAt;
+  created_by: string | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
 }
 
 export interface PasswordResetsTable {
@@ -133,6 +151,7 @@ export interface DB {
   emails: EmailsTable;
   audit_events: AuditEventsTable;
   email_template_versions: EmailTemplateVersionsTable;
+  api_keys: ApiKeysTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -142,3 +161,5 @@ export type InvitationRow = Selectable<InvitationsTable>;
 export type EmailRow = Selectable<EmailsTable>;
 export type PasswordResetRow = Selectable<PasswordResetsTable>;
 export type EmailTemplateVersionRow = Selectable<EmailTemplateVersionsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;

@@ -124,7 +124,7 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
     clear: () => {
       store = [];
     },
-    waitFor(pred, timeoutMs = 5000) {
+    waitFor(pred, timeoutMs = 15_000) {
       const existing = [...store].reverse().find(pred);
       if (existing) return Promise.resolve(existing);
       return new Promise<CaughtMail>((resolve, reject) => {

@@ -1,3 +1,5 @@
+import type { Actor } from '../audit/actor.js';
+import { recordAudit } from '../audit/audit.repository.js';
 import type { AppDeps } from '../deps.js';
 import type { EmailTemplateVersionRow, Locale } from '../db/schema.js';
 import { DomainError, type FieldError } from '../errors.js';
@@ -46,18 +48,24 @@ export async function getTemplate(deps: AppDeps, type: TemplateType, locale: Loc
 }
 
 /** Every change is a new version with who and when (R6); nothing is overwritten. */
-export async function saveTemplate(deps: AppDeps, type: TemplateType, locale: Locale, draft: TemplateContent, actor: string | null): Promise<TemplateView & { sanitized: boolean }> {
+export async function saveTemplate(deps: AppDeps, type: TemplateType, locale: Locale, draft: TemplateContent, actor: Actor): Promise<TemplateView & { sanitized: boolean }> {
   const content = await checkedContent(deps, type, locale, draft);
-  const row = await deps.db.transaction().execute((tx) => appendTemplateVersion(tx, { type, locale, ...content, createdBy: actor }));
+  const row = await deps.db.transaction().execute(async (tx) => {
+    const saved = await appendTemplateVersion(tx, { type, locale, ...content, createdBy: actor.name });
+    await recordAudit(tx, { actor, action: 'email_template.changed', userId: null, details: { type, locale, version: saved.version, subject: saved.subject } });
+    return saved;
+  });
   return { ...viewOf(type, locale, row), sanitized: content.body !== normaliseVariables(draft.body.trim()) };
 }
 
 /** Back to the built-in mail, as a new version; nothing to record when it is in force already. */
-export async function resetTemplate(deps: AppDeps, type: TemplateType, locale: Locale, actor: string | null): Promise<TemplateView> {
+export async function resetTemplate(deps: AppDeps, type: TemplateType, locale: Locale, actor: Actor): Promise<TemplateView> {
   return deps.db.transaction().execute(async (tx) => {
     const current = await currentTemplateVersion(tx, type, locale);
     if (!current || current.subject === null) return viewOf(type, locale, current);
-    return viewOf(type, locale, await appendTemplateVersion(tx, { type, locale, subject: null, body: null, createdBy: actor }));
+    const saved = await appendTemplateVersion(tx, { type, locale, subject: null, body: null, createdBy: actor.name });
+    await recordAudit(tx, { actor, action: 'email_template.reset', userId: null, details: { type, locale, version: saved.version, previousVersion: current.version } });
+    return viewOf(type, locale, saved);
   });
 }
 

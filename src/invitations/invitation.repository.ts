@@ -11,8 +11,8 @@ export async function findInvitationByTokenHash(db: Queryable, tokenHash: string
   return db.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
 }
 
-export async function insertInvitation(tx: Queryable, row: Insertable<InvitationsTable>): Promise<void> {
-  await tx.insertInto('invitations').values(row).execute();
+export async function insertInvitation(tx: Queryable, row: Insertable<InvitationsTable>): Promise<InvitationRow> {
+  return tx.insertInto('invitations').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
 /** Binds the minted link (its hash only) and the address it is mailed to. */

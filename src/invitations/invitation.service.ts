@@ -1,9 +1,10 @@
-import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { signalBestEffort, temporalCall } from '../temporal/calls.js';
 import { uuidv7 } from 'uuidv7';
 import type { AppDeps } from '../deps.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { recordAudit } from '../audit/audit.repository.js';
+import { selfActor, type Actor } from '../audit/actor.js';
 import { canonicalEmail, canonicalUsername, usernameProblem } from '../users/identity.js';
 import { findUserById, findUserByIdEvenDeleted, takenKeys, usernameTaken } from '../users/user.repository.js';
 import type { UserRow } from '../db/schema.js';
@@ -12,9 +13,10 @@ import { isUuid } from '../users/ids.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { hashPassword } from '../passwords/hashing.js';
 import { passwordProblems } from '../passwords/policy.js';
-import { acceptedSignal, invitationWorkflowId, registerUpdate, revokedSignal, searchAttributes, type InvitationWorkflowInput, type Registration } from '../workflows/invitation.messages.js';
+import { acceptedSignal, invitationWorkflowId, revokedSignal, searchAttributes } from '../workflows/invitation.messages.js';
+import { registerInvitedUser, type RegistrationInput } from './registration.js';
 import type { invitationWorkflow } from '../workflows/invitation.js';
-import { consumeInvitation, findInvitationById, findInvitationByTokenHash, latestInvitationForUser, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
+import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
 import { openLink } from '../links/open-link.js';
 
 export interface InviteCommand {
@@ -27,11 +29,11 @@ export interface InviteCommand {
 }
 
 /**
- * R1–R3. Validation and a friendly 409 happen here; the insert itself happens inside the
- * invitation workflow (Update-with-Start), so a user row never exists without its workflow,
- * whatever process dies when (security.md 22).
+ * R1–R3. Validation and a friendly 409 happen here; then the invitation workflow is started
+ * and the user registered (src/invitations/registration.ts), in that order, so a user row
+ * never exists without its workflow, whatever process dies when (security.md 22).
  */
-export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: string | null, idempotency?: IdempotentInvite) {
+export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: Actor, idempotency?: IdempotentInvite) {
   const errors: FieldError[] = [];
   const usernameIssue = usernameProblem(command.username);
   if (usernameIssue) errors.push({ field: 'username', message: usernameIssue });
@@ -68,7 +70,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
   if (taken.email) throw new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
 
   const { userId } = ids;
-  const input: InvitationWorkflowInput = {
+  const input: RegistrationInput = {
     userId,
     invitationId: ids.invitationId,
     username: command.username.normalize('NFC'),
@@ -77,15 +79,20 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
     isStaff: command.isStaff ?? false,
     permissions: [...new Set(command.permissions ?? [])],
     locale: command.locale ?? 'de',
-    invitedBy: actor,
+    invitedBy: actor.name,
+    invitedVia: actor.key,
     ttlMs: deps.config.INVITATION_TTL,
+    expiresAt: new Date(Date.now() + deps.config.INVITATION_TTL).toISOString(),
     reminderMs: deps.config.INVITATION_REMINDER,
     requestFingerprint: fingerprint,
   };
   const workflowId = invitationWorkflowId(userId);
-  const registration = await temporalCall(deps.temporal, () =>
-    deps.temporal.workflow.executeUpdateWithStart(registerUpdate, {
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof invitationWorkflow>('invitationWorkflow', {
+  // The workflow first, then the rows: a user never exists without its workflow. The start is
+  // one call that no worker has to answer, so the API answers as soon as both are durable.
+  await temporalCall(
+    deps.temporal,
+    () =>
+      deps.temporal.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
         workflowId,
         taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
         args: [input],
@@ -94,16 +101,29 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: s
         typedSearchAttributes: [
           { key: searchAttributes.userId, value: userId },
           { key: searchAttributes.username, value: input.username },
-          { key: searchAttributes.invitationStatus, value: 'registering' },
+          { key: searchAttributes.invitationStatus, value: 'pending' },
         ],
         staticSummary: `Invitation of ${input.username} (${userId})`,
       }),
-    }),
-    () => whetherInvited(deps, workflowId, userId),
+    () => whetherStarted(deps, workflowId),
   );
-  const user = await findUserById(deps.db, userId);
-  if (!user) throw new DomainError('UserNotFound', 'The user was deleted right after being invited.');
-  return { user: userView(user), invitation: registration.invitation, workflowId, replayed: false };
+  let registered: Awaited<ReturnType<typeof registerInvitedUser>>;
+  try {
+    registered = await registerInvitedUser(deps.db, input);
+  } catch (error) {
+    // A name taken since the check above: the workflow's own first step fails the same way.
+    if (error instanceof DomainError) throw error;
+    deps.log.error({ err: error, userId }, 'registering the invited user failed after its workflow started');
+    throw new DomainError(
+      'DependencyUnavailable',
+      `The database did not take the invitation; its workflow, already started, registers it as soon as the database answers (or ends it if the name or address was taken meanwhile). Look up user ${userId} shortly, or retry with the same Idempotency-Key.`,
+      { retryAfterSeconds: 5, userId },
+    );
+  }
+  // The same key again while the first request was in flight: the first one registered.
+  if (!registered.created && idempotency) return replay(deps, registered.user, ids.invitationId, fingerprint!);
+  if (registered.user.deleted_at) throw new DomainError('UserNotFound', 'The user was deleted right after being invited.');
+  return { user: userView(registered.user), invitation: registered.registration.invitation, workflowId, replayed: false };
 }
 
 /**
@@ -124,12 +144,11 @@ async function replay(deps: AppDeps, first: UserRow, invitationId: string, finge
 }
 
 /**
- * The invite call failed in a way that leaves its effect open (a timeout, a connection lost
- * mid-call). Look: no workflow means nothing was created; a registered user means it worked
- * after all; a workflow still registering has not decided yet (a name taken at the same
- * moment can still end it). Fails fast itself while Temporal stays unreachable.
+ * The start failed in a way that leaves its effect open (a timeout, a connection lost
+ * mid-call). Look: no workflow means nothing was created; a workflow means the start worked,
+ * and registering goes ahead. Fails fast itself while Temporal stays unreachable.
  */
-async function whetherInvited(deps: AppDeps, workflowId: string, userId: string): Promise<Registration> {
+async function whetherStarted(deps: AppDeps, workflowId: string) {
   try {
     await deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflow.getHandle(workflowId).describe());
   } catch (error) {
@@ -138,19 +157,7 @@ async function whetherInvited(deps: AppDeps, workflowId: string, userId: string)
     }
     throw error;
   }
-  const user = await findUserById(deps.db, userId);
-  const invitation = user && (await latestInvitationForUser(deps.db, userId));
-  if (user && invitation) {
-    return {
-      user: { id: user.id, username: user.username, email: user.email, status: user.status },
-      invitation: { id: invitation.id, expiresAt: new Date(invitation.expires_at).toISOString() },
-    };
-  }
-  throw new DomainError(
-    'DependencyUnavailable',
-    `The invitation was started but not yet confirmed, so whether it succeeds is not known yet (a username or address taken at the same moment would still end it). Look up user ${userId} shortly, or retry with the same Idempotency-Key.`,
-    { retryAfterSeconds: 5, userId },
-  );
+  return deps.temporal.workflow.getHandle(workflowId);
 }
 
 function notValidLink(): DomainError {
@@ -186,7 +193,7 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
     .execute(async (tx) => {
       const result = await consumeInvitation(tx, invitation, passwordHash);
       if (result) {
-        await recordAudit(tx, { actor: result.user.username, action: 'invitation.accepted', userId: result.user.id, details: { invitationId: invitation.id } });
+        await recordAudit(tx, { actor: selfActor(result.user.username), action: 'invitation.accepted', userId: result.user.id, details: { invitationId: invitation.id } });
       }
       return result;
     })
@@ -200,7 +207,7 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
 }
 
 /** Staff withdraw a pending invitation: the link stops working and the user is inactive. */
-export async function revokeInvitationById(deps: AppDeps, invitationId: string, actor: string | null): Promise<void> {
+export async function revokeInvitationById(deps: AppDeps, invitationId: string, actor: Actor): Promise<void> {
   if (!isUuid(invitationId)) throw new DomainError('InvitationNotFound', `No invitation ${invitationId}.`);
   const outcome = await deps.db.transaction().execute(async (tx) => {
     const revoked = await revokeInvitation(tx, invitationId);

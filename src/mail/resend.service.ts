@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import type { Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
 import { temporalCall } from '../temporal/calls.js';
@@ -21,7 +22,7 @@ import { resendKey, resendRefusal } from './resend-rules.js';
  * and a short workflow of its own for reset mails, whose workflow ended when they were sent.
  * The same Idempotency-Key returns the first copy instead of sending another.
  */
-export async function resendEmail(deps: AppDeps, rawId: string, idempotencyKey: string | undefined, actor: string | null) {
+export async function resendEmail(deps: AppDeps, rawId: string, idempotencyKey: string | undefined, actor: Actor) {
   // Ids are UUIDs; Postgres reads any case, so a retry spelled in capitals is the same request.
   const id = rawId.toLowerCase();
   if (idempotencyKey) {
@@ -44,7 +45,7 @@ export async function resendEmail(deps: AppDeps, rawId: string, idempotencyKey: 
     throw new DomainError(refusal.type, refusal.message);
   }
 
-  const request: ResendRequest = { originalEmailId: original.id, idempotencyKey: idempotencyKey ?? randomUUID(), actor };
+  const request: ResendRequest = { originalEmailId: original.id, idempotencyKey: idempotencyKey ?? randomUUID(), actor: actor.name, actorKey: actor.key };
   const digest = createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 32);
   const options = { args: [request] as [ResendRequest], updateId: resendUpdateId(digest) };
   let result: ResendResult;

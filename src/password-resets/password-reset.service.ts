@@ -1,5 +1,6 @@
 import { uuidv7 } from 'uuidv7';
 import { recordAudit } from '../audit/audit.repository.js';
+import { selfActor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
 import { openLink } from '../links/open-link.js';
@@ -77,7 +78,7 @@ export async function completePasswordReset(deps: AppDeps, token: string, passwo
     if (!updated) return undefined;
     const invitation = await acceptPendingInvitationOf(tx, reset.user_id);
     await recordAudit(tx, {
-      actor: updated.username,
+      actor: selfActor(updated.username),
       action: 'password.reset_completed',
       userId: updated.id,
       details: { resetId: reset.id, previousStatus: user.status, ...(invitation ? { acceptedInvitationId: invitation.id } : {}) },

@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { recordAudit } from '../audit/audit.repository.js';
+import type { Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
 import { temporalCall } from '../temporal/calls.js';
@@ -16,7 +17,7 @@ import { nextLocalMidnight } from './midnight.js';
  * started first: if Temporal is down nothing changes, and if the database write then fails
  * the timer finds another reactivated_at at midnight and leaves the user alone.
  */
-export async function reactivateUser(deps: AppDeps, userId: string, actor: string | null) {
+export async function reactivateUser(deps: AppDeps, userId: string, actor: Actor) {
   const user = isUuid(userId) ? await findUserById(deps.db, userId) : undefined;
   if (!user) throw new DomainError('UserNotFound', `No user ${userId}.`);
   const now = deps.clock?.() ?? new Date();

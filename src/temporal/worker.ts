@@ -4,6 +4,7 @@ import type { Duration, PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { temporalTransport, type TemporalTransportSettings } from './connection.js';
 import { dataConverterFor } from './payload-codec.js';
+import type { Config } from '../config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -20,10 +21,18 @@ export interface WorkerSetup {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Tests wrap activities to simulate crashes; production passes nothing. */
   wrapActivities?: (activities: ReturnType<typeof createActivities>) => object;
+  /** The configuration's WORKER_* knobs; unset: the SDK's defaults. */
+  tuning?: WorkerTuning;
 }
+
+export type WorkerTuning = Pick<
+  Config,
+  'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES' | 'WORKER_STICKY_QUEUE_TIMEOUT'
+>;
 
 export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker> {
   const activities = createActivities(setup.deps);
+  const tuning = setup.tuning;
   return Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,
@@ -31,6 +40,13 @@ export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker
     dataConverter: dataConverterFor(setup.payloadCodec),
     activities: setup.wrapActivities ? setup.wrapActivities(activities) : activities,
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath }),
+    ...(tuning && {
+      maxCachedWorkflows: tuning.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskExecutions: tuning.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentActivityTaskExecutions: tuning.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentLocalActivityExecutions: tuning.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
+      stickyQueueScheduleToStartTimeout: tuning.WORKER_STICKY_QUEUE_TIMEOUT,
+    }),
     // Shut down promptly: in-flight activities are retried elsewhere (they are idempotent).
     shutdownGraceTime: setup.shutdownGraceTime ?? '5 seconds',
   });

@@ -48,23 +48,6 @@ export async function takenKeys(
 }
 
 /**
- * Inserts the user, with the skeleton of its canonical username. The unique indexes on the
- * canonical keys and the skeleton are what really guard uniqueness, and their violations
- * become typed 409 failures here.
- */
-export async function insertUser(db: Queryable, row: Omit<NewUserRow, 'username_skeleton'>): Promise<UserRow> {
-  try {
-    return await db
-      .insertInto('users')
-      .values({ ...row, username_skeleton: skeletonOfUsernameKey(row.username_key) })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  } catch (error) {
-    throw uniqueViolationToDomain(error) ?? error;
-  }
-}
-
-/**
  * A look-alike is refused like a taken name (409, not 422): the name is valid on its own and
  * becomes free again when the other user is deleted; it conflicts with state, not rules.
  */
@@ -84,6 +67,25 @@ export function uniqueViolationToDomain(error: unknown): DomainError | undefined
   if (constraint.includes('username')) return usernameTaken('same');
   if (constraint.includes('email')) return new DomainError('EmailTaken', 'This email address is already in use.', { errors: [{ field: 'email', message: 'is already in use' }] });
   return undefined;
+}
+
+/**
+ * Inserts the user, with the skeleton of its canonical username. The unique indexes on the
+ * canonical keys and the skeleton are what really guard uniqueness, and their violations
+ * become typed 409 failures here. A row with this id already there is no error but
+ * undefined: registering is retried and raced on purpose (src/invitations/registration.ts).
+ */
+export async function insertUserUnlessIdExists(db: Queryable, row: Omit<NewUserRow, 'username_skeleton'>): Promise<UserRow | undefined> {
+  try {
+    return await db
+      .insertInto('users')
+      .values({ ...row, username_skeleton: skeletonOfUsernameKey(row.username_key) })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+  } catch (error) {
+    throw uniqueViolationToDomain(error) ?? error;
+  }
 }
 
 export interface ListUsersQuery {

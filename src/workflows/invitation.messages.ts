@@ -2,7 +2,7 @@
  * The invitation workflow's public surface: ids, inputs, signals, updates and queries.
  * Services import this file without pulling in workflow code.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const invitationWorkflowId = (userId: string) => `invitation-${userId}`;
@@ -31,8 +31,12 @@ export interface InvitationWorkflowInput {
   permissions: string[];
   locale: 'de' | 'en';
   invitedBy: string | null;
-  /** INVITATION_TTL in milliseconds; the deadline is fixed from workflow time at start. */
+  /** The key staff invited with (`bootstrap` or a named key's id), for the audit trail; absent in older workflows. */
+  invitedVia?: string | null;
+  /** INVITATION_TTL in milliseconds: the deadline from workflow time, when `expiresAt` is absent. */
   ttlMs: number;
+  /** The deadline the API registered the invitation with (it does so right after the start). */
+  expiresAt?: string;
   /**
    * INVITATION_REMINDER in milliseconds: one reminder this long before the deadline. Absent or
    * null (and in workflows started before reminders existed): none.
@@ -44,6 +48,7 @@ export interface InvitationWorkflowInput {
   indexed?: boolean;
 }
 
+/** The user and the invitation as registered, by the API or by the workflow's first step. */
 export interface Registration {
   user: {
     id: string;
@@ -75,8 +80,6 @@ export interface InvitationState {
   rejection: string | null;
 }
 
-/** Creates the user and its invitation inside the workflow (used with Update-with-Start). */
-export const registerUpdate = defineUpdate<Registration>('register');
 /** The invitee set a password (the database already says so; this only ends the wait). */
 export const acceptedSignal = defineSignal('accepted');
 /** Staff revoked the invitation (likewise already committed in the database). */

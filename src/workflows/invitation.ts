@@ -3,19 +3,23 @@ import {
   allHandlersFinished,
   condition,
   log,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import { businessFailure, createMailStep, mailActivities } from './mail-step.js';
 import { resendUpdate } from './mail.messages.js';
-import { acceptedSignal, registerUpdate, revokedSignal, searchAttributes, stateQuery, userDeletedSignal, usernameChangedSignal, type InvitationOutcome, type InvitationState, type InvitationWorkflowInput, type Registration } from './invitation.messages.js';
+import { acceptedSignal, revokedSignal, searchAttributes, stateQuery, userDeletedSignal, usernameChangedSignal, type InvitationOutcome, type InvitationState, type InvitationWorkflowInput, type Registration } from './invitation.messages.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
 // Database steps: quick, retried through short outages; business failures are non-retryable.
-const db = proxyActivities<Activities>({
+// Local activities: they run in the worker that runs the workflow task, without a round trip
+// through the server per step (docs/benchmarks.md, runs H and I). They run again if that
+// task is retried, which each of them tolerates: register finds its rows by id, the mail is
+// logged under a key (no second link), and expiry is a conditional update.
+const db = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -29,25 +33,22 @@ const mail = mailActivities('1 day', '15 minutes');
  * conditional updates; signals only end the wait early.
  */
 export async function invitationWorkflow(input: InvitationWorkflowInput): Promise<InvitationState> {
-  // Fixed once, from workflow time, so a replay or a time-skipping test sees the same deadline.
-  const expiresAt = Date.now() + input.ttlMs;
-  const reminderAt = input.reminderMs && input.reminderMs < input.ttlMs ? new Date(expiresAt - input.reminderMs).toISOString() : null;
+  // The API fixes the deadline when it registers the user; a workflow started without it (an
+  // older caller, a test) fixes it from workflow time, so a replay sees the same deadline.
   const state: InvitationState = {
     phase: 'registering',
     userId: input.userId,
     invitationId: input.invitationId,
-    expiresAt: new Date(expiresAt).toISOString(),
+    expiresAt: input.expiresAt ?? new Date(Date.now() + input.ttlMs).toISOString(),
     emailId: null,
     mail: 'pending',
     mailError: null,
-    reminderAt,
-    reminder: reminderAt ? 'scheduled' : 'off',
+    reminderAt: null,
+    reminder: 'off',
     reminderEmailId: null,
     outcome: null,
     rejection: null,
   };
-  let registration: Registration | undefined;
-  let rejection: ApplicationFailure | undefined;
   const end = (outcome: InvitationOutcome) => {
     state.outcome ??= outcome;
   };
@@ -67,24 +68,27 @@ export async function invitationWorkflow(input: InvitationWorkflowInput): Promis
       if (state.outcome !== null || state.phase === 'expiring' || state.phase === 'closed') throw resendRefused(state.outcome);
     },
   });
-  setHandler(registerUpdate, async () => {
-    await condition(() => registration !== undefined || rejection !== undefined);
-    if (rejection) throw rejection;
-    return registration!;
-  });
-
+  // Usually finds what the API registered right after starting us; registers it otherwise.
+  let registration: Registration;
   try {
     registration = await db.registerInvitedUser({ ...input, expiresAt: state.expiresAt });
   } catch (error) {
-    rejection = businessFailure(error);
+    const rejection = businessFailure(error);
+    if (rejection.type === 'RecordGone') log.error('the invitation record is gone; ending without changing anything', { invitationId: input.invitationId });
     state.rejection = rejection.type ?? 'Rejected';
     state.phase = 'closed';
-    state.outcome = 'rejected';
-    setStatus(input, 'rejected');
+    state.outcome = rejection.type === 'RecordGone' ? 'gone' : 'rejected';
+    setStatus(input, state.outcome);
     await condition(allHandlersFinished);
     return state;
   }
-  setStatus(input, 'pending');
+  // The database's deadline is the one links are checked against.
+  state.expiresAt = registration.invitation.expiresAt;
+  const expiresAt = Date.parse(state.expiresAt);
+  if (input.reminderMs && expiresAt - input.reminderMs > Date.now()) {
+    state.reminderAt = new Date(expiresAt - input.reminderMs).toISOString();
+    state.reminder = 'scheduled';
+  }
 
   state.phase = 'sending';
   // Revoked or deleted while registering: no mail with a dead link.

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { ResendRequest, ResendResult } from './mail.messages.js';
 
@@ -19,7 +19,8 @@ export function mailActivities(retryFor: string, maximumInterval: string) {
   });
 }
 
-const logStep = proxyActivities<Activities>({
+// Quick database steps of the mail log, local like the invitation's (each is keyed or conditional).
+const logStep = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });

@@ -11,6 +11,8 @@ export interface ResendRequest {
   /** The Idempotency-Key the platform sent, or one the API chose: one key, one copy. */
   idempotencyKey: string;
   actor: string | null;
+  /** The key staff acted with (`bootstrap` or a named key's id), for the audit trail; absent in older requests. */
+  actorKey?: string | null;
 }
 
 export interface ResendResult {

@@ -118,6 +118,7 @@ export async function startHarness(options: { config?: Record<string, string>; m
       deps: workerDeps,
       payloadCodec: workerCodec,
       workflowBundle: { codePath: inject('workflowBundlePath') },
+      tuning: config,
       ...(wrap ? { wrapActivities: wrap } : {}),
     });
   let worker = await makeWorker(options.wrapActivities);

@@ -9,8 +9,9 @@ import {
   templateTypeOf,
 } from '../../email-templates/template.service.js';
 import { templateTypes } from '../../email-templates/variables.js';
+import { requires } from '../api-keys/security.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { adminProblems, bearer, bodyProblems, json, jsonBody, problem, unavailable } from '../schemas.js';
+import { adminProblems, bodyProblems, json, jsonBody, problem, unavailable } from '../schemas.js';
 import { PreviewBody, PreviewSchema, TemplateBody, TemplateSchema, VersionSchema } from './schemas.js';
 
 const params = z.object({
@@ -18,7 +19,7 @@ const params = z.object({
 });
 const query = z.object({ locale: z.enum(['de', 'en']).default('de').openapi({ description: 'The template of this language (default de)' }) }).strict();
 const path = '/api/v1/email-templates/{type}';
-const common = { tags: ['Email templates'], security: bearer, request: { params, query } };
+const common = { tags: ['Email templates'], security: requires('templates:write'), request: { params, query } };
 const notFound = { ...adminProblems, 404: problem('No such template type'), 422: problem('Invalid type or locale') };
 
 const getRoute = createRoute({

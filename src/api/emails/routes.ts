@@ -2,8 +2,9 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
 import { getEmail, listEmailLog } from '../../mail/email-log.service.js';
 import { resendEmail } from '../../mail/resend.service.js';
+import { requires } from '../api-keys/security.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { bearer, bodylessPostProblems, json, problem } from '../schemas.js';
+import { adminProblems, bodylessPostProblems, json, problem } from '../schemas.js';
 import { EmailLogQuery, EmailSchema, EmailSummarySchema, ResendAnswer, ResendHeaders } from './schemas.js';
 
 // Any id that names no mail is a 404 (api.md), however long: the service only looks up UUIDs.
@@ -14,11 +15,11 @@ const listRoute = createRoute({
   path: '/api/v1/emails',
   tags: ['Emails'],
   summary: 'The email log, newest first (R13): did the mail go out, and what did the server say?',
-  security: bearer,
+  security: requires('users:read'),
   request: { query: EmailLogQuery },
   responses: {
     200: json(z.object({ items: z.array(EmailSummarySchema), nextCursor: z.string().nullable() }), 'A page of logged mails'),
-    401: problem('Missing or wrong bearer key'),
+    ...adminProblems,
     422: problem('Invalid query'),
   },
 });
@@ -28,11 +29,11 @@ const getRoute = createRoute({
   path: '/api/v1/emails/{id}',
   tags: ['Emails'],
   summary: 'One logged mail with its bodies (the personal link shown as a placeholder)',
-  security: bearer,
+  security: requires('users:read'),
   request: idParam,
   responses: {
     200: json(EmailSchema, 'The mail'),
-    401: problem('Missing or wrong bearer key'),
+    ...adminProblems,
     404: problem('No such email'),
   },
 });
@@ -42,11 +43,11 @@ const resendRoute = createRoute({
   path: '/api/v1/emails/{id}/resend',
   tags: ['Emails'],
   summary: 'Send an exact copy (R7): same recipient, subject, bodies and link, while the link lives',
-  security: bearer,
+  security: requires('emails:write'),
   request: { ...idParam, headers: ResendHeaders },
   responses: {
     202: json(ResendAnswer, 'The copy is logged and on its way'),
-    401: problem('Missing or wrong bearer key'),
+    ...adminProblems,
     404: problem('No such email'),
     ...bodylessPostProblems,
     409: problem('The invitation was accepted or revoked, or the reset link was replaced'),

@@ -3,12 +3,13 @@ import type { Config } from '../../config.js';
 import type { AppDeps } from '../../deps.js';
 import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
+import { requires } from '../api-keys/security.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
+import { admission } from '../admission.js';
 import {
   ActorHeader,
   actorHeader,
   adminProblems,
-  bearer,
   bodyProblems,
   EmailField,
   json,
@@ -43,7 +44,7 @@ const inviteRoute = (config: Config) =>
     path: '/api/v1/invitations',
     tags: ['Invitations'],
     summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
-    security: bearer,
+    security: requires('invitations:write'),
     request: {
       ...jsonBody(inviteBody(config)),
       headers: z.object({
@@ -80,7 +81,7 @@ const revokeRoute = createRoute({
   path: '/api/v1/invitations/{id}',
   tags: ['Invitations'],
   summary: 'Revoke a pending invitation: the link stops working, the user becomes inactive',
-  security: bearer,
+  security: requires('invitations:write'),
   request: { params: z.object({ id: z.string() }), ...actorHeader },
   responses: {
     204: { description: 'Revoked (or already revoked)' },
@@ -93,10 +94,11 @@ const revokeRoute = createRoute({
 });
 
 export function registerInvitationRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
+  const invites = admission('invitations', deps.config.INVITE_MAX_IN_FLIGHT);
   app.openapi(inviteRoute(deps.config), async (c) => {
     const key = c.req.valid('header')['idempotency-key'];
     const idempotency = key === undefined ? undefined : { principal: c.get('principal'), key: checkIdempotencyKey(key) };
-    const result = await inviteUser(deps, c.req.valid('json'), actorOf(c), idempotency);
+    const result = await invites.run(() => inviteUser(deps, c.req.valid('json'), actorOf(c), idempotency));
     c.header('location', `/api/v1/users/${result.user.id}`);
     if (result.replayed) c.header('idempotent-replayed', 'true');
     return c.json({ user: result.user, invitation: result.invitation }, 201);

@@ -5,11 +5,11 @@ import { reactivateUser } from '../../reactivation/reactivation.service.js';
 import { deleteUser, editUser } from '../../accounts/user-admin.service.js';
 import { getUser, listUserOverview } from '../../accounts/user.service.js';
 import { EmailStatusSchema } from '../emails/schemas.js';
+import { requires } from '../api-keys/security.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import {
   actorHeader,
   adminProblems,
-  bearer,
   bodylessPostProblems,
   bodyProblems,
   EmailField,
@@ -31,7 +31,7 @@ const listRoute = createRoute({
   path: '/api/v1/users',
   tags: ['Users'],
   summary: 'User overview, newest first (R2)',
-  security: bearer,
+  security: requires('users:read'),
   request: {
     query: z
       .object({
@@ -56,7 +56,7 @@ const getRoute = createRoute({
   path: '/api/v1/users/{id}',
   tags: ['Users'],
   summary: 'One user with its current invitation',
-  security: bearer,
+  security: requires('users:read'),
   request: idParam,
   responses: {
     200: json(
@@ -88,7 +88,7 @@ const editRoute = (config: Config) =>
     path: '/api/v1/users/{id}',
     tags: ['Users'],
     summary: 'Staff edit, also "overwrite" (R5, R11, R12); an address change kills reset links',
-    security: bearer,
+    security: requires('users:write'),
     request: { ...idParam, ...actorHeader, body: { content: { 'application/json': { schema: editBody(config) } }, required: true } },
     responses: {
       200: json(
@@ -114,7 +114,7 @@ const deleteRoute = createRoute({
   path: '/api/v1/users/{id}',
   tags: ['Users'],
   summary: 'Delete (R11): username and email are free at once; links die; workflows end',
-  security: bearer,
+  security: requires('users:write'),
   request: { ...idParam, ...actorHeader },
   responses: {
     204: { description: 'Deleted' },
@@ -130,7 +130,7 @@ const reactivateRoute = createRoute({
   path: '/api/v1/users/{id}/reactivate',
   tags: ['Users'],
   summary: 'Manual reactivation until the next local midnight unless the user logs in (R10)',
-  security: bearer,
+  security: requires('users:write'),
   request: { ...idParam, ...actorHeader },
   responses: {
     200: json(z.object({ user: UserSchema, deadline: Timestamp }), 'Active until the deadline unless the user logs in before it'),

@@ -1,0 +1,21 @@
+/** Every action the trail records; README "The audit trail" says what each one means. */
+export const auditActions = [
+  'user.invited',
+  'invitation.accepted',
+  'invitation.expired',
+  'invitation.revoked',
+  'user.login',
+  'user.reactivated',
+  'user.reactivation_expired',
+  'user.updated',
+  'user.overwritten',
+  'user.deleted',
+  'password.reset_completed',
+  'email.resent',
+  'email_template.changed',
+  'email_template.reset',
+  'api_key.created',
+  'api_key.revoked',
+] as const;
+
+export type AuditAction = (typeof auditActions)[number];
