@@ -178,7 +178,7 @@ describe('graceful shutdown', () => {
       const api = run('src/api/server.ts', { PORT: String(port), API_SHUTDOWN_GRACE_TIME: '30s' });
       await eventually(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 60_000, `the API:\n${api.output()}`);
 
-      // Hold the users table so that the invitation's first step (it inserts the user) waits:
+      // Hold the users table so that registering the invitee (an insert into users) waits:
       // the request is in flight, inside the API, for as long as the test says.
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
