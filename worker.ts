@@ -1,10 +1,10 @@
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from './src/config.js';
 import { createLogger } from './src/log.js';
 import { createSmtpMailer } from './src/mail/mailer.js';
 import { loadPayloadCodec, loadSecretBox, openMigratedDatabase } from './src/runtime.js';
-import { createInvitationWorker } from './src/temporal/worker.js';
+import { connectWorkerTemporal, createInvitationWorker } from './src/temporal/worker.js';
+import { describeTemporalTransport, temporalTransport } from './src/temporal/connection.js';
 import { serveWorkerMetrics } from './src/metrics.js';
 import { dataConverterFor } from './src/temporal/payload-codec.js';
 import { startWebhookDispatcher } from './src/webhooks/dispatcher.js';
@@ -22,12 +22,13 @@ if (missing.length) {
 }
 const database = await openMigratedDatabase(config);
 const mailer = createSmtpMailer(config.SMTP_URL!, config);
-const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS! });
+const connection = await connectWorkerTemporal(config, config.TEMPORAL_ADDRESS!);
 const worker = await createInvitationWorker({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
   deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+  shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
   payloadCodec: loadPayloadCodec(config),
   tuning: config,
 });
@@ -35,9 +36,21 @@ const worker = await createInvitationWorker({
 await startWebhookDispatcher(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(loadPayloadCodec(config)) }), config);
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
 if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
-log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
-await worker.run(); // returns after SIGINT/SIGTERM, which the SDK handles
+log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);
+// SIGINT/SIGTERM (the SDK's runtime handles them) stop polling; running activities get
+// WORKER_SHUTDOWN_GRACE_TIME to finish, then are cancelled, fail, and are retried by another
+// worker. run() returns once nothing runs; only then close what the activities used.
+let exitCode = 0;
+try {
+  await worker.run();
+} catch (error) {
+  log.fatal({ err: (error as Error).message }, 'worker failed');
+  exitCode = 1;
+}
 metrics?.close();
 mailer.close();
 await connection.close();
 await database.close();
+log.info('worker stopped');
+// An SMTP attempt given up at the grace time may still hold its socket; nothing waits for it.
+process.exit(exitCode);

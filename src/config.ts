@@ -1,6 +1,7 @@
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { temporalTransportProblems } from './temporal/connection.js';
 import { parsePayloadKeys } from './temporal/payload-codec.js';
 
 /**
@@ -109,6 +110,31 @@ const temporalPayloadSettings = {
   ),
 };
 
+const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+
+/** A real cluster or Temporal Cloud: TLS, client certificate, API key (src/temporal/connection.ts). */
+const temporalTransportSettings = {
+  TEMPORAL_TLS: z.preprocess((v) => (v === '' ? undefined : typeof v === 'string' ? v.toLowerCase() : v), z.enum(['true', 'false']).optional()),
+  TEMPORAL_TLS_CERT_PATH: optionalText,
+  TEMPORAL_TLS_CERT_DATA: optionalText,
+  TEMPORAL_TLS_KEY_PATH: optionalText,
+  TEMPORAL_TLS_KEY_DATA: optionalText,
+  TEMPORAL_TLS_CA_PATH: optionalText,
+  TEMPORAL_TLS_CA_DATA: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
+  TEMPORAL_API_KEY: optionalText,
+};
+
+/**
+ * How long a stopping process lets work in flight finish. The worker: running activities
+ * (a mail mid-SMTP), then they are cancelled and retried by another worker. The API: requests
+ * already received, then their connections are cut. Both below Kubernetes' default 30 s.
+ */
+const shutdownSettings = {
+  WORKER_SHUTDOWN_GRACE_TIME: duration('20 seconds'),
+  API_SHUTDOWN_GRACE_TIME: duration('15 seconds'),
+};
+
 const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 /**
@@ -135,6 +161,8 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('invitations'),
   ...temporalPayloadSettings,
+  ...temporalTransportSettings,
+  ...shutdownSettings,
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().min(3).default('Invitations <no-reply@invitations.localhost>'),
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
@@ -218,6 +246,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.WEBHOOK_TIMEOUT > MAX_WEBHOOK_ATTEMPT_MS) {
     throw new ConfigError([`WEBHOOK_TIMEOUT: at most ${MAX_WEBHOOK_ATTEMPT_MS / 1000} s, so an attempt ends before its activity times out (1 minute)`]);
   }
+  const transportProblems = temporalTransportProblems(c);
+  if (transportProblems.length) throw new ConfigError(transportProblems);
   const publicBaseUrl = (c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
   return Object.freeze({ ...c, PUBLIC_BASE_URL: publicBaseUrl });
 }

@@ -1,16 +1,17 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createApp } from './api/app.js';
 import { loadConfig } from './config.js';
 import { startMailCatcher, type MailCatcher } from './dev/mail-catcher.js';
 import { startTemporalDevServer, type DevServer } from './dev/temporal-dev-server.js';
 import { createLogger } from './log.js';
 import { createSmtpMailer } from './mail/mailer.js';
-import { adminKeys, connectTemporal, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
+import { adminKeys, connectTemporal, drainHttpServer, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
-import { createInvitationWorker } from './temporal/worker.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
 
 /**
  * `npm start`: the whole service in one process on embedded defaults — a Temporal dev server
@@ -21,7 +22,9 @@ const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL);
 // The worker's own INFO lines (webpack's bundle report, state changes) would bury the
 // start-up summary; warnings and errors still show. LOG_LEVEL=debug brings them back.
-Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'INFO' : 'WARN') });
+// No shutdownSignals: `stop` below orders the shutdown itself. The SDK's own handler would
+// stop the worker at once, while requests still being drained wait for its workflow tasks.
+Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'INFO' : 'WARN'), shutdownSignals: [] });
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 async function main() {
@@ -57,19 +60,20 @@ async function main() {
   const mailer = createSmtpMailer(config.SMTP_URL ?? catcher!.smtpUrl, config);
   cleanups.push(() => mailer.close());
 
-  const connection = await NativeConnection.connect({ address: temporalAddress });
+  const connection = await connectWorkerTemporal(config, temporalAddress);
   const worker = await createInvitationWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
     payloadCodec,
     tuning: config,
   });
   const workerDone = worker.run();
   await startWebhookDispatcher(temporal, config);
   cleanups.unshift(async () => {
-    worker.shutdown();
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerDone;
     await connection.close();
   });
@@ -77,7 +81,8 @@ async function main() {
   const keys = adminKeys(config);
   const app = createApp({ db: database.db, temporal, config, log, adminKeys: keys.keys });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
-  cleanups.unshift(() => new Promise((resolve) => server.close(resolve)));
+  // First to stop: requests already received finish (they may need the worker), then the worker drains.
+  cleanups.unshift(() => drainHttpServer(server as Server, config.API_SHUTDOWN_GRACE_TIME));
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -6,6 +7,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { serveCodecEndpoint, type CodecEndpoint } from './api/temporal-codec/routes.js';
 import type { Config } from './config.js';
 import { apiConnectionOptions } from './temporal/calls.js';
+import { explainConnectFailure, temporalTransport } from './temporal/connection.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
 import { createSecretBox, parseKey, type SecretBox } from './mail/secret-box.js';
 import { dataConverterFor, parsePayloadKeys, PAYLOAD_KEYS_SETTING, PayloadEncryptionCodec } from './temporal/payload-codec.js';
@@ -19,10 +21,14 @@ export async function openMigratedDatabase(config: Config): Promise<DatabaseHand
   return handle;
 }
 
-/** The API's client. `lazy` connects on first use instead of checking the server now. */
+/**
+ * The API's client. `lazy` connects on first use instead of checking the server now.
+ * TLS, client certificate and API key come from the TEMPORAL_TLS_* / TEMPORAL_API_KEY settings.
+ */
 export async function connectTemporal(config: Config, address: string, payloadCodec: PayloadCodec, { lazy = false } = {}): Promise<Client> {
-  const options = apiConnectionOptions(address);
-  const connection = lazy ? Connection.lazy(options) : await Connection.connect(options);
+  const transport = temporalTransport(config);
+  const options = { ...apiConnectionOptions(address), ...transport };
+  const connection = lazy ? Connection.lazy(options) : await Connection.connect(options).catch(async (error: unknown) => Promise.reject(await explainConnectFailure(error, address, transport)));
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(payloadCodec) });
 }
 
@@ -95,4 +101,22 @@ export function startCodecEndpoint(config: Config, codec: PayloadCodec, port: nu
 export function adminKeys(config: Config): { keys: string[]; generated: boolean } {
   if (config.ADMIN_API_KEY) return { keys: [config.ADMIN_API_KEY], generated: false };
   return { keys: [randomBytes(24).toString('base64url')], generated: true };
+}
+
+/**
+ * A graceful stop of an HTTP server: no new connections, requests already received run to
+ * their answer, idle keep-alive connections close. Whatever is still open after `graceMs`
+ * is cut, so a client that never finishes cannot hold the shutdown.
+ */
+export function drainHttpServer(server: Pick<Server, 'close' | 'closeIdleConnections' | 'closeAllConnections' | 'listening'>, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    cut.unref();
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

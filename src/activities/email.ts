@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context, type Info } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context, type Info } from '@temporalio/activity';
 import { parseDuration } from '../duration.js';
 import { findEmailById, markFailed, markRetrying, markSent, recordAttempt, restoreLink } from '../mail/email-log.repository.js';
 import { findLinkState } from '../mail/link-state.repository.js';
@@ -28,17 +28,27 @@ export function createEmailActivities(deps: ActivityDeps) {
       const personalLink = email.link_ciphertext ? secretBox.open(email.link_ciphertext) : '';
       await recordAttempt(db, emailId);
       try {
-        const info = await mailer.send({
-          from: config.MAIL_FROM,
-          to: email.to_address,
-          subject: email.subject,
-          html: restoreLink(email.html_redacted, personalLink, true),
-          text: restoreLink(email.text_redacted, personalLink, false),
-          messageId: `<${email.id}@invitations.local>`,
-        });
+        const info = await unlessWorkerStops(
+          mailer.send({
+            from: config.MAIL_FROM,
+            to: email.to_address,
+            subject: email.subject,
+            html: restoreLink(email.html_redacted, personalLink, true),
+            text: restoreLink(email.text_redacted, personalLink, false),
+            messageId: `<${email.id}@invitations.local>`,
+          }),
+        );
         await markSent(db, emailId, info.messageId, info.response);
         return 'sent';
       } catch (error) {
+        if (error instanceof CancelledFailure) {
+          // The worker is stopping and its grace time ran out mid-attempt. Failing now (not at
+          // startToClose, 2 minutes on) lets another worker retry at once; the server may have
+          // the mail already, so the retry is invariant 2's duplicate with the same Message-ID.
+          const reason = 'the worker stopped during the attempt; another worker tries again';
+          await markRetrying(db, emailId, reason, new Date(Date.now() + RETRY_AFTER_SHUTDOWN_MS));
+          throw ApplicationFailure.create({ message: reason, type: 'MailDeferred', nextRetryDelay: RETRY_AFTER_SHUTDOWN_MS });
+        }
         const description = describeSmtpFailure(error);
         if (isPermanentSmtpFailure(error)) {
           await markFailed(db, emailId, description);
@@ -63,6 +73,18 @@ export function createEmailActivities(deps: ActivityDeps) {
 
     ...createResendActivities(deps),
   };
+}
+
+const RETRY_AFTER_SHUTDOWN_MS = 1000;
+
+/**
+ * The send, unless the activity is cancelled first: that happens only when this worker shuts
+ * down and WORKER_SHUTDOWN_GRACE_TIME has passed (the mail activities do not heartbeat, so the
+ * server's cancellations never reach them). The abandoned send ends with the process.
+ */
+function unlessWorkerStops<T>(send: Promise<T>): Promise<T> {
+  send.catch(() => undefined); // its failure, if it comes after the race, matters to no one
+  return Promise.race([send, Context.current().cancelled]);
 }
 
 /**

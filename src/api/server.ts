@@ -1,9 +1,11 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { adminKeys, connectTemporal, loadPayloadCodec, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
+import { adminKeys, connectTemporal, drainHttpServer, loadPayloadCodec, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
+import { describeTemporalTransport, temporalTransport } from '../temporal/connection.js';
 import { createApp } from './app.js';
 
 /**
@@ -20,6 +22,7 @@ if (missing.length) {
 const payloadCodec = loadPayloadCodec(config);
 const database = await openMigratedDatabase(config);
 const temporal = await connectTemporal(config, config.TEMPORAL_ADDRESS!, payloadCodec);
+log.info(`Temporal ${config.TEMPORAL_NAMESPACE} on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);
 // Invitations are started with our search attributes; make sure the cluster knows them.
 await ensureSearchAttributes(temporal.connection as Connection, config.TEMPORAL_NAMESPACE);
 const keys = adminKeys(config);
@@ -32,8 +35,11 @@ const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOS
 const codecEndpoint = config.TEMPORAL_CODEC_PORT === undefined ? undefined : await startCodecEndpoint(config, payloadCodec, config.TEMPORAL_CODEC_PORT);
 if (codecEndpoint) log.info(`Temporal codec endpoint on ${codecEndpoint.url}`);
 
+// SIGTERM (a rolling deploy) or Ctrl-C: stop accepting, let requests already received get
+// their answer (API_SHUTDOWN_GRACE_TIME at most), and only then close what they use.
 const shutdown = async () => {
-  server.close();
+  log.info('stopping: no new connections; requests in flight finish');
+  await drainHttpServer(server as Server, config.API_SHUTDOWN_GRACE_TIME);
   await codecEndpoint?.close();
   await temporal.connection.close();
   await database.close();

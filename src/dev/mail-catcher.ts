@@ -39,6 +39,12 @@ export interface MailCatcherOptions {
   reply?: (envelope: { from: string; to: string[] }) => { code: number; message: string } | undefined;
   /** Return true to take a connection and never say a word (a hung server): the client must time out. */
   hang?: () => boolean;
+  /**
+   * Milliseconds to wait, once a mail's data is in, before the final answer (a slow server).
+   * A client that hangs up meanwhile gets nothing stored: without our "250" the server never
+   * took the mail over (RFC 5321 §6.1), and the client must try again.
+   */
+  answerDelayMs?: (envelope: { from: string; to: string[] }) => number;
 }
 
 const MAX_MESSAGES = 500;
@@ -48,6 +54,7 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
   const host = opts.host ?? '127.0.0.1';
   let store: CaughtMail[] = [];
   const waiters = new Set<{ pred: (m: CaughtMail) => boolean; resolve: (m: CaughtMail) => void }>();
+  const closedSessions = new Set<string>();
 
   const smtp = new SMTPServer({
     authOptional: true,
@@ -60,6 +67,9 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
       // Not calling back means no greeting, ever; close() drops such connections after closeTimeout.
       if (!opts.hang?.()) callback();
     },
+    onClose(session) {
+      if (opts.answerDelayMs) closedSessions.add(session.id);
+    },
     onData(stream, session, callback) {
       const envelope = {
         from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
@@ -70,6 +80,11 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
           if (stream.sizeExceeded) return callback(smtpError(552, 'Message exceeds fixed maximum message size'));
           const refusal = opts.reply?.(envelope);
           if (refusal) return callback(smtpError(refusal.code, refusal.message));
+          const delay = opts.answerDelayMs?.(envelope) ?? 0;
+          for (const until = Date.now() + delay; Date.now() < until && !closedSessions.has(session.id); ) {
+            await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+          }
+          if (closedSessions.has(session.id)) return callback(smtpError(421, 'Client went away before the answer'));
           const mail = await toCaughtMail(raw, envelope);
           store.unshift(mail);
           if (store.length > MAX_MESSAGES) store.length = MAX_MESSAGES;

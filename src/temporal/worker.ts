@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { PayloadCodec } from '@temporalio/common';
+import type { Duration, PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { temporalTransport, type TemporalTransportSettings } from './connection.js';
 import { dataConverterFor } from './payload-codec.js';
 import type { Config } from '../config.js';
 
@@ -14,6 +15,8 @@ export interface WorkerSetup {
   deps: ActivityDeps;
   /** Seals everything the worker hands to Temporal (loadPayloadCodec); runs outside the workflow sandbox. */
   payloadCodec: PayloadCodec;
+  /** How long running activities may finish after shutdown() before they are cancelled (WORKER_SHUTDOWN_GRACE_TIME); unset: 5 s. */
+  shutdownGraceTime?: Duration;
   /** A prebuilt bundle (tests build it once per run); otherwise bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Tests wrap activities to simulate crashes; production passes nothing. */
@@ -45,6 +48,11 @@ export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker
       stickyQueueScheduleToStartTimeout: tuning.WORKER_STICKY_QUEUE_TIMEOUT,
     }),
     // Shut down promptly: in-flight activities are retried elsewhere (they are idempotent).
-    shutdownGraceTime: '5 seconds',
+    shutdownGraceTime: setup.shutdownGraceTime ?? '5 seconds',
   });
+}
+
+/** The worker's connection, with the same TLS, client certificate and API key as the API's client. */
+export function connectWorkerTemporal(settings: TemporalTransportSettings, address: string): Promise<NativeConnection> {
+  return NativeConnection.connect({ address, ...temporalTransport(settings) });
 }

@@ -1,0 +1,85 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { findTemporalCli } from '../../src/dev/temporal-cli.js';
+import { invitationWorkflowId } from '../../src/workflows/invitation.messages.js';
+import { reactivationWorkflowId } from '../../src/workflows/reactivation.messages.js';
+import { eventually, linkFrom, startHarness, type Harness } from '../support/harness.js';
+import { HISTORY_FIXTURE_PAYLOAD_KEYS } from './fixture-key.js';
+
+/**
+ * Records the histories that test/replay.test.ts replays (`npm run histories:record`): each
+ * workflow type along each of its paths, driven through the HTTP API on the dev server, as in
+ * production. Re-record only when a workflow change is meant to be incompatible (README,
+ * "The replay test"); otherwise the old histories are exactly what must keep replaying.
+ */
+let h: Harness;
+const pub = { authorization: '' };
+beforeAll(async () => {
+  // Short lifetimes, so that the expiry path (with its reminder) runs in seconds.
+  h = await startHarness({ config: { TEMPORAL_PAYLOAD_KEYS: HISTORY_FIXTURE_PAYLOAD_KEYS, INVITATION_TTL: '6s', INVITATION_REMINDER: '3s' } });
+});
+afterAll(async () => h?.close());
+
+async function save(name: string, workflowId: string) {
+  const handle = h.client.workflow.getHandle(workflowId);
+  await handle.result().catch(() => undefined);
+  // The CLI's export is the format Temporal UI downloads and historyFromJSON reads.
+  const json = execFileSync(findTemporalCli(), ['workflow', 'show', '--address', inject('temporalAddress'), '--workflow-id', workflowId, '--output', 'json'], { encoding: 'utf8' });
+  writeFileSync(new URL(`./${name}.json`, import.meta.url), `${JSON.stringify(JSON.parse(json), null, 2)}\n`);
+}
+
+async function invite(username: string): Promise<{ userId: string; invitationId: string; email: string }> {
+  const res = await h.api('POST', '/api/v1/invitations', { username, email: `${username}@example.com`, userType: 'member', locale: 'en' }, { 'x-actor': 'staff:recorder' });
+  expect(res.status).toBe(201);
+  return { userId: res.body.user.id, invitationId: res.body.invitation.id, email: `${username}@example.com` };
+}
+
+const sentMail = (userId: string, type: string) =>
+  eventually(async () => {
+    const page = (await h.api('GET', `/api/v1/emails?userId=${userId}&type=${type}`)).body;
+    return page.items.find((m: { status: string }) => m.status === 'sent');
+  }, 30_000, `a sent ${type} mail`);
+
+it('records the histories', async () => {
+  // Invitation, accepted (with a re-send of its mail while it waits: the resend update).
+  const accepted = await invite('replay.accepted');
+  const invitationMail = await sentMail(accepted.userId, 'user_invitation');
+  expect((await h.api('POST', `/api/v1/emails/${invitationMail.id}/resend`, undefined, { 'x-actor': 'staff:recorder' })).status).toBe(202);
+  const link = linkFrom((await h.mail.waitFor((m) => m.to.includes(accepted.email), 15_000)).text);
+  await eventually(async () => h.mail.messages().filter((m) => m.to.includes(accepted.email)).length === 2, 15_000, 'the copy');
+  expect((await h.api('POST', '/api/v1/public/invitations/accept', { token: link.token, password: 'correct horse battery staple' }, pub)).status).toBe(200);
+  await save('invitation-accepted', invitationWorkflowId(accepted.userId));
+
+  // Invitation, expired: the reminder goes out, then the lifetime ends.
+  const expired = await invite('replay.expired');
+  await save('invitation-expired', invitationWorkflowId(expired.userId));
+
+  // Invitation, revoked; then the revoked user is reactivated by hand, twice, and deleted.
+  const revoked = await invite('replay.revoked');
+  await sentMail(revoked.userId, 'user_invitation');
+  expect((await h.api('DELETE', `/api/v1/invitations/${revoked.invitationId}`, undefined, { 'x-actor': 'staff:recorder' })).status).toBe(204);
+  await save('invitation-revoked', invitationWorkflowId(revoked.userId));
+  expect((await h.api('POST', `/api/v1/users/${revoked.userId}/reactivate`, undefined, { 'x-actor': 'staff:recorder' })).status).toBe(200);
+  expect((await h.api('POST', `/api/v1/users/${revoked.userId}/reactivate`, undefined, { 'x-actor': 'staff:recorder' })).status).toBe(200);
+  expect((await h.api('DELETE', `/api/v1/users/${revoked.userId}`, undefined, { 'x-actor': 'staff:recorder' })).status).toBe(204);
+  await save('reactivation', reactivationWorkflowId(revoked.userId));
+
+  // Password reset of the accepted user, and a re-send of its mail (its own short workflow).
+  expect((await h.api('POST', '/api/v1/public/password-resets', { email: accepted.email }, pub)).status).toBe(202);
+  const resetMail = await sentMail(accepted.userId, 'password_reset');
+  const resetWorkflows = [];
+  for await (const wf of h.client.workflow.list({ query: `WorkflowType = "passwordResetWorkflow" AND TaskQueue = "${h.config.TEMPORAL_TASK_QUEUE}"` })) resetWorkflows.push(wf.workflowId);
+  expect(resetWorkflows).toHaveLength(1);
+  await save('password-reset', resetWorkflows[0]!);
+  const key = 'replay-recorder-resend';
+  expect((await h.api('POST', `/api/v1/emails/${resetMail.id}/resend`, undefined, { 'x-actor': 'staff:recorder', 'idempotency-key': key })).status).toBe(202);
+  await save('email-resend', await resendWorkflowOf(key));
+}, 120_000);
+
+async function resendWorkflowOf(key: string): Promise<string> {
+  return eventually(async () => {
+    for await (const wf of h.client.workflow.list({ query: `WorkflowType = "emailResendWorkflow" AND TaskQueue = "${h.config.TEMPORAL_TASK_QUEUE}"` })) return wf.workflowId;
+    return undefined;
+  }, 15_000, `the re-send workflow for ${key}`);
+}
