@@ -32,10 +32,15 @@ describe('recorded workflow histories replay on the current workflow code', () =
       'invitation-revoked: invitationWorkflow',
       'password-reset: passwordResetWorkflow',
       'reactivation: reactivationWorkflow',
+      'webhook-delivery: webhookDeliveryWorkflow',
+      'webhook-dispatcher: webhookDispatcherWorkflow',
     ]);
-    // Each one ran to its end, so the whole of the workflow's code path is checked.
+    // Each one ran to its end, so the whole of the workflow's code path is checked; the
+    // dispatcher never ends by itself, so its recording was ended by hand after some rounds.
     for (const { name, history } of recorded) {
-      expect(history.events?.at(-1)?.workflowExecutionCompletedEventAttributes, name).toBeTruthy();
+      const last = history.events?.at(-1);
+      if (name === 'webhook-dispatcher') expect(last?.workflowExecutionTerminatedEventAttributes, name).toBeTruthy();
+      else expect(last?.workflowExecutionCompletedEventAttributes, name).toBeTruthy();
     }
   });
 

@@ -4,6 +4,9 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { findTemporalCli } from '../../src/dev/temporal-cli.js';
 import { invitationWorkflowId } from '../../src/workflows/invitation.messages.js';
 import { reactivationWorkflowId } from '../../src/workflows/reactivation.messages.js';
+import { webhookDispatcherWorkflowId, webhookLaneWorkflowId } from '../../src/workflows/webhook.messages.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { eventually, linkFrom, startHarness, type Harness } from '../support/harness.js';
 import { HISTORY_FIXTURE_PAYLOAD_KEYS } from './fixture-key.js';
 
@@ -14,12 +17,22 @@ import { HISTORY_FIXTURE_PAYLOAD_KEYS } from './fixture-key.js';
  * "The replay test"); otherwise the old histories are exactly what must keep replaying.
  */
 let h: Harness;
+let receiver: Server;
 const pub = { authorization: '' };
 beforeAll(async () => {
-  // Short lifetimes, so that the expiry path (with its reminder) runs in seconds.
-  h = await startHarness({ config: { TEMPORAL_PAYLOAD_KEYS: HISTORY_FIXTURE_PAYLOAD_KEYS, INVITATION_TTL: '6s', INVITATION_REMINDER: '3s' } });
+  // Short lifetimes, so that the expiry path (with its reminder) runs in seconds; the webhook
+  // dispatcher on, delivering to a receiver on loopback.
+  h = await startHarness({
+    config: { TEMPORAL_PAYLOAD_KEYS: HISTORY_FIXTURE_PAYLOAD_KEYS, INVITATION_TTL: '6s', INVITATION_REMINDER: '3s', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_DISPATCH_INTERVAL: '1s' },
+    webhooks: true,
+  });
+  receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 });
-afterAll(async () => h?.close());
+afterAll(async () => {
+  receiver?.close();
+  await h?.close();
+});
 
 async function save(name: string, workflowId: string) {
   const handle = h.client.workflow.getHandle(workflowId);
@@ -42,6 +55,8 @@ const sentMail = (userId: string, type: string) =>
   }, 30_000, `a sent ${type} mail`);
 
 it('records the histories', async () => {
+  const hook = await h.api('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, events: ['user.invited'] });
+  expect(hook.status).toBe(201);
   // Invitation, accepted (with a re-send of its mail while it waits: the resend update).
   const accepted = await invite('replay.accepted');
   const invitationMail = await sentMail(accepted.userId, 'user_invitation');
@@ -50,6 +65,9 @@ it('records the histories', async () => {
   await eventually(async () => h.mail.messages().filter((m) => m.to.includes(accepted.email)).length === 2, 15_000, 'the copy');
   expect((await h.api('POST', '/api/v1/public/invitations/accept', { token: link.token, password: 'correct horse battery staple' }, pub)).status).toBe(200);
   await save('invitation-accepted', invitationWorkflowId(accepted.userId));
+  // The webhook lane that delivered the accepted user's user.invited event.
+  await eventually(async () => (await h.db.selectFrom('webhook_deliveries').select('status').where('user_id', '=', accepted.userId).executeTakeFirst())?.status === 'succeeded', 30_000, 'the webhook delivery');
+  await save('webhook-delivery', webhookLaneWorkflowId(hook.body.id, accepted.userId));
 
   // Invitation, expired: the reminder goes out, then the lifetime ends.
   const expired = await invite('replay.expired');
@@ -75,6 +93,10 @@ it('records the histories', async () => {
   const key = 'replay-recorder-resend';
   expect((await h.api('POST', `/api/v1/emails/${resetMail.id}/resend`, undefined, { 'x-actor': 'staff:recorder', 'idempotency-key': key })).status).toBe(202);
   await save('email-resend', await resendWorkflowOf(key));
+
+  // The dispatcher runs for good (continuing as new); its history so far, ended by hand.
+  await h.client.workflow.getHandle(webhookDispatcherWorkflowId(h.config.TEMPORAL_TASK_QUEUE)).terminate('recorded');
+  await save('webhook-dispatcher', webhookDispatcherWorkflowId(h.config.TEMPORAL_TASK_QUEUE));
 }, 120_000);
 
 async function resendWorkflowOf(key: string): Promise<string> {
