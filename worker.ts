@@ -27,6 +27,7 @@ const worker = await createInvitationWorker({
   deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
   payloadCodec: loadPayloadCodec(config),
   tuning: config,
+  ...(config.WORKER_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.WORKER_WORKFLOW_BUNDLE } } : {}),
 });
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
 if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);

@@ -1,4 +1,4 @@
-import { temporal } from '@temporalio/proto';
+import proto, { type temporal } from '@temporalio/proto';
 
 /**
  * Billable Temporal Cloud Actions of one workflow run, read from its event history, counted
@@ -10,7 +10,7 @@ import { temporal } from '@temporalio/proto';
  */
 
 type History = temporal.api.history.v1.IHistory;
-const EventType = temporal.api.enums.v1.EventType;
+const EventType = proto.temporal.api.enums.v1.EventType;
 
 export type ActionKind =
   | 'workflow started'
@@ -148,5 +148,5 @@ export function eventTypeNames(history: History): string[] {
 
 /** The history as Temporal stores it, in bytes (protobuf encoding). */
 export function historyBytes(history: History): number {
-  return temporal.api.history.v1.History.encode(history).finish().length;
+  return proto.temporal.api.history.v1.History.encode(history).finish().length;
 }

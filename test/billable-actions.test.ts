@@ -1,4 +1,4 @@
-import { temporal } from '@temporalio/proto';
+import proto, { type temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { countBillableActions, eventTypeNames, historyBytes } from '../bench/actions.js';
 
@@ -8,13 +8,15 @@ import { countBillableActions, eventTypeNames, historyBytes } from '../bench/act
  * local activities of one workflow task are one Action, retries count, the versioning
  * search attribute and Continue-As-New's own event do not.
  */
-const T = temporal.api.enums.v1.EventType;
+const T = proto.temporal.api.enums.v1.EventType;
 const marker = (eventId: number, task: number) => ({
   eventId,
   eventType: T.EVENT_TYPE_MARKER_RECORDED,
   markerRecordedEventAttributes: { markerName: 'core_local_activity', workflowTaskCompletedEventId: task },
 });
-const history: temporal.api.history.v1.IHistory = {
+// Event ids are int64 (Long) in the generated types; the counter reads them with Number(),
+// which takes a Long (a real history) as well as the plain numbers written here.
+const history = {
   events: [
     { eventId: 1, eventType: T.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, workflowExecutionStartedEventAttributes: { workflowType: { name: 'invitationWorkflow' } } },
     { eventId: 2, eventType: T.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED },
@@ -37,7 +39,7 @@ const history: temporal.api.history.v1.IHistory = {
     { eventId: 19, eventType: T.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, startChildWorkflowExecutionInitiatedEventAttributes: { workflowType: { name: 'child' } } },
     { eventId: 21, eventType: T.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW },
   ],
-};
+} as unknown as temporal.api.history.v1.IHistory;
 
 describe('countBillableActions', () => {
   it('counts each kind as Temporal Cloud bills it', () => {

@@ -39,6 +39,8 @@ export interface MailCatcherOptions {
   reply?: (envelope: { from: string; to: string[] }) => { code: number; message: string } | undefined;
   /** Return true to take a connection and never say a word (a hung server): the client must time out. */
   hang?: () => boolean;
+  /** Called with every stored mail, beyond the MAX_MESSAGES the store keeps (the capacity bench counts thousands). */
+  onMail?: (mail: CaughtMail) => void;
 }
 
 const MAX_MESSAGES = 500;
@@ -72,6 +74,7 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
           if (refusal) return callback(smtpError(refusal.code, refusal.message));
           const mail = await toCaughtMail(raw, envelope);
           store.unshift(mail);
+          opts.onMail?.(mail);
           if (store.length > MAX_MESSAGES) store.length = MAX_MESSAGES;
           for (const w of waiters) {
             if (w.pred(mail)) {
