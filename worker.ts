@@ -31,6 +31,7 @@ const worker = await createInvitationWorker({
   shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
   payloadCodec: loadPayloadCodec(config),
   tuning: config,
+  ...(config.WORKER_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.WORKER_WORKFLOW_BUNDLE } } : {}),
 });
 // The webhook dispatcher is a workflow of this task queue; each worker makes sure it runs.
 await startWebhookDispatcher(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(loadPayloadCodec(config)) }), config);

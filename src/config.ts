@@ -150,6 +150,11 @@ const workerTuning = {
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: count(100),
   /** How long a task waits for the worker that has its workflow cached before any worker may take it: the lag after a worker dies. */
   WORKER_STICKY_QUEUE_TIMEOUT: duration('5s'),
+  /**
+   * A workflow bundle built ahead (`npm run build:workflows`); unset: worker.ts bundles the
+   * workflow code with webpack at start, which costs time and memory the process keeps.
+   */
+  WORKER_WORKFLOW_BUNDLE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
 };
 
 const schema = z.object({

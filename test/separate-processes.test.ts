@@ -84,10 +84,18 @@ describe('the API and worker processes run separately, several side by side', ()
     expect(output).toContain('DATABASE_URL, TEMPORAL_ADDRESS, SMTP_URL');
   });
 
+  it('uses the prebuilt workflow bundle it is given: a missing file stops it at start', async () => {
+    const worker = run('worker.ts', { WORKER_WORKFLOW_BUNDLE: '/nonexistent/workflows.js' });
+    expect(await worker.exited).not.toBe(0);
+    expect(worker.output()).toContain('/nonexistent/workflows.js');
+  }, 120_000);
+
   it('serves invitations with two workers, and keeps serving when one is killed', async () => {
     const apiProcess = run('src/api/server.ts');
     const metricsPort = await freePort();
-    const workers = [run('worker.ts'), run('worker.ts', { WORKER_METRICS_PORT: String(metricsPort) })];
+    // The second worker loads the run's prebuilt workflow bundle (WORKER_WORKFLOW_BUNDLE); it
+    // is the one left serving after the first is killed below.
+    const workers = [run('worker.ts'), run('worker.ts', { WORKER_METRICS_PORT: String(metricsPort), WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath') })];
     await eventually(async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200, 60_000, `the API process:\n${apiProcess.output()}`);
     // Each worker bundles the workflow code at start: on a busy machine that takes a while, and
     // an invitation posted before any worker polls only waits. Start once both are there.

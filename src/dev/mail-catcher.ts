@@ -45,6 +45,8 @@ export interface MailCatcherOptions {
    * took the mail over (RFC 5321 §6.1), and the client must try again.
    */
   answerDelayMs?: (envelope: { from: string; to: string[] }) => number;
+  /** Called with every stored mail, beyond the MAX_MESSAGES the store keeps (the capacity bench counts thousands). */
+  onMail?: (mail: CaughtMail) => void;
 }
 
 const MAX_MESSAGES = 500;
@@ -87,6 +89,7 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
           if (closedSessions.has(session.id)) return callback(smtpError(421, 'Client went away before the answer'));
           const mail = await toCaughtMail(raw, envelope);
           store.unshift(mail);
+          opts.onMail?.(mail);
           if (store.length > MAX_MESSAGES) store.length = MAX_MESSAGES;
           for (const w of waiters) {
             if (w.pred(mail)) {
