@@ -237,7 +237,15 @@ async function main() {
   const devServerStartMs = performance.now() - setupStarted;
 
   // --- Mail, config, worker, API ---
-  const catcher: MailCatcher = await startMailCatcher({ smtpPort: 0, httpPort: null });
+  // Mails per recipient, counted as they arrive (the catcher's own store keeps only the last 500).
+  const mailsTo = new Map<string, number>();
+  const catcher: MailCatcher = await startMailCatcher({
+    smtpPort: 0,
+    httpPort: null,
+    onMail: (mail) => {
+      for (const to of mail.to) mailsTo.set(to, (mailsTo.get(to) ?? 0) + 1);
+    },
+  });
   cleanups.push({ what: 'mail catcher', run: () => catcher.close() });
   const apiPort = await freePort();
   const config = loadConfig({
@@ -501,7 +509,7 @@ async function main() {
     db: database.db,
     temporal,
     waitForMail: (to: string, timeoutMs: number) => catcher.waitFor((m) => m.to.includes(to), timeoutMs).catch(() => undefined),
-    countMails: (to: string) => catcher.messages().filter((m) => m.to.includes(to)).length,
+    countMails: (to: string) => mailsTo.get(to) ?? 0,
     mailTimeoutMs: settings.mailTimeoutMs,
     tag,
   };
