@@ -2,3 +2,4 @@ export { invitationWorkflow } from './invitation.js';
 export { passwordResetWorkflow } from './password-reset.js';
 export { reactivationWorkflow } from './reactivation.js';
 export { emailResendWorkflow } from './email-resend.js';
+export { bulkInvitationWorkflow } from './bulk-invitation.js';
