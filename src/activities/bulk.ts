@@ -14,7 +14,7 @@ export function createBulkActivities({ db, config }: ActivityDeps) {
     async inviteBulkRows({ batchId, limit }: { batchId: string; limit: number }): Promise<{ remaining: number }> {
       const context = Context.current();
       const deps = { db, temporal: context.client, config, log, adminKeys: [] };
-      return inviteBatchRows(deps, batchId, limit, () => context.heartbeat());
+      return inviteBatchRows(deps, batchId, limit, { heartbeat: () => context.heartbeat(), cancelled: context.cancellationSignal });
     },
   };
 }

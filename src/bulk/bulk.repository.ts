@@ -3,6 +3,12 @@ import type { Queryable } from '../db/database.js';
 import type { BulkBatchRow, BulkRowRow } from '../db/schema.js';
 import type { CheckedRow, RowFailure } from './rows.js';
 
+/**
+ * Sent as text and cast in SQL: a parameter Postgres types as jsonb is JSON-encoded again by
+ * postgres.js, which would store the document as one JSON string.
+ */
+const asJsonb = (value: RowFailure) => sql<string>`cast(cast(${JSON.stringify(value)} as text) as jsonb)`;
+
 export interface NewBatch {
   id: string;
   principal: string;
@@ -49,7 +55,7 @@ export async function insertBatch(tx: Queryable, batch: NewBatch): Promise<BulkB
         permissions: r.echo.permissions,
         locale: r.echo.locale,
         status: r.command ? ('pending' as const) : ('failed' as const),
-        problem: r.failure ? JSON.stringify(r.failure) : null,
+        problem: r.failure ? asJsonb(r.failure) : null,
         finished_at: r.failure ? new Date() : null,
       })),
     )
@@ -87,7 +93,7 @@ export async function recordRowCreated(db: Queryable, batchId: string, row: numb
 export async function recordRowFailed(db: Queryable, batchId: string, row: number, failure: RowFailure): Promise<void> {
   await db
     .updateTable('bulk_rows')
-    .set({ status: 'failed', problem: JSON.stringify(failure), finished_at: sql`now()` })
+    .set({ status: 'failed', problem: asJsonb(failure), finished_at: sql`now()` })
     .where('batch_id', '=', batchId)
     .where('row_number', '=', row)
     .where('status', '=', 'pending')

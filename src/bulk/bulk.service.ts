@@ -192,11 +192,18 @@ const ROW_CONCURRENCY = 8;
  * a row before (and crashed before recording it) gets that same user back as a replay, never
  * a second invitation and never a 409 against its own user.
  */
-export async function inviteBatchRows(deps: AppDeps, batchId: string, limit: number, heartbeat: () => void): Promise<{ remaining: number }> {
+export async function inviteBatchRows(
+  deps: AppDeps,
+  batchId: string,
+  limit: number,
+  step: { heartbeat: () => void; cancelled: AbortSignal },
+): Promise<{ remaining: number }> {
   const batch = await findBatch(deps.db, batchId);
   if (!batch) return { remaining: 0 }; // removed again (its workflow could not be confirmed): nothing to do
   const rows = await pendingRows(deps.db, batchId, limit);
-  const outcomes = await settleWithLimit(rows, ROW_CONCURRENCY, async (row) => {
+  // A worker shutting down (or a cancelled workflow) stops taking rows; those in flight end
+  // (each within the Temporal call's deadline) and the rest stay pending for the retry.
+  const outcomes = await settleWithLimit(rows, ROW_CONCURRENCY, step.cancelled, async (row) => {
     try {
       const result = await inviteUser(
         deps,
@@ -211,8 +218,9 @@ export async function inviteBatchRows(deps: AppDeps, batchId: string, limit: num
       const { errors } = error.extra;
       await recordRowFailed(deps.db, batchId, row.row_number, { type: error.type, detail: error.message, ...(errors ? { errors } : {}) });
     }
-    heartbeat();
+    step.heartbeat();
   });
+  step.cancelled.throwIfAborted();
   const outage = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (outage) throw outage.reason;
   const remaining = await countPending(deps.db, batchId);
@@ -220,11 +228,11 @@ export async function inviteBatchRows(deps: AppDeps, batchId: string, limit: num
   return { remaining };
 }
 
-async function settleWithLimit<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
-  const results: PromiseSettledResult<void>[] = new Array(items.length);
+async function settleWithLimit<T>(items: T[], limit: number, stop: AbortSignal, run: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const results: PromiseSettledResult<void>[] = [];
   let next = 0;
   const lane = async () => {
-    for (let i = next++; i < items.length; i = next++) {
+    for (let i = next++; i < items.length && !stop.aborted; i = next++) {
       results[i] = await run(items[i]!).then(
         (value) => ({ status: 'fulfilled' as const, value }),
         (reason: unknown) => ({ status: 'rejected' as const, reason }),
