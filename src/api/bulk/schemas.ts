@@ -67,9 +67,14 @@ export function checkRows(config: Config, rows: SubmittedRow[]): CheckedRow[] {
   });
 }
 
-const RowProblem = ProblemSchema.extend({
-  duplicateOf: z.number().int().optional().openapi({ description: 'DuplicateInBatch: the earlier row naming the same user' }),
-}).openapi('BulkRowProblem');
+// The fields of Problem, written out: an extended registered schema made nullable renders as
+// an allOf that no null can satisfy.
+const RowProblem = z
+  .object({
+    ...ProblemSchema.shape,
+    duplicateOf: z.number().int().optional().openapi({ description: 'DuplicateInBatch: the earlier row naming the same user' }),
+  })
+  .openapi('BulkRowProblem', { description: 'Why the row was not (or would not be) invited: the problem document a single invitation would have answered with' });
 
 const counts = z.object({ total: z.number().int(), pending: z.number().int(), created: z.number().int(), failed: z.number().int() });
 
