@@ -102,7 +102,9 @@ export async function submitBulkInvitation(deps: AppDeps, submission: BulkSubmis
   const key = submission.idempotencyKey;
   const id = key === undefined ? uuidv7() : derivedUuid(`${submission.principal}\0${key}\0bulk-invitation`);
   const workflowId = bulkInvitationWorkflowId(id);
-  const inserted = await insertBatch(deps.db, {
+  // One transaction: never a batch without its rows. A double click with the same key waits
+  // here on the first request's insert and then finds its batch.
+  const inserted = await deps.db.transaction().execute((tx) => insertBatch(tx, {
     id,
     principal: submission.principal,
     idempotencyKey: key ?? null,
@@ -111,7 +113,7 @@ export async function submitBulkInvitation(deps: AppDeps, submission: BulkSubmis
     perSecond: deps.config.BULK_INVITES_PER_SECOND,
     createdBy: submission.actor,
     rows: submission.rows,
-  });
+  }));
   const batch = inserted ?? (await findBatch(deps.db, id));
   if (!batch) throw new Error(`bulk batch ${id} neither inserted nor found`);
   if (!inserted && batch.request_fingerprint !== fingerprint) {
