@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startHarness, type Harness } from './support/harness.js';
+import { createApp } from '../src/api/app.js';
+import { connectTemporal } from '../src/runtime.js';
+import { ADMIN_KEY, eventually, startHarness, type Harness } from './support/harness.js';
 
 /**
  * Bulk invitations (POST /api/v1/invitations/bulk): a 1,000-row CSV with bad rows of every
@@ -216,6 +218,29 @@ describe('what is refused', () => {
     expect((await h.api('POST', '/api/v1/invitations/bulk')).status).toBe(422);
     expect((await batch('00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await batch('not-a-uuid')).status).toBe(404);
+  });
+});
+
+describe('when Temporal is unreachable', () => {
+  it('answers 503 and keeps no batch without a key; with a key the batch waits for the retry, which starts it', async () => {
+    const offline = createApp({ ...h.deps, temporal: await connectTemporal(h.config, '127.0.0.1:1', h.payloadCodec, { lazy: true }) });
+    const post = (key?: string) =>
+      offline.request('/api/v1/invitations/bulk', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'text/csv', ...(key ? { 'idempotency-key': key } : {}) },
+        body: 'username,email,userType\noffline.a,offline.a@example.com,member\n',
+      });
+    const before = await h.db.selectFrom('bulk_batches').select('id').execute();
+    const res = await post();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(await h.db.selectFrom('bulk_batches').select('id').execute()).toEqual(before);
+
+    expect((await post('offline-key')).status).toBe(503);
+    const retried = await csv('username,email,userType\noffline.a,offline.a@example.com,member\n', { 'idempotency-key': 'offline-key' });
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect((await finished(retried.body.id, 30_000)).counts).toMatchObject({ created: 1 });
   });
 });
 
