@@ -1,6 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { createActivities } from '../src/activities/index.js';
+import { insertBatch } from '../src/bulk/bulk.repository.js';
+import { bulkInvitationWorkflowId } from '../src/workflows/bulk-invitation.messages.js';
 import { eventually, startHarness, type Harness } from './support/harness.js';
 
 /**
@@ -102,5 +104,30 @@ describe('a step that crashes after inviting, before recording', () => {
     } finally {
       await h.restartWorker();
     }
+  });
+});
+
+describe('a long batch', () => {
+  it('continues as new every so many ticks and goes on where it was: the rows are the state', { timeout: 120_000 }, async () => {
+    const batchId = crypto.randomUUID();
+    const rows = Array.from({ length: 5 }, (_, i) => {
+      const command = { username: `long${i}`, email: `long${i}@example.com`, userType: 'member' };
+      return { row: i + 1, line: null, command, echo: { ...command, isStaff: false, permissions: [], locale: 'de' } };
+    });
+    await h.db.transaction().execute((tx) =>
+      insertBatch(tx, { id: batchId, principal: 'test', idempotencyKey: null, fingerprint: 'f', workflowId: bulkInvitationWorkflowId(batchId), perSecond: 10, createdBy: null, rows }),
+    );
+    // 10 a second: two rows a tick, so five rows take three ticks, and a run lasts two.
+    const handle = await h.client.workflow.start('bulkInvitationWorkflow', {
+      workflowId: bulkInvitationWorkflowId(batchId),
+      taskQueue: h.config.TEMPORAL_TASK_QUEUE,
+      args: [{ batchId, perSecond: 10, ticksPerRun: 2 }],
+    });
+    await handle.result(); // follows the chain of runs to the last
+    const firstRun = await h.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    expect(firstRun.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    const done = await h.api('GET', `/api/v1/invitations/bulk/${batchId}`);
+    expect(done.body).toMatchObject({ status: 'completed', counts: { total: 5, created: 5, failed: 0, pending: 0 } });
+    expect(await h.db.selectFrom('users').select('id').where('username', 'like', 'long%').execute()).toHaveLength(5);
   });
 });

@@ -8,4 +8,6 @@ export interface BulkInvitationInput {
   batchId: string;
   /** BULK_INVITES_PER_SECOND when the batch was submitted (a workflow reads no environment). */
   perSecond: number;
+  /** Ticks before the workflow continues as new (default 250); tests set a small number. */
+  ticksPerRun?: number;
 }

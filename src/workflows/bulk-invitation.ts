@@ -35,7 +35,7 @@ export async function bulkInvitationWorkflow(input: BulkInvitationInput): Promis
     // The tick counts from before the step: a slow step is not followed by a full wait.
     const rest = Math.ceil(tickMs - (Date.now() - began));
     if (rest > 0) await sleep(rest);
-    if (tick + 1 >= TICKS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+    if (tick + 1 >= (input.ticksPerRun ?? TICKS_PER_RUN) || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof bulkInvitationWorkflow>(input);
     }
   }
