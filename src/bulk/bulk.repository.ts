@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { Actor } from '../audit/actor.js';
 import type { Queryable } from '../db/database.js';
 import type { BulkBatchRow, BulkRowRow } from '../db/schema.js';
 import type { CheckedRow, RowFailure } from './rows.js';
@@ -16,7 +17,7 @@ export interface NewBatch {
   fingerprint: string;
   workflowId: string;
   perSecond: number;
-  createdBy: string | null;
+  createdBy: Actor | null;
   rows: CheckedRow[];
 }
 
@@ -33,7 +34,8 @@ export async function insertBatch(tx: Queryable, batch: NewBatch): Promise<BulkB
       workflow_id: batch.workflowId,
       total: batch.rows.length,
       per_second: batch.perSecond,
-      created_by: batch.createdBy,
+      created_by: batch.createdBy?.name ?? null,
+      created_by_key: batch.createdBy?.key ?? null,
       // Nothing to invite: done at once, and no workflow is started.
       completed_at: pending === 0 ? new Date() : null,
     })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { uuidv7 } from 'uuidv7';
+import type { Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { derivedUuid } from '../invitations/idempotency.js';
@@ -30,7 +31,7 @@ export interface BulkSubmission {
   submitted: SubmittedRow[];
   rows: CheckedRow[];
   principal: string;
-  actor: string | null;
+  actor: Actor;
   idempotencyKey?: string | undefined;
 }
 
@@ -210,7 +211,7 @@ export async function inviteBatchRows(
       const result = await inviteUser(
         deps,
         { username: row.username, email: row.email, userType: row.user_type, isStaff: row.is_staff, permissions: row.permissions, locale: row.locale as 'de' | 'en' },
-        batch.created_by,
+        { name: batch.created_by ?? 'api', key: batch.created_by_key },
         { principal: batch.principal, key: `bulk:${batchId}:${row.row_number}` },
       );
       await recordRowCreated(deps.db, batchId, row.row_number, result.user.id, result.invitation.id);

@@ -155,6 +155,7 @@ export interface BulkBatchesTable {
   /** BULK_INVITES_PER_SECOND when it was submitted. */
   per_second: number;
   created_by: string | null;
+  created_by_key: string | null;
   created_at: CreatedAt;
   completed_at: Timestamp | null;
 }

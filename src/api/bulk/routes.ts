@@ -8,7 +8,8 @@ import { DomainError } from '../../errors.js';
 import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { actorOf, limitBody, type ApiEnv } from '../middleware.js';
 import { problemBody } from '../problem.js';
-import { ActorHeader, adminProblems, bearer, json, problem, unavailable } from '../schemas.js';
+import { requires } from '../api-keys/security.js';
+import { ActorHeader, adminProblems, json, problem, unavailable } from '../schemas.js';
 import { BulkBatchSchema, BulkDryRunSchema, BulkJsonBody, checkRows, CsvBody } from './schemas.js';
 
 /** The one path that takes CSV and a larger body; app.ts exempts it from the JSON-only rules. */
@@ -41,7 +42,7 @@ const submitRoute = createRoute({
     'Every row is checked now (the rules of a single invitation, duplicates within the file, names and addresses already taken) and the rows that fail are reported in the answer; ' +
     'the others are invited one by one by a workflow, at most BULK_INVITES_PER_SECOND a second, each with its own invitation workflow and mail. ' +
     'GET the Location for the progress and the result of every row. With ?dryRun=true nothing is stored or invited: the answer says what would happen.',
-  security: bearer,
+  security: requires('invitations:write'),
   request: {
     query: z.object({
       dryRun: z.enum(['true', 'false']).optional().openapi({ description: 'true: check every row and say what would happen, without inviting anyone' }),
@@ -82,7 +83,7 @@ const getRoute = createRoute({
   path: `${BULK_PATH}/{id}`,
   tags: ['Invitations'],
   summary: 'The progress of a bulk invitation and the result of every row',
-  security: bearer,
+  security: requires('invitations:write'),
   request: { params: z.object({ id: z.string() }) },
   responses: {
     200: json(BulkBatchSchema, 'The batch: counts, and each row as created (with user and invitation id), failed (with a problem) or pending'),

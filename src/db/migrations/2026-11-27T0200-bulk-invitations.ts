@@ -18,6 +18,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('total', 'integer', (c) => c.notNull().check(sql`total between 1 and 1000`))
     .addColumn('per_second', 'double precision', (c) => c.notNull().check(sql`per_second > 0`))
     .addColumn('created_by', 'text')
+    // Through which key (audit: the bootstrap key or a named key's id), for the rows' invitations.
+    .addColumn('created_by_key', 'text')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('completed_at', 'timestamptz')
     .execute();
