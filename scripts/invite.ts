@@ -16,7 +16,7 @@ const USAGE = `Usage: npm run invite -- --csv people.csv [--url http://localhost
   --csv FILE     CSV with a header row: username,email,userType[,isStaff,permissions,locale]
                  (comma or semicolon; at most 1,000 rows)
   --url URL      the invitation service (default $INVITATIONS_URL or http://localhost:3000)
-  --key KEY      admin API key (default $ADMIN_API_KEY)
+  --key KEY      admin API key, or a named key with invitations:write (default $ADMIN_API_KEY)
   --dry-run      check every row on the service and show what would happen; invite nobody
   --actor NAME   who is inviting, for the audit trail (X-Actor)
   --interval MS  how often to ask for progress (default 1000)`;
