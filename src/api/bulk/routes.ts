@@ -7,7 +7,7 @@ import type { AppDeps } from '../../deps.js';
 import { DomainError } from '../../errors.js';
 import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { actorOf, limitBody, type ApiEnv } from '../middleware.js';
-import { problemBody } from '../problem.js';
+import { problemBody, validationError } from '../problem.js';
 import { requires } from '../api-keys/security.js';
 import { ActorHeader, adminProblems, json, problem, unavailable } from '../schemas.js';
 import { BulkBatchSchema, BulkDryRunSchema, BulkJsonBody, checkRows, CsvBody } from './schemas.js';
@@ -56,9 +56,9 @@ const submitRoute = createRoute({
         pattern: '^[!-~]+$',
       }),
     }),
-    // Not `required`: the JSON validator would then also run on CSV. A request without a body
-    // is answered with a 422 by the handler.
-    body: { content: { 'application/json': { schema: BulkJsonBody }, 'text/csv': { schema: CsvBody } }, required: false },
+    // The JSON schema by reference, not as zod: the framework would then parse every body as
+    // JSON, CSV too. The handler validates it with the same zod schema.
+    body: { content: { 'application/json': { schema: { $ref: '#/components/schemas/BulkInvitationRequest' } }, 'text/csv': { schema: CsvBody } }, required: true },
   },
   responses: {
     200: json(BulkDryRunSchema, 'Dry run: what would happen to each row; nothing was stored or invited'),
@@ -93,13 +93,14 @@ const getRoute = createRoute({
 });
 
 export function registerBulkRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
+  app.openAPIRegistry.register('BulkInvitationRequest', BulkJsonBody);
   app.use(BULK_PATH, limitBody(BULK_BODY_LIMIT), jsonOrCsv);
 
   app.openapi(submitRoute, async (c) => {
     const type = c.req.header('content-type') ?? '';
     let submitted: SubmittedRow[];
     if (CSV_TYPE.test(type)) submitted = parseBulkCsv(await c.req.text());
-    else if (JSON_TYPE.test(type)) submitted = (c.req.valid('json') as z.infer<typeof BulkJsonBody>).rows.map((values, i) => ({ row: i + 1, values }));
+    else if (JSON_TYPE.test(type)) submitted = (await jsonRows(() => c.req.json())).map((values, i) => ({ row: i + 1, values }));
     else throw new DomainError('ValidationFailed', 'Send the rows as a body: application/json ({"rows": [...]}) or text/csv.', { errors: [{ field: '(body)', message: 'is required' }] });
 
     const key = c.req.valid('header')['idempotency-key'];
@@ -132,6 +133,18 @@ export function registerBulkRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   });
 
   app.openapi(getRoute, async (c) => c.json(batchBody(await bulkInvitationView(deps, c.req.valid('param').id)), 200));
+}
+
+async function jsonRows(read: () => Promise<unknown>) {
+  let body: unknown;
+  try {
+    body = await read();
+  } catch {
+    throw new DomainError('MalformedJson', 'The request body could not be parsed as JSON.');
+  }
+  const parsed = BulkJsonBody.safeParse(body);
+  if (!parsed.success) throw validationError(parsed.error, body);
+  return parsed.data.rows;
 }
 
 /** A row's failure as the problem document a single invitation would have answered with. */
