@@ -236,6 +236,199 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invitations/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite up to 1,000 people at once (JSON or CSV); answers at once with a batch to follow
+         * @description Every row is checked now (the rules of a single invitation, duplicates within the file, names and addresses already taken) and the rows that fail are reported in the answer; the others are invited one by one by a workflow, at most BULK_INVITES_PER_SECOND a second, each with its own invitation workflow and mail. GET the Location for the progress and the result of every row. With ?dryRun=true nothing is stored or invited: the answer says what would happen.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description true: check every row and say what would happen, without inviting anyone */
+                    dryRun?: "true" | "false";
+                };
+                header?: {
+                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    "x-actor"?: string;
+                    /** @description A retry with the same key answers with the batch the first request created (header Idempotent-Replayed: true) and never creates a second one; the same key with another file is a 422. */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["BulkInvitationRequest"];
+                    "text/csv": string;
+                };
+            };
+            responses: {
+                /** @description Dry run: what would happen to each row; nothing was stored or invited */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BulkInvitationDryRun"];
+                    };
+                };
+                /** @description Accepted: the batch, with the rows that failed the checks already marked; the rest are pending */
+                202: {
+                    headers: {
+                        /** @description The batch: GET it for the progress */
+                        Location: string;
+                        /** @description Present when this answers a retry with the same Idempotency-Key */
+                        "Idempotent-Replayed"?: "true";
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BulkInvitation"];
+                    };
+                };
+                /** @description The body is not valid JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 2 MiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is neither application/json nor text/csv */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No rows, more than 1,000 rows, a body of the wrong shape, a CSV that cannot be read (header, quoting), an invalid Idempotency-Key, or a key used before for another file */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Temporal is unreachable or a concurrent change got in the way; nothing was changed. Retry-After may say when to try again */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/bulk/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The progress of a bulk invitation and the result of every row */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The batch: counts, and each row as created (with user and invitation id), failed (with a problem) or pending */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BulkInvitation"];
+                    };
+                };
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such bulk invitation */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -2992,6 +3185,25 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        BulkInvitationRequest: {
+            rows: components["schemas"]["BulkInvitationRow"][];
+        };
+        /** @description The fields of a single invitation (InviteRequest). Each row is checked with the same rules; a row that breaks them fails on its own and the others go on. */
+        BulkInvitationRow: {
+            /** @example erika.muster */
+            username: string;
+            /** @example erika@example.com */
+            email: string;
+            /**
+             * @description One of the configured USER_TYPES
+             * @example member
+             */
+            userType: string;
+            isStaff?: boolean;
+            permissions?: string[];
+            /** @description de or en (default de) */
+            locale?: string;
+        };
         User: {
             /** Format: uuid */
             id: string;
@@ -3051,6 +3263,76 @@ export interface components {
              * @enum {string}
              */
             locale?: "de" | "en";
+        };
+        BulkInvitationDryRun: {
+            /** @enum {boolean} */
+            dryRun: true;
+            counts: {
+                total: number;
+                valid: number;
+                failed: number;
+            };
+            rows: {
+                row: number;
+                line: number | null;
+                username: string;
+                email: string;
+                /**
+                 * @description valid: would be invited now
+                 * @enum {string}
+                 */
+                status: "valid" | "failed";
+                problem: components["schemas"]["BulkRowProblem"];
+            }[];
+        };
+        /** @description Why the row was not (or would not be) invited: the problem document a single invitation would have answered with */
+        BulkRowProblem: {
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            instance?: string;
+            errors?: {
+                field: string;
+                message: string;
+            }[];
+            /** @description DuplicateInBatch: the earlier row naming the same user */
+            duplicateOf?: number;
+        } | null;
+        BulkInvitation: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "running" | "completed";
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            completedAt: string | null;
+            createdBy: string | null;
+            /** @description BULK_INVITES_PER_SECOND when the batch was submitted */
+            perSecond: number;
+            counts: {
+                total: number;
+                pending: number;
+                created: number;
+                failed: number;
+            };
+            rows: components["schemas"]["BulkInvitationRowResult"][];
+        };
+        BulkInvitationRowResult: {
+            /** @description 1 = the first row after the header, or the first element of rows */
+            row: number;
+            /** @description CSV: the line of the file the row starts on (the header is line 1) */
+            line: number | null;
+            username: string;
+            email: string;
+            /** @enum {string} */
+            status: "pending" | "created" | "failed";
+            /** Format: uuid */
+            userId: string | null;
+            /** Format: uuid */
+            invitationId: string | null;
+            problem: components["schemas"]["BulkRowProblem"];
         };
         Invitation: {
             /** Format: uuid */

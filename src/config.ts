@@ -203,6 +203,13 @@ const schema = z.object({
   RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
   /** Invitations one API process handles at once; beyond, an immediate 503 (src/api/admission.ts). */
   INVITE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(32),
+  /**
+   * Bulk invitations start at most this many invitations (and so invitation mails) a second.
+   * 5 stays below what common relays take without throttling or greylisting a sender (Amazon
+   * SES starts accounts at 14/s, Google's SMTP relay and many hosted servers at far less):
+   * 1,000 rows go out in under 4 minutes. Fractions are allowed (0.5 = one every 2 s).
+   */
+  BULK_INVITES_PER_SECOND: z.coerce.number().positive().max(1000).default(5),
   /** Which proxies' X-Forwarded-For entries to believe (see ProxyTrust). */
   TRUST_PROXY: proxyTrust,
   // Only for `npm start`'s embedded services:

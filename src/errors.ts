@@ -39,6 +39,10 @@ export const failureStatus = {
   RecordGone: 404,
   /** The same Idempotency-Key with a different request body. */
   IdempotencyKeyReused: 422,
+  /** A row of a bulk invitation names a user an earlier row of the same file already names. */
+  DuplicateInBatch: 409,
+  /** No bulk invitation with this id (for this caller). */
+  BatchNotFound: 404,
 } as const;
 
 export type FailureType = keyof typeof failureStatus;

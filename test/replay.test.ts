@@ -26,6 +26,7 @@ const recorded = readdirSync(directory)
 describe('recorded workflow histories replay on the current workflow code', () => {
   it('cover every workflow type and path', () => {
     expect(recorded.map((r) => `${r.name}: ${r.type}`).sort()).toEqual([
+      'bulk-invitation: bulkInvitationWorkflow',
       'email-resend: emailResendWorkflow',
       'invitation-accepted: invitationWorkflow',
       'invitation-expired: invitationWorkflow',

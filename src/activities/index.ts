@@ -1,6 +1,8 @@
+import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { SecretBox } from '../mail/secret-box.js';
+import { createBulkActivities } from './bulk.js';
 import { createInvitationActivities } from './invitation.js';
 import { createInvitationReminderActivities } from './invitation-reminder.js';
 import { createEmailActivities } from './email.js';
@@ -13,16 +15,10 @@ export interface ActivityDeps {
   db: Database;
   mailer: Mailer;
   secretBox: SecretBox;
-  config: {
-    PUBLIC_BASE_URL: string;
-    PLATFORM_TIMEZONE: string;
-    PRODUCT_NAME: string;
-    MAIL_FROM: string;
-    WEBHOOK_ALLOW_PRIVATE: boolean;
-    WEBHOOK_TIMEOUT: number;
-  };
   /** How webhook hosts resolve and which addresses deliveries may reach (tests: loopback only). */
   webhookNetwork?: WebhookNetwork;
+  /** The whole configuration: bulk invitations go through the API's invite path (inviteUser). */
+  config: Config;
 }
 
 /** The worker passes real dependencies; unit tests pass fakes. */
@@ -34,5 +30,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPasswordResetActivities(deps),
     ...createReactivationActivities(deps),
     ...createWebhookActivities(deps),
+    ...createBulkActivities(deps),
   };
 }

@@ -9,6 +9,7 @@ import { registerApiKeyRoutes } from './api-keys/routes.js';
 import { routeRequirements } from './api-keys/security.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { allowedMethods, authenticate, limitBody, noStore, requireJsonBody, type ApiEnv } from './middleware.js';
+import { BULK_PATH, registerBulkRoutes } from './bulk/routes.js';
 import { createMetrics, registerOpsRoutes } from './ops/routes.js';
 import { problemResponse, toDomainError, validationError } from './problem.js';
 import { registerPages } from './public/pages.js';
@@ -35,9 +36,12 @@ export function createApp(deps: AppDeps) {
     if (c.req.path.startsWith('/api/v1/public/') || c.req.path === '/api/v1/openapi.json') return next();
     return admin(c, next);
   });
-  app.use('/api/*', limitBody(64 * 1024), requireJsonBody);
+  // Bulk invitations take CSV too, and a larger body: their route sets its own rules.
+  const general = [limitBody(64 * 1024), requireJsonBody];
+  for (const rule of general) app.use('/api/*', (c, next) => (c.req.path === BULK_PATH ? next() : rule(c, next)));
 
   registerInvitationRoutes(app, deps);
+  registerBulkRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerEmailRoutes(app, deps);
   registerEmailTemplateRoutes(app, deps);

@@ -98,7 +98,11 @@ export function allowedMethods(app: Hono<any>): (path: string) => string[] {
       router = new TrieRouter<true>();
       for (const route of app.routes) if (route.method !== METHOD_NAME_ALL) router.add(route.method, route.path, true);
     }
-    const found = METHODS.filter((method) => router!.match(method === 'HEAD' ? 'GET' : method, path)[0].length > 0);
+    const matched = METHODS.map((method) => ({ method, hits: router!.match(method === 'HEAD' ? 'GET' : method, path)[0] })).filter((m) => m.hits.length > 0);
+    // A path some route names literally (/invitations/bulk) is that resource, not an {id} of
+    // another one: the methods of routes that only match it through a parameter do not count.
+    const literal = (m: (typeof matched)[number]) => m.hits.some(([, params]) => Object.keys(params).length === 0);
+    const found = (matched.some(literal) ? matched.filter(literal) : matched).map((m) => m.method);
     return found.length ? [...found, 'OPTIONS'] : [];
   };
 }

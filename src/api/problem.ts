@@ -40,6 +40,8 @@ const titles: Record<FailureType, string> = {
   MailRejected: 'The mail server rejected the mail',
   RecordGone: 'The record no longer exists',
   IdempotencyKeyReused: 'The Idempotency-Key was used for a different request',
+  DuplicateInBatch: 'An earlier row of the same file already names this user',
+  BatchNotFound: 'No such bulk invitation',
 };
 
 const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();

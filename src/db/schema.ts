@@ -203,6 +203,43 @@ export interface WebhookDeliveriesTable {
   requested_by: string | null;
 }
 
+/** A bulk invitation (POST /api/v1/invitations/bulk); its rows are in bulk_rows. */
+export interface BulkBatchesTable {
+  id: string;
+  principal: string;
+  idempotency_key: string | null;
+  request_fingerprint: string;
+  workflow_id: string;
+  total: number;
+  /** BULK_INVITES_PER_SECOND when it was submitted. */
+  per_second: number;
+  created_by: string | null;
+  created_by_key: string | null;
+  created_at: CreatedAt;
+  completed_at: Timestamp | null;
+}
+
+export type BulkRowStatus = 'pending' | 'created' | 'failed';
+
+export interface BulkRowsTable {
+  batch_id: string;
+  /** 1 = the first row after the header (CSV) or the first element of `rows` (JSON). */
+  row_number: number;
+  line: number | null;
+  username: string;
+  email: string;
+  user_type: string;
+  is_staff: boolean;
+  permissions: ColumnType<string[], string[], string[]>;
+  locale: string;
+  status: BulkRowStatus;
+  user_id: string | null;
+  invitation_id: string | null;
+  /** RFC 9457-like: type, title, status, detail, errors. */
+  problem: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  finished_at: Timestamp | null;
+}
+
 export interface DB {
   password_resets: PasswordResetsTable;
   users: UsersTable;
@@ -215,6 +252,8 @@ export interface DB {
   webhook_user_sequences: WebhookUserSequencesTable;
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  bulk_batches: BulkBatchesTable;
+  bulk_rows: BulkRowsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -226,3 +265,5 @@ export type PasswordResetRow = Selectable<PasswordResetsTable>;
 export type EmailTemplateVersionRow = Selectable<EmailTemplateVersionsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+export type BulkBatchRow = Selectable<BulkBatchesTable>;
+export type BulkRowRow = Selectable<BulkRowsTable>;

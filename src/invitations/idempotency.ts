@@ -29,7 +29,7 @@ export function idempotentIds({ principal, key }: IdempotentInvite): { userId: s
 }
 
 /** A UUID (version 8, "custom") from a SHA-256 digest: stable for the same input. */
-function derivedUuid(input: string): string {
+export function derivedUuid(input: string): string {
   const bytes = createHash('sha256').update(input).digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x80;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;

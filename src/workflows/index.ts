@@ -4,3 +4,4 @@ export { reactivationWorkflow } from './reactivation.js';
 export { emailResendWorkflow } from './email-resend.js';
 export { webhookDispatcherWorkflow } from './webhook-dispatcher.js';
 export { webhookDeliveryWorkflow } from './webhook-delivery.js';
+export { bulkInvitationWorkflow } from './bulk-invitation.js';

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { findTemporalCli } from '../../src/dev/temporal-cli.js';
 import { invitationWorkflowId } from '../../src/workflows/invitation.messages.js';
 import { reactivationWorkflowId } from '../../src/workflows/reactivation.messages.js';
+import { bulkInvitationWorkflowId } from '../../src/workflows/bulk-invitation.messages.js';
 import { webhookDispatcherWorkflowId, webhookLaneWorkflowId } from '../../src/workflows/webhook.messages.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -93,6 +94,11 @@ it('records the histories', async () => {
   const key = 'replay-recorder-resend';
   expect((await h.api('POST', `/api/v1/emails/${resetMail.id}/resend`, undefined, { 'x-actor': 'staff:recorder', 'idempotency-key': key })).status).toBe(202);
   await save('email-resend', await resendWorkflowOf(key));
+
+  // A bulk batch of two rows, one of them refused at once (a name taken above).
+  const bulk = await h.api('POST', '/api/v1/invitations/bulk', { rows: [{ username: 'replay.bulk', email: 'replay.bulk@example.com', userType: 'member' }, { username: 'replay.accepted', email: 'other@example.com', userType: 'member' }] });
+  expect(bulk.status).toBe(202);
+  await save('bulk-invitation', bulkInvitationWorkflowId(bulk.body.id));
 
   // The dispatcher runs for good (continuing as new); its history so far, ended by hand.
   await h.client.workflow.getHandle(webhookDispatcherWorkflowId(h.config.TEMPORAL_TASK_QUEUE)).terminate('recorded');

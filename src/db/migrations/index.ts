@@ -7,6 +7,7 @@ import * as usernameSkeleton from './2026-11-26T1000-username-skeleton.js';
 import * as emailLogAndResend from './2026-11-26T1100-email-log-and-resend.js';
 import * as emailTemplates from './2026-11-26T1200-email-templates.js';
 import * as webhooks from './2026-11-27T0100-webhooks.js';
+import * as bulkInvitations from './2026-11-27T0200-bulk-invitations.js';
 import * as apiKeysAndAuditTrail from './2026-11-27T0300-api-keys-and-audit-trail.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
@@ -19,5 +20,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26T1100-email-log-and-resend': emailLogAndResend,
   '2026-11-26T1200-email-templates': emailTemplates,
   '2026-11-27T0100-webhooks': webhooks,
+  '2026-11-27T0200-bulk-invitations': bulkInvitations,
   '2026-11-27T0300-api-keys-and-audit-trail': apiKeysAndAuditTrail,
 };
