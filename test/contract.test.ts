@@ -45,7 +45,9 @@ describe(`the served OpenAPI document holds under schemathesis ${SCHEMATHESIS_VE
         '--checks', CHECKS.join(','),
         '--max-time', String(FUZZ_SECONDS),
         '--max-examples', '40',
-        '--workers', '2',
+        // One worker: CPython 3.11's parser is not thread-safe under Hypothesis (runs with two
+        // failed at random with "AST constructor recursion depth mismatch", inside schemathesis).
+        '--workers', '1',
         '--max-redirects', '0',
         '--request-timeout', '20',
         '--generation-database', 'none',
