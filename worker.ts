@@ -8,6 +8,7 @@ import { describeTemporalTransport, temporalTransport } from './src/temporal/con
 import { serveWorkerMetrics } from './src/metrics.js';
 import { dataConverterFor } from './src/temporal/payload-codec.js';
 import { startWebhookDispatcher } from './src/webhooks/dispatcher.js';
+import { startTracing } from './src/telemetry.js';
 
 /**
  * The worker process on its own, against external Temporal, Postgres and SMTP (api.md
@@ -20,6 +21,8 @@ if (missing.length) {
   log.fatal(`worker.ts needs ${missing.join(', ')}; for everything embedded use npm start.`);
   process.exit(1);
 }
+// Before the worker is made: it adds its tracing interceptors only when it is on (OTEL_* env).
+const tracing = startTracing('invitation-worker');
 const database = await openMigratedDatabase(config);
 const mailer = createSmtpMailer(config.SMTP_URL!, config);
 const connection = await connectWorkerTemporal(config, config.TEMPORAL_ADDRESS!);
@@ -52,6 +55,7 @@ metrics?.close();
 mailer.close();
 await connection.close();
 await database.close();
+await tracing?.shutdown();
 log.info('worker stopped');
 // An SMTP attempt given up at the grace time may still hold its socket; nothing waits for it.
 process.exit(exitCode);

@@ -12,6 +12,7 @@ import { adminKeys, connectTemporal, drainHttpServer, loadPayloadCodec, loadSecr
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
+import { startTracing } from './telemetry.js';
 
 /**
  * `npm start`: the whole service in one process on embedded defaults — a Temporal dev server
@@ -26,6 +27,8 @@ const log = createLogger(config.LOG_LEVEL);
 // stop the worker at once, while requests still being drained wait for its workflow tasks.
 Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'INFO' : 'WARN'), shutdownSignals: [] });
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
+// Before the client, worker and app are made: they add their tracing only when it is on.
+const tracing = startTracing('invitation-service');
 
 async function main() {
   const database = await openMigratedDatabase(config);
@@ -116,6 +119,8 @@ async function stop(code: number) {
       log.warn({ err: (error as Error).message }, 'while stopping');
     }
   }
+  // Last, so the spans of the shutdown's final requests and activities are flushed too.
+  await tracing?.shutdown().catch(() => undefined);
   process.exit(code);
 }
 process.once('SIGINT', () => void stop(0));

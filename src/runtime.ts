@@ -4,12 +4,14 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { serveCodecEndpoint, type CodecEndpoint } from './api/temporal-codec/routes.js';
 import type { Config } from './config.js';
 import { apiConnectionOptions } from './temporal/calls.js';
 import { explainConnectFailure, temporalTransport } from './temporal/connection.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
 import { createSecretBox, parseKey, type SecretBox } from './mail/secret-box.js';
+import { activeTracing } from './telemetry.js';
 import { dataConverterFor, parsePayloadKeys, PAYLOAD_KEYS_SETTING, PayloadEncryptionCodec } from './temporal/payload-codec.js';
 
 /** Shared start-up steps of the combined dev process, the API process and the worker. */
@@ -29,7 +31,9 @@ export async function connectTemporal(config: Config, address: string, payloadCo
   const transport = temporalTransport(config);
   const options = { ...apiConnectionOptions(address), ...transport };
   const connection = lazy ? Connection.lazy(options) : await Connection.connect(options).catch(async (error: unknown) => Promise.reject(await explainConnectFailure(error, address, transport)));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(payloadCodec) });
+  // With tracing on, workflow starts (and signals, updates) carry the caller's trace context.
+  const interceptors = activeTracing() ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : undefined;
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(payloadCodec), ...(interceptors && { interceptors }) });
 }
 
 /**

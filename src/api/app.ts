@@ -16,6 +16,8 @@ import { registerPages } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
 import { registerUserRoutes } from './users/routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
+import { activeTracing } from '../telemetry.js';
+import { traceRequests } from './tracing.js';
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<ApiEnv>({
@@ -27,6 +29,8 @@ export function createApp(deps: AppDeps) {
   });
   const metrics = createMetrics();
 
+  // First, so the span covers everything below it (off unless tracing is configured).
+  if (activeTracing()) app.use('*', traceRequests);
   app.use('*', metrics.middleware);
   app.use('/api/*', noStore);
   // Authentication and scopes first: a caller without the right key learns nothing else,

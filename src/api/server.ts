@@ -4,6 +4,7 @@ import type { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { startTracing } from '../telemetry.js';
 import { adminKeys, connectTemporal, drainHttpServer, loadPayloadCodec, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
 import { describeTemporalTransport, temporalTransport } from '../temporal/connection.js';
 import { createApp } from './app.js';
@@ -19,6 +20,8 @@ if (missing.length) {
   log.fatal(`The API process needs ${missing.join(' and ')}; for everything embedded use npm start.`);
   process.exit(1);
 }
+// Before the client and app are made: they add their tracing only when it is on (OTEL_* env).
+const tracing = startTracing('invitation-api');
 const payloadCodec = loadPayloadCodec(config);
 const database = await openMigratedDatabase(config);
 const temporal = await connectTemporal(config, config.TEMPORAL_ADDRESS!, payloadCodec);
@@ -43,6 +46,7 @@ const shutdown = async () => {
   await codecEndpoint?.close();
   await temporal.connection.close();
   await database.close();
+  await tracing?.shutdown();
   process.exit(0);
 };
 process.once('SIGINT', shutdown);

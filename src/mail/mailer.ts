@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import nodemailer from 'nodemailer';
 
 export interface OutgoingMail {
@@ -24,6 +25,8 @@ export interface SmtpTimeouts {
 
 const defaultTimeouts: SmtpTimeouts = { SMTP_CONNECTION_TIMEOUT: 10_000, SMTP_GREETING_TIMEOUT: 10_000, SMTP_SOCKET_TIMEOUT: 30_000 };
 
+const tracer = trace.getTracer('invitation-service/mail');
+
 /** SMTP via nodemailer. `smtpUrl` like smtp://host:2525 or smtps://user:pass@host:465. */
 export function createSmtpMailer(smtpUrl: string, timeouts: SmtpTimeouts = defaultTimeouts): Mailer {
   // The timeouts go in the options object beside `url`: a second argument would be the
@@ -39,24 +42,41 @@ export function createSmtpMailer(smtpUrl: string, timeouts: SmtpTimeouts = defau
   });
   return {
     async send(mail) {
-      const info = await transport.sendMail({
-        from: mail.from,
-        to: mail.to,
-        subject: mail.subject,
-        html: mail.html,
-        text: mail.text,
-        messageId: mail.messageId,
-        // Header injection is impossible by construction (addresses are validated, CR/LF
-        // rejected); disable nodemailer's file/url content loading all the same.
-        disableFileAccess: true,
-        disableUrlAccess: true,
+      // The SMTP hand-off as its own span, below the activity's when tracing is on (a no-op otherwise).
+      return tracer.startActiveSpan('smtp.send', { kind: SpanKind.CLIENT }, async (span) => {
+        try {
+          const sent = await sendMail(mail);
+          span.setAttribute('smtp.response', sent.response.slice(0, 100));
+          return sent;
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+          throw error;
+        } finally {
+          span.end();
+        }
       });
-      return { messageId: info.messageId, response: String(info.response ?? '') };
     },
     close() {
       transport.close();
     },
   };
+
+  async function sendMail(mail: OutgoingMail): Promise<{ messageId: string; response: string }> {
+    const info = await transport.sendMail({
+      from: mail.from,
+      to: mail.to,
+      subject: mail.subject,
+      html: mail.html,
+      text: mail.text,
+      messageId: mail.messageId,
+      // Header injection is impossible by construction (addresses are validated, CR/LF
+      // rejected); disable nodemailer's file/url content loading all the same.
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    });
+    return { messageId: info.messageId, response: String(info.response ?? '') };
+  }
 }
 
 /** SMTP 5xx is a permanent refusal (RFC 5321 §4.2.1); anything else may pass on retry. */

@@ -1,10 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Duration, PayloadCodec } from '@temporalio/common';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { temporalTransport, type TemporalTransportSettings } from './connection.js';
 import { dataConverterFor } from './payload-codec.js';
 import type { Config } from '../config.js';
+import { activeTracing, workflowTracingModule } from '../telemetry.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -33,6 +35,7 @@ export type WorkerTuning = Pick<
 export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker> {
   const activities = createActivities(setup.deps);
   const tuning = setup.tuning;
+  const tracing = activeTracing();
   return Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,
@@ -46,6 +49,16 @@ export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker
       maxConcurrentActivityTaskExecutions: tuning.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentLocalActivityExecutions: tuning.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
       stickyQueueScheduleToStartTimeout: tuning.WORKER_STICKY_QUEUE_TIMEOUT,
+    }),
+    // Tracing: workflow spans leave the sandbox through the `exporter` sink; activities continue
+    // the workflow's trace (the mail activity's smtp.send span hangs below them). A prebuilt
+    // bundle must have been built with tracing on too (bundle.ts), or workflow spans are missing.
+    ...(tracing && {
+      interceptors: {
+        workflowModules: [workflowTracingModule],
+        activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })],
+      },
+      sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
     }),
     // Shut down promptly: in-flight activities are retried elsewhere (they are idempotent).
     shutdownGraceTime: setup.shutdownGraceTime ?? '5 seconds',
