@@ -20,7 +20,11 @@ type Activities = ReturnType<typeof createActivities>;
 type Wrap = (acts: Activities) => Activities;
 const firstAttempt = () => Context.current().info.attempt === 1;
 
-/** The first attempt of registering a user named crash.* commits, then the worker "dies". */
+/**
+ * The workflow's register step for a user named crash.* succeeds (it finds the rows the API
+ * inserted), then its first attempt "dies" and is retried. The register step inserting the
+ * rows itself, with a worker killed mid-task, is test/task-retry.test.ts.
+ */
 const crashAfterInsert: Wrap = (acts) => ({
   ...acts,
   async registerInvitedUser(input) {
@@ -48,7 +52,7 @@ const workflowsOf = async (userId: string) => {
 };
 
 describe('nothing is lost when a process dies half-way', () => {
-  it('I1: a crash after the user insert still yields one user, one invitation, one workflow, one mail', async () => {
+  it('I1: a crash in the register step still yields one user, one invitation, one workflow, one mail', async () => {
     const res = await invite('crash.register');
     expect(res.status).toBe(201);
     const userId = res.body.user.id;
