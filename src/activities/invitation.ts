@@ -3,11 +3,10 @@ import { recordsGone } from '../metrics.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { SYSTEM } from '../audit/actor.js';
 import { DomainError } from '../errors.js';
-import { expireInvitation as expireInvitationRow, findInvitationById, setInvitationLink } from '../invitations/invitation.repository.js';
+import { expireInvitation as expireInvitationRow, findInvitationWithUser, setPendingInvitationLink } from '../invitations/invitation.repository.js';
 import { registerInvitedUser, type RegistrationInput } from '../invitations/registration.js';
 import { hashToken } from '../links/tokens.js';
-import { lockAccount } from '../users/account-status.js';
-import { findUserById } from '../users/user.repository.js';
+import { lockAndReadAccount } from '../users/account-status.js';
 import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail, mintLink, renderLinkMail } from '../links/link-mail.js';
 import type { Registration } from '../workflows/invitation.messages.js';
@@ -41,9 +40,8 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
       const key = `invitation:${invitationId}`;
       const logged = await findEmailByKey(db, key);
       if (logged) return { emailId: logged.id };
-      const invitation = await findInvitationById(db, invitationId);
-      const found = invitation && (await findUserById(db, invitation.user_id));
-      if (!invitation || !found || invitation.status !== 'pending') return null;
+      const { invitation, user: found } = (await findInvitationWithUser(db, invitationId)) ?? {};
+      if (!invitation || !found || found.deleted_at !== null || invitation.status !== 'pending') return null;
       // Rendered before the transaction, so no lock is held while React works.
       const { token, link } = mintLink(config.PUBLIC_BASE_URL, 'invitation', found.locale);
       const { rendered, templateVersion } = await renderLinkMail(db, config, 'user_invitation', {
@@ -53,14 +51,13 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
         expiresAt: new Date(invitation.expires_at).toISOString(),
       });
       return db.transaction().execute(async (tx) => {
-        await lockAccount(tx, found.id); // user first, like every other path: no deadlocks
-        const user = await findUserById(tx, found.id);
-        const current = await findInvitationById(tx, invitationId);
-        if (!user || current?.status !== 'pending') return null;
+        const user = await lockAndReadAccount(tx, found.id); // user first, like every other path: no deadlocks
+        if (!user || user.deleted_at !== null) return null;
         if (user.username !== found.username || user.locale !== found.locale || user.email !== found.email) {
           throw new Error('the user was edited while the mail was rendered; render again');
         }
-        await setInvitationLink(tx, invitationId, hashToken('invitation', token), user.email_key);
+        // Only while still pending: revoked, deleted or accepted meanwhile, there is nothing to send.
+        if (!(await setPendingInvitationLink(tx, invitationId, hashToken('invitation', token), user.email_key))) return null;
         return logLinkMail(tx, secretBox, {
           idempotencyKey: key,
           type: 'user_invitation',
@@ -79,12 +76,9 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
     /** The lifetime ran out: expire unless accepted or revoked first; the record decides (R8). */
     async expireInvitation({ invitationId }: { invitationId: string }) {
       return db.transaction().execute(async (tx) => {
-        const outcome = await expireInvitationRow(tx, invitationId);
+        const { outcome, userId } = await expireInvitationRow(tx, invitationId);
         if (outcome === 'gone') throw gone('expireInvitation', `the invitation ${invitationId} is gone`);
-        if (outcome === 'expired') {
-          const invitation = await findInvitationById(tx, invitationId);
-          await recordAudit(tx, { actor: SYSTEM, action: 'invitation.expired', userId: invitation!.user_id, details: { invitationId } });
-        }
+        if (outcome === 'expired') await recordAudit(tx, { actor: SYSTEM, action: 'invitation.expired', userId: userId!, details: { invitationId } });
         return outcome;
       });
     },

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Queryable } from '../db/database.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { webhookEventsFor } from '../webhooks/events.js';
-import { appendWebhookEvents } from '../webhooks/outbox.repository.js';
+import { nextWebhookSequences, webhookEventRows } from '../webhooks/outbox.repository.js';
 import type { AuditAction } from './actions.js';
 import { BOOTSTRAP_KEY, type Actor } from './actor.js';
 
@@ -17,20 +17,29 @@ export async function recordAudit(
   event: { actor: Actor; action: AuditAction; userId: string | null; details?: Record<string, unknown> },
 ): Promise<void> {
   const { key } = event.actor;
-  const via = key === null ? null : key === BOOTSTRAP_KEY ? 'bootstrap' : 'api_key';
+  const via: 'bootstrap' | 'api_key' | null = key === null ? null : key === BOOTSTRAP_KEY ? 'bootstrap' : 'api_key';
+  const row = {
+    actor: event.actor.name,
+    action: event.action,
+    user_id: event.userId,
+    // The object itself: postgres.js serialises jsonb parameters, so a string would be stored as a JSON string.
+    details: event.details ?? {},
+    via,
+    api_key_id: via === 'api_key' ? key : null,
+  };
+  const events = event.userId ? webhookEventsFor(event.action, event.actor.name, event.details ?? {}) : [];
+  if (!event.userId || events.length === 0) {
+    await db.insertInto('audit_events').values(row).execute();
+    return;
+  }
+  // One statement, one round trip: every path that changes a user pays for it (docs/benchmarks.md).
   await db
-    .insertInto('audit_events')
-    .values({
-      actor: event.actor.name,
-      action: event.action,
-      user_id: event.userId,
-      // The object itself: postgres.js serialises jsonb parameters, so a string would be stored as a JSON string.
-      details: event.details ?? {},
-      via,
-      api_key_id: via === 'api_key' ? key : null,
-    })
+    .with('webhook_sequence', (q) => nextWebhookSequences(q, event.userId!, events.length))
+    .with('audit_row', (q) => q.insertInto('audit_events').values(row))
+    .insertInto('webhook_events')
+    .columns(['id', 'user_id', 'sequence', 'type', 'data'])
+    .expression(webhookEventRows(event.userId, events))
     .execute();
-  if (event.userId) await appendWebhookEvents(db, event.userId, webhookEventsFor(event.action, event.actor.name, event.details ?? {}));
 }
 
 export interface AuditQuery {

@@ -16,8 +16,33 @@ export async function insertInvitation(tx: Queryable, row: Insertable<Invitation
 }
 
 /** Binds the minted link (its hash only) and the address it is mailed to. */
-export async function setInvitationLink(tx: Queryable, invitationId: string, tokenHash: string, emailKey: string): Promise<void> {
-  await tx.updateTable('invitations').set({ token_hash: tokenHash, link_email_key: emailKey }).where('id', '=', invitationId).execute();
+/** Records the link of a still pending invitation; false when it is not pending any more. */
+export async function setPendingInvitationLink(tx: Queryable, invitationId: string, tokenHash: string, emailKey: string): Promise<boolean> {
+  const row = await tx
+    .updateTable('invitations')
+    .set({ token_hash: tokenHash, link_email_key: emailKey })
+    .where('id', '=', invitationId)
+    .where('status', '=', 'pending')
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** What the workflow's steps need of an invitation. */
+export type InvitationSummary = Pick<InvitationRow, 'id' | 'user_id' | 'status' | 'expires_at'>;
+
+/** The invitation with its user (deleted or not), in one read; undefined when either is gone. */
+export async function findInvitationWithUser(db: Queryable, invitationId: string): Promise<{ invitation: InvitationSummary; user: UserRow } | undefined> {
+  const row = await db
+    .selectFrom('invitations')
+    .innerJoin('users', 'users.id', 'invitations.user_id')
+    .selectAll('users')
+    .select(['invitations.status as invitation_status', 'invitations.expires_at as invitation_expires_at'])
+    .where('invitations.id', '=', invitationId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { invitation_status: status, invitation_expires_at: expires_at, ...user } = row;
+  return { invitation: { id: invitationId, user_id: user.id, status, expires_at }, user };
 }
 
 export async function latestInvitationForUser(db: Queryable, userId: string): Promise<InvitationRow | undefined> {
@@ -60,9 +85,14 @@ export class LinkNoLongerUsable extends Error {}
 
 /** The user of the invitation, locked; undefined when the invitation is gone. */
 async function lockUserOfInvitation(tx: Queryable, invitationId: string): Promise<string | undefined> {
-  const row = await tx.selectFrom('invitations').select('user_id').where('id', '=', invitationId).executeTakeFirst();
-  if (row) await lockAccount(tx, row.user_id);
-  return row?.user_id;
+  // lockAccount's lock, found through the invitation in the same statement.
+  const row = await tx
+    .selectFrom('users')
+    .select('id')
+    .where('id', '=', (eb) => eb.selectFrom('invitations').select('invitations.user_id').where('invitations.id', '=', invitationId))
+    .forUpdate()
+    .executeTakeFirst();
+  return row?.id;
 }
 
 /** `gone`: the invitation's row no longer exists (a restore, a manual delete); nothing to do. */
@@ -72,13 +102,14 @@ export type ExpiryOutcome = 'expired' | 'accepted' | 'revoked' | 'gone';
  * The timer fired: expire the invitation unless something else already ended it. Returns
  * what the durable record says, which is what the workflow reports (R8, security.md 21).
  */
-export async function expireInvitation(tx: Queryable, invitationId: string): Promise<ExpiryOutcome> {
-  if (!(await lockUserOfInvitation(tx, invitationId))) return 'gone';
+export async function expireInvitation(tx: Queryable, invitationId: string): Promise<{ outcome: ExpiryOutcome; userId?: string }> {
+  const userId = await lockUserOfInvitation(tx, invitationId);
+  if (!userId) return { outcome: 'gone' };
   const expired = await endInvitation(tx, invitationId, 'expired', 'invitation_expired');
-  if (expired) return 'expired';
+  if (expired) return { outcome: 'expired', userId };
   const current = await findInvitationById(tx, invitationId);
   // Not pending any more (the update above found nothing): whatever ended it first, stands.
-  return (current?.status ?? 'gone') as ExpiryOutcome;
+  return { outcome: (current?.status ?? 'gone') as ExpiryOutcome, userId };
 }
 
 /** Staff withdraw a pending invitation; the link stops working at once. */

@@ -1,11 +1,11 @@
 import { recordAudit } from '../audit/audit.repository.js';
 import type { Database } from '../db/database.js';
-import type { InvitationRow, UserRow } from '../db/schema.js';
+import type { UserRow } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { canonicalEmail, canonicalUsername } from '../users/identity.js';
 import { findUserByIdEvenDeleted, insertUserUnlessIdExists } from '../users/user.repository.js';
 import type { InvitationWorkflowInput, Registration } from '../workflows/invitation.messages.js';
-import { findInvitationById, insertInvitation } from './invitation.repository.js';
+import { findInvitationById, findInvitationWithUser, insertInvitation, type InvitationSummary } from './invitation.repository.js';
 
 export type RegistrationInput = InvitationWorkflowInput & { expiresAt: string };
 
@@ -23,11 +23,10 @@ export async function registerInvitedUser(
   input: RegistrationInput,
   /** The workflow's step: the API usually registered already, so two reads settle it without a transaction. */
   options: { probablyExists?: boolean } = {},
-): Promise<{ registration: Registration; created: boolean; user: UserRow; invitation: InvitationRow }> {
+): Promise<{ registration: Registration; created: boolean; user: UserRow; invitation: InvitationSummary }> {
   if (options.probablyExists) {
-    const invitation = await findInvitationById(db, input.invitationId);
-    const existing = invitation && (await findUserByIdEvenDeleted(db, input.userId));
-    if (invitation && existing) return { registration: registrationOf(existing, invitation), created: false, user: existing, invitation };
+    const found = await findInvitationWithUser(db, input.invitationId);
+    if (found && found.user.id === input.userId) return { registration: registrationOf(found.user, found.invitation), created: false, ...found };
   }
   const email = canonicalEmail(input.email);
   if (!email.ok) throw new DomainError('ValidationFailed', `email ${email.problem}`);
@@ -74,7 +73,7 @@ export async function registerInvitedUser(
   });
 }
 
-function registrationOf(user: UserRow, invitation: InvitationRow): Registration {
+function registrationOf(user: UserRow, invitation: InvitationSummary): Registration {
   return {
     user: { id: user.id, username: user.username, email: user.email, status: user.status },
     invitation: { id: invitation.id, expiresAt: new Date(invitation.expires_at).toISOString() },

@@ -36,6 +36,11 @@ export async function lockAccount(tx: Queryable, userId: string): Promise<void> 
   await tx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
 }
 
+/** lockAccount that also reads the row it locked (deleted or not): one round trip for two. */
+export async function lockAndReadAccount(tx: Queryable, userId: string): Promise<UserRow | undefined> {
+  return tx.selectFrom('users').selectAll().where('id', '=', userId).forUpdate().executeTakeFirst();
+}
+
 /**
  * invited → active when the invitee sets a password through the link (R4). The address
  * counts as confirmed only if the link was mailed to the address the user has now.
@@ -95,14 +100,29 @@ export async function activateAfterReset(tx: Queryable, userId: string, password
  * user was overwritten, R8/R11). Its reset links die with it (security.md 14).
  */
 export async function deactivateInvitee(tx: Queryable, userId: string, reason: DeactivationReason): Promise<{ resetLinksKilled: number } | undefined> {
+  // One statement: the expiry of a deadline burst pays per round trip (docs/benchmarks.md, P4).
   const row = await tx
-    .updateTable('users')
-    .set({ status: 'inactive', deactivated_at: sql<Date>`now()`, deactivation_reason: reason, updated_at: sql<Date>`now()` })
-    .where('id', '=', userId)
-    .where('status', '=', 'invited')
-    .returning('id')
+    .with('deactivated', (q) =>
+      q
+        .updateTable('users')
+        .set({ status: 'inactive', deactivated_at: sql<Date>`now()`, deactivation_reason: reason, updated_at: sql<Date>`now()` })
+        .where('id', '=', userId)
+        .where('status', '=', 'invited')
+        .returning('id'),
+    )
+    .with('killed', (q) =>
+      q
+        .updateTable('password_resets')
+        .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
+        .where('user_id', 'in', (eb) => eb.selectFrom('deactivated').select('deactivated.id'))
+        .where('consumed_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .returning('password_resets.id'),
+    )
+    .selectFrom('deactivated')
+    .select((eb) => eb.selectFrom('killed').select((k) => k.fn.countAll<string>().as('n')).as('killed'))
     .executeTakeFirst();
-  return row ? { resetLinksKilled: await killResetLinks(tx, userId, reason) } : undefined;
+  return row ? { resetLinksKilled: Number(row.killed) } : undefined;
 }
 
 /**

@@ -1,29 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import type { QueryCreator } from 'kysely';
 import type { Queryable } from '../db/database.js';
+import type { DB } from '../db/schema.js';
 import type { WebhookEventDraft } from './events.js';
 
 /**
- * Writes the events of one change into the outbox, inside the caller's transaction: they
- * commit with the change or not at all. The per-user counter row is upserted first and stays
- * locked until commit, so two transactions for one user number their events in the order they
- * commit, without gaps, and the unique (user_id, sequence) index holds the line.
+ * The outbox rows of one change, as the tail of the caller's single statement (recordAudit
+ * writes the audit row, the counter and the events in one round trip, inside the caller's
+ * transaction: they commit with the change or not at all).
+ *
+ * `nextWebhookSequences` is the CTE that upserts the per-user counter by the number of events
+ * and returns the new last sequence; the counter row stays locked until commit, so two
+ * transactions for one user number their events in the order they commit, without gaps, and
+ * the unique (user_id, sequence) index holds the line. `webhookEventRows` selects the events'
+ * rows from that CTE, which the caller must name `webhook_sequence`.
  */
-export async function appendWebhookEvents(tx: Queryable, userId: string, events: WebhookEventDraft[]): Promise<void> {
-  if (events.length === 0) return;
-  const { last_sequence } = await tx
+export function nextWebhookSequences(q: QueryCreator<DB>, userId: string, count: number) {
+  return q
     .insertInto('webhook_user_sequences')
-    .values({ user_id: userId, last_sequence: events.length })
-    .onConflict((oc) => oc.column('user_id').doUpdateSet({ last_sequence: sql`webhook_user_sequences.last_sequence + ${events.length}` }))
-    .returning('last_sequence')
-    .executeTakeFirstOrThrow();
-  const first = Number(last_sequence) - events.length + 1;
-  await tx
-    .insertInto('webhook_events')
-    // Through text: postgres.js would encode a string bound to a jsonb parameter as a JSON
-    // string scalar, not as the object it spells.
-    .values(events.map((event, i) => ({ id: randomUUID(), user_id: userId, sequence: first + i, type: event.type, data: sql<string>`${JSON.stringify(event.data)}::text::jsonb` })))
-    .execute();
+    .values({ user_id: userId, last_sequence: count })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ last_sequence: sql`webhook_user_sequences.last_sequence + ${count}` }))
+    .returning('last_sequence');
+}
+
+export function webhookEventRows(userId: string, events: WebhookEventDraft[]) {
+  // `data` goes through text: postgres.js would encode a string bound to a jsonb parameter as
+  // a JSON string scalar, not as the object it spells. Ordered, so `position` follows sequence.
+  const values = sql.join(events.map((event, i) => sql`(${randomUUID()}::uuid, ${i + 1}::bigint, ${event.type}::text, ${JSON.stringify(event.data)}::text)`));
+  return sql<{ id: string; user_id: string; sequence: string; type: string; data: string }>`select e.id, ${userId}::uuid, s.last_sequence - ${events.length}::bigint + e.ordinal, e.type, e.data::jsonb
+    from webhook_sequence s, (values ${values}) as e(id, ordinal, type, data) order by e.ordinal`;
 }
 
 export interface DispatchedLane {
