@@ -32,6 +32,7 @@ import {
   rssMiB,
   sleep,
   spawnService,
+  workerProcessSettings,
   startBenchTemporal,
   tableSizes,
   waitForApi,
@@ -114,7 +115,11 @@ async function startApi(s: Stage, name: string, extraEnv: Record<string, string>
 
 function startWorker(s: Stage, name: string, extraEnv: Record<string, string> = {}) {
   // Links in mails point at the first API; any API of the phase accepts them (one database).
-  return spawnService(name, 'worker.ts', { PUBLIC_BASE_URL: 'http://127.0.0.1:9', ...s.env, ...extraEnv });
+  // As `npm run start:worker` starts it (heap flags, malloc arenas), plus BENCH_WORKER_NODE_ARGS
+  // (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof, or a different --max-old-space-size to compare).
+  const settings = workerProcessSettings();
+  const extraArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  return spawnService(name, 'worker.ts', { PUBLIC_BASE_URL: 'http://127.0.0.1:9', ...settings.env, ...s.env, ...extraEnv }, [...settings.nodeArgs, ...extraArgs]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,7 +210,7 @@ async function memoryPhase() {
   const sampleMs = envInt('BENCH_SAMPLE_MS', 3000, 200);
   // On a busy shared machine 10,000 invitations can take an hour: stop inviting after this.
   const inviteSeconds = envInt('BENCH_MEMORY_INVITE_SECONDS', 0, 0);
-  const bundleMode = process.env.BENCH_WORKER_BUNDLE ?? 'both';
+  const bundleMode = process.env.BENCH_WORKER_BUNDLE ?? 'prebuilt';
   if (!['webpack', 'prebuilt', 'both'].includes(bundleMode)) throw new Error('BENCH_WORKER_BUNDLE: webpack, prebuilt or both');
   const fileBacked = (process.env.BENCH_MEMORY_TEMPORAL ?? 'file') === 'file';
   log(`memory: ${count} invitations at concurrency ${concurrency}, worker bundle ${bundleMode}, Temporal ${fileBacked ? 'file-backed (SQLite file, as npm start)' : 'in memory'}`);
@@ -475,12 +480,16 @@ async function deadlinePhase() {
 
   // A: as they come. Each invitation's deadline is its own (workflow time at its first task
   // + TTL), spread over the creation; lag is measured against each one's expires_at.
-  const loadA = watchLoad(ours);
-  const createdA = await createBatch(s, api.baseUrl, 'dla', count, concurrency);
-  log(`deadline A: created ${createdA.ok} in ${createdA.seconds} s; deadlines ${createdA.firstExpiresAt.toISOString()} … ${createdA.lastExpiresAt.toISOString()}`);
-  const createdBeforeFirstDeadline = Date.now() < createdA.firstExpiresAt.getTime();
-  await waitAllInactive(s, 'dla', createdA.lastExpiresAt.getTime() + 120_000);
-  const natural = { created: createdA, createdBeforeFirstDeadline, ...lagReport(await lagRows(s, 'dla'), (r) => r.expires_at.getTime()), load: loadA() };
+  // BENCH_DEADLINE_NATURAL=0 skips A (to profile B alone).
+  let natural;
+  if (process.env.BENCH_DEADLINE_NATURAL !== '0') {
+    const loadA = watchLoad(ours);
+    const createdA = await createBatch(s, api.baseUrl, 'dla', count, concurrency);
+    log(`deadline A: created ${createdA.ok} in ${createdA.seconds} s; deadlines ${createdA.firstExpiresAt.toISOString()} … ${createdA.lastExpiresAt.toISOString()}`);
+    const createdBeforeFirstDeadline = Date.now() < createdA.firstExpiresAt.getTime();
+    await waitAllInactive(s, 'dla', createdA.lastExpiresAt.getTime() + 120_000);
+    natural = { created: createdA, createdBeforeFirstDeadline, ...lagReport(await lagRows(s, 'dla'), (r) => r.expires_at.getTime()), load: loadA() };
+  }
 
   // B: the same deadline for all. With the worker stopped across the deadlines, every timer
   // has fired by the time a worker polls again: all expiries are due at once, and a fresh
@@ -519,8 +528,12 @@ async function deadlinePhase() {
   const lines = [
     '',
     `P4 deadline: ${count} invitations, INVITATION_TTL=${ttl}, reminder off`,
-    `  A, as created (${createdA.ok} in ${createdA.seconds} s, ${createdA.perSecond}/s; all before the first deadline: ${createdBeforeFirstDeadline}): ${natural.inactive}/${natural.users} inactive, ${natural.invitationsExpired} invitations expired; lag deactivated_at − expires_at: ${fmt(natural.lagMs)}; within 10 s: ${natural.withinTenSeconds}`,
-    `    ${describeLoad(natural.load)}`,
+    ...(natural
+      ? [
+          `  A, as created (${natural.created.ok} in ${natural.created.seconds} s, ${natural.created.perSecond}/s; all before the first deadline: ${natural.createdBeforeFirstDeadline}): ${natural.inactive}/${natural.users} inactive, ${natural.invitationsExpired} invitations expired; lag deactivated_at − expires_at: ${fmt(natural.lagMs)}; within 10 s: ${natural.withinTenSeconds}`,
+          `    ${describeLoad(natural.load)}`,
+        ]
+      : []),
     ...(burstResult
       ? [
           `  B, all due at once (worker stopped across the deadlines, then restarted): ${burstResult.inactive}/${burstResult.users} inactive, ${burstResult.invitationsExpired} expired; from the new worker's first poll: ${fmt(burstResult.lagMs)}; ${burstResult.expiriesPerSecond} expiries/s; worker ${burstResult.workerCpuMsPerExpiry} ms CPU per expiry (replay included)`,

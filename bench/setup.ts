@@ -13,6 +13,7 @@ import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { freePort } from '../src/dev/ports.js';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
+export { workerProcessSettings } from '../scripts/worker-process.js';
 import { findDevServerPid, machineBusySeconds, procCpuSeconds, procMemory } from './lib.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -159,9 +160,9 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** `node --import tsx <entry>` (what `npm run start:api` / `start:worker` run, without tsx's extra parent process). */
-export function spawnService(name: string, entry: string, env: Record<string, string | undefined>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `node [nodeArgs] --import tsx <entry>` (what `npm run start:api` / `start:worker` run, without tsx's extra parent process). */
+export function spawnService(name: string, entry: string, env: Record<string, string | undefined>, nodeArgs: string[] = []): ServiceProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   const collect = (chunk: Buffer) => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { startMailCatcher, type MailCatcher } from '../src/dev/mail-catcher.js';
 import { cloneDatabase, eventually, linkFrom } from './support/harness.js';
 import { freePort } from '../src/dev/ports.js';
+import { workerProcessSettings } from '../scripts/worker-process.js';
 
 /**
  * The production entry points on their own: one API process and two `worker.ts` processes
@@ -17,8 +18,8 @@ const children: ChildProcess[] = [];
 let env: Record<string, string>;
 let api: string;
 
-function run(entry: string, extraEnv: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(entry: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -93,9 +94,14 @@ describe('the API and worker processes run separately, several side by side', ()
   it('serves invitations with two workers, and keeps serving when one is killed', async () => {
     const apiProcess = run('src/api/server.ts');
     const metricsPort = await freePort();
-    // The second worker loads the run's prebuilt workflow bundle (WORKER_WORKFLOW_BUNDLE); it
-    // is the one left serving after the first is killed below.
-    const workers = [run('worker.ts'), run('worker.ts', { WORKER_METRICS_PORT: String(metricsPort), WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath') })];
+    // The second worker runs as `npm run start:worker` starts it: the run's prebuilt workflow
+    // bundle (WORKER_WORKFLOW_BUNDLE), the script's V8 heap limits and malloc arenas. It is the
+    // one left serving after the first (webpack at start, no limits) is killed below.
+    const production = workerProcessSettings();
+    const workers = [
+      run('worker.ts'),
+      run('worker.ts', { ...production.env, WORKER_METRICS_PORT: String(metricsPort), WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath') }, production.nodeArgs),
+    ];
     await eventually(async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200, 60_000, `the API process:\n${apiProcess.output()}`);
     // Each worker bundles the workflow code at start: on a busy machine that takes a while, and
     // an invitation posted before any worker polls only waits. Start once both are there.
