@@ -148,8 +148,6 @@ const workerTuning = {
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: count(40),
   WORKER_MAX_CONCURRENT_ACTIVITIES: count(100),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: count(100),
-  /** Threads that run workflow code (each its own V8 isolate): replays of a deadline burst use more than one core. */
-  WORKER_WORKFLOW_THREADS: count(1),
   /** How long a task waits for the worker that has its workflow cached before any worker may take it: the lag after a worker dies. */
   WORKER_STICKY_QUEUE_TIMEOUT: duration('5s'),
   /**

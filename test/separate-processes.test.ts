@@ -96,12 +96,10 @@ describe('the API and worker processes run separately, several side by side', ()
     const metricsPort = await freePort();
     // The second worker runs as `npm run start:worker` starts it: the run's prebuilt workflow
     // bundle (WORKER_WORKFLOW_BUNDLE), the script's V8 heap limits and malloc arenas. It is the
-    // one left serving after the first (webpack at start, no heap limits, two workflow threads)
-    // is killed below.
+    // one left serving after the first (webpack at start, no limits) is killed below.
     const production = workerProcessSettings();
     const workers = [
-      // The configuration's defaults, but two workflow threads (WORKER_WORKFLOW_THREADS).
-      run('worker.ts', { WORKER_WORKFLOW_THREADS: '2' }),
+      run('worker.ts'),
       run('worker.ts', { ...production.env, WORKER_METRICS_PORT: String(metricsPort), WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath') }, production.nodeArgs),
     ];
     await eventually(async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200, 60_000, `the API process:\n${apiProcess.output()}`);

@@ -29,12 +29,7 @@ export interface WorkerSetup {
 
 export type WorkerTuning = Pick<
   Config,
-  | 'WORKER_MAX_CACHED_WORKFLOWS'
-  | 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS'
-  | 'WORKER_MAX_CONCURRENT_ACTIVITIES'
-  | 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES'
-  | 'WORKER_STICKY_QUEUE_TIMEOUT'
-  | 'WORKER_WORKFLOW_THREADS'
+  'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES' | 'WORKER_STICKY_QUEUE_TIMEOUT'
 >;
 
 export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker> {
@@ -54,7 +49,6 @@ export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker
       maxConcurrentActivityTaskExecutions: tuning.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentLocalActivityExecutions: tuning.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
       stickyQueueScheduleToStartTimeout: tuning.WORKER_STICKY_QUEUE_TIMEOUT,
-      workflowThreadPoolSize: tuning.WORKER_WORKFLOW_THREADS,
     }),
     // Tracing: workflow spans leave the sandbox through the `exporter` sink; activities continue
     // the workflow's trace (the mail activity's smtp.send span hangs below them). A prebuilt
