@@ -229,7 +229,7 @@ async function memoryPhase() {
   const api = await startApi(s, 'api');
   // "both": two workers side by side on the one queue, one bundling at start as worker.ts
   // does by default, one loading the prebuilt bundle. Each gets about half the invitations,
-  // far more than its 250-workflow cache holds, so each shows where its memory settles.
+  // far more than its 150-workflow cache holds, so each shows where its memory settles.
   const variants = bundleMode === 'both' ? (['webpack', 'prebuilt'] as const) : ([bundleMode] as Array<'webpack' | 'prebuilt'>);
   const workers: Array<{ variant: 'webpack' | 'prebuilt'; proc: ServiceProcess; metricsPort: number }> = [];
   for (const variant of variants) {
@@ -370,7 +370,7 @@ async function memoryPhase() {
       bundleMode,
       stoppedEarlyAt: stoppedEarly ? invited : null,
       temporal: fileBacked ? 'dev server, SQLite file' : 'dev server, in memory',
-      WORKER_MAX_CACHED_WORKFLOWS: process.env.WORKER_MAX_CACHED_WORKFLOWS ?? '250 (default)',
+      WORKER_MAX_CACHED_WORKFLOWS: process.env.WORKER_MAX_CACHED_WORKFLOWS ?? '150 (default)',
     },
     startup,
     invites: { answered201: latencies.length, errors: failed, usersCreated: invited, errorSamples: errors, perSecond: round(latencies.length / inviteLoad.wallSeconds), latencyMs: latencyStats(latencies), load: inviteLoad },
@@ -522,7 +522,7 @@ async function deadlinePhase() {
       load: loadB(),
     };
   }
-  const results = { phase: 'deadline', machine, settings: { count, concurrency, ttl, reminder: 'off', WORKER_MAX_CACHED_WORKFLOWS: process.env.WORKER_MAX_CACHED_WORKFLOWS ?? '250 (default)' }, natural, burst: burstResult };
+  const results = { phase: 'deadline', machine, settings: { count, concurrency, ttl, reminder: 'off', WORKER_MAX_CACHED_WORKFLOWS: process.env.WORKER_MAX_CACHED_WORKFLOWS ?? '150 (default)' }, natural, burst: burstResult };
   save('deadline', results);
   const fmt = (l: LatencyStats | null) => (l ? `p50 ${round(l.p50 / 1000, 2)} s, p99 ${round(l.p99 / 1000, 2)} s, max ${round(l.max / 1000, 2)} s` : '-');
   const lines = [

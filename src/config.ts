@@ -144,7 +144,7 @@ const count = (fallback: number) => z.coerce.number().int().min(1).default(fallb
  * replay of its short history when its timer or signal arrives, nothing else.
  */
 const workerTuning = {
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(150),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: count(40),
   WORKER_MAX_CONCURRENT_ACTIVITIES: count(100),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: count(100),
