@@ -15,8 +15,10 @@ export async function insertInvitation(tx: Queryable, row: Insertable<Invitation
   return tx.insertInto('invitations').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
-/** Binds the minted link (its hash only) and the address it is mailed to. */
-/** Records the link of a still pending invitation; false when it is not pending any more. */
+/**
+ * Binds the minted link (its hash only) and the address it is mailed to, while the invitation
+ * is still pending; false when it is not any more (the same statement checks and writes).
+ */
 export async function setPendingInvitationLink(tx: Queryable, invitationId: string, tokenHash: string, emailKey: string): Promise<boolean> {
   const row = await tx
     .updateTable('invitations')

@@ -21,7 +21,7 @@ export type RegistrationInput = InvitationWorkflowInput & { expiresAt: string };
 export async function registerInvitedUser(
   db: Database,
   input: RegistrationInput,
-  /** The workflow's step: the API usually registered already, so two reads settle it without a transaction. */
+  /** The workflow's step: the API usually registered already, so one read settles it without a transaction. */
   options: { probablyExists?: boolean } = {},
 ): Promise<{ registration: Registration; created: boolean; user: UserRow; invitation: InvitationSummary }> {
   if (options.probablyExists) {
