@@ -3,7 +3,7 @@ import type { Database } from '../db/database.js';
 import type { UserRow } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { canonicalEmail, canonicalUsername } from '../users/identity.js';
-import { findUserByIdEvenDeleted, insertUserUnlessIdExists } from '../users/user.repository.js';
+import { findUserByIdEvenDeleted, insertUserUnlessIdExists, lockUserIdForRegistration } from '../users/user.repository.js';
 import type { InvitationWorkflowInput, Registration } from '../workflows/invitation.messages.js';
 import { findInvitationById, findInvitationWithUser, insertInvitation, type InvitationSummary } from './invitation.repository.js';
 
@@ -31,6 +31,8 @@ export async function registerInvitedUser(
   const email = canonicalEmail(input.email);
   if (!email.ok) throw new DomainError('ValidationFailed', `email ${email.problem}`);
   return db.transaction().execute(async (tx) => {
+    // The other caller may be registering this id right now: wait for its commit, then find its rows.
+    await lockUserIdForRegistration(tx, input.userId);
     const user = await insertUserUnlessIdExists(tx, {
       id: input.userId,
       username: input.username.normalize('NFC'),

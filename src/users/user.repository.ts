@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Queryable } from '../db/database.js';
-import type { NewUserRow, UserRow, UserStatus, UserUpdate } from '../db/schema.js';
+import type { DB, NewUserRow, UserRow, UserStatus, UserUpdate } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { canonicalUsername, skeletonOfUsernameKey } from './identity.js';
 
@@ -75,6 +75,16 @@ export function uniqueViolationToDomain(error: unknown): DomainError | undefined
  * become typed 409 failures here. A row with this id already there is no error but
  * undefined: registering is retried and raced on purpose (src/invitations/registration.ts).
  */
+/**
+ * Serialises registrations of one user id until the transaction ends. The API and the
+ * invitation workflow's first step register the same user on purpose; `on conflict (id)`
+ * alone lets both pass the id check when they start together, and the later insert then
+ * fails on the username or email index instead of finding the first one's row.
+ */
+export async function lockUserIdForRegistration(tx: Transaction<DB>, id: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`user-registration:${id}`}, 0))`.execute(tx);
+}
+
 export async function insertUserUnlessIdExists(db: Queryable, row: Omit<NewUserRow, 'username_skeleton'>): Promise<UserRow | undefined> {
   try {
     return await db
