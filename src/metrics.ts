@@ -12,6 +12,17 @@ export const recordsGone = new Counter({
   registers: [register],
 });
 
+/**
+ * Every failed attempt of an activity, by type and failure: a step that cannot succeed (a
+ * wrong key, a broken template, a dependency down) shows here before anyone reads a log.
+ */
+export const activityFailures = new Counter({
+  name: 'invitation_activity_failures_total',
+  help: 'Failed activity attempts in this worker, by activity type, local or not, and failure type (retried unless non-retryable)',
+  labelNames: ['activity', 'local', 'failure'] as const,
+  registers: [register],
+});
+
 export const defaultRegistry = register;
 
 /**

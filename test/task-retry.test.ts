@@ -126,7 +126,7 @@ describe('a workflow task retried after its worker died', () => {
     const history = await workflow.fetchHistory();
     const events = history.events ?? [];
     expect(events.some((e) => e.workflowTaskTimedOutEventAttributes)).toBe(true);
-    const markers = events.filter((e) => e.markerRecordedEventAttributes);
+    const markers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
     expect(markers).toHaveLength(2); // register and prepare, each recorded once, by the second worker
 
     expect(await db.selectFrom('users').select('id').where('username_key', '=', 'task.retry').execute()).toEqual([{ id: userId }]);

@@ -1,5 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Context as ActivityContext } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { NativeConnection, Worker, type ActivityInterceptors, type WorkerOptions } from '@temporalio/worker';
+import { activityFailures } from '../metrics.js';
 import type { Duration, PayloadCodec } from '@temporalio/common';
 import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
@@ -50,19 +53,36 @@ export async function createInvitationWorker(setup: WorkerSetup): Promise<Worker
       maxConcurrentLocalActivityExecutions: tuning.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
       stickyQueueScheduleToStartTimeout: tuning.WORKER_STICKY_QUEUE_TIMEOUT,
     }),
+    interceptors: {
+      activity: [countFailures, ...(tracing ? [(ctx: ActivityContext) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] : [])],
+      ...(tracing && { workflowModules: [workflowTracingModule] }),
+    },
     // Tracing: workflow spans leave the sandbox through the `exporter` sink; activities continue
     // the workflow's trace (the mail activity's smtp.send span hangs below them). A prebuilt
     // bundle must have been built with tracing on too (bundle.ts), or workflow spans are missing.
     ...(tracing && {
-      interceptors: {
-        workflowModules: [workflowTracingModule],
-        activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })],
-      },
       sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
     }),
     // Shut down promptly: in-flight activities are retried elsewhere (they are idempotent).
     shutdownGraceTime: setup.shutdownGraceTime ?? '5 seconds',
   });
+}
+
+/** Counts each failed attempt (activityFailures): the worker's own record of a step that keeps failing. */
+function countFailures(ctx: ActivityContext): ActivityInterceptors {
+  return {
+    inbound: {
+      async execute(input, next) {
+        try {
+          return await next(input);
+        } catch (error) {
+          const failure = error instanceof ApplicationFailure ? (error.type ?? 'ApplicationFailure') : ((error as Error)?.name ?? 'Error');
+          activityFailures.inc({ activity: ctx.info.activityType, local: String(ctx.info.isLocal), failure });
+          throw error;
+        }
+      },
+    },
+  };
 }
 
 /** The worker's connection, with the same TLS, client certificate and API key as the API's client. */

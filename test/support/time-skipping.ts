@@ -54,8 +54,8 @@ export async function startTimeSkippingService(options: { wrapActivities?: (acti
     db,
     mail,
     userRow: (id: string) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
-    /** Starts an invitation workflow as the API would, and returns the mailed link. */
-    async invite(username: string, options: { ttlMs?: number; reminderMs?: number | null } = {}) {
+    /** Starts an invitation workflow as the API would. */
+    async start(username: string, options: { ttlMs?: number; reminderMs?: number | null } = {}) {
       const input: InvitationWorkflowInput = {
         userId: randomUUID(),
         invitationId: randomUUID(),
@@ -75,6 +75,11 @@ export async function startTimeSkippingService(options: { wrapActivities?: (acti
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         args: [input],
       });
+      return { input, handle };
+    },
+    /** Starts an invitation workflow as the API would, and returns the mailed link. */
+    async invite(username: string, options: { ttlMs?: number; reminderMs?: number | null } = {}) {
+      const { input, handle } = await this.start(username, options);
       const caught = await mail.waitFor((m) => m.to.includes(input.email), 15_000);
       return { input, handle, link: linkFrom(caught.text) };
     },
