@@ -78,14 +78,23 @@ export function createEmailActivities(deps: ActivityDeps) {
 const RETRY_AFTER_SHUTDOWN_MS = 1000;
 
 /**
- * The send, unless the activity is cancelled first: that happens only when this worker shuts
- * down and WORKER_SHUTDOWN_GRACE_TIME has passed (the mail activities do not heartbeat, so the
- * server's cancellations never reach them). The abandoned send ends with the process.
+ * The send, heartbeating while it runs, unless the activity is cancelled first. The
+ * heartbeats let the server see a dead worker within the mail activities' heartbeat timeout
+ * and retry the mail on another worker at once, instead of after startToClose; they also
+ * carry the server's cancellation here. Cancelled (the worker shuts down past
+ * WORKER_SHUTDOWN_GRACE_TIME, or the server timed the attempt out): the abandoned send ends
+ * with the process or its own SMTP timeouts.
  */
 function unlessWorkerStops<T>(send: Promise<T>): Promise<T> {
   send.catch(() => undefined); // its failure, if it comes after the race, matters to no one
-  return Promise.race([send, Context.current().cancelled]);
+  const context = Context.current();
+  context.heartbeat();
+  const beating = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  return Promise.race([send, context.cancelled]).finally(() => clearInterval(beating));
 }
+
+/** Well inside the mail activities' heartbeatTimeout (src/workflows/mail-step.ts); the SDK throttles what it sends. */
+const HEARTBEAT_EVERY_MS = 1000;
 
 /**
  * Temporal's own backoff (initial × coefficient^(attempt−1), capped), or undefined when the

@@ -6,14 +6,17 @@ type Activities = ReturnType<typeof createActivities>;
 
 /**
  * SMTP attempts: startToClose is longer than the SMTP timeouts of one attempt together (at
- * most 90 s, enforced by the configuration), so an attempt ends by the mailer's own timeout,
- * is logged as `retrying`, and Temporal's timeout only catches a worker that died.
+ * most 90 s, enforced by the configuration), so an attempt ends by the mailer's own timeout
+ * and is logged as `retrying`. A worker that died mid-attempt stops heartbeating: the server
+ * sees it within the heartbeat timeout and the mail is retried within seconds, not after
+ * startToClose (a short-lived link would otherwise die first).
  * 4xx and connection errors are retried with backoff for up to `retryFor`; the activity
  * logs the time of the next try. A 5xx is a non-retryable MailRejected.
  */
 export function mailActivities(retryFor: string, maximumInterval: string) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '5 seconds',
     scheduleToCloseTimeout: retryFor,
     retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval },
   });
