@@ -50,13 +50,19 @@ describe('a wrong EMAIL_ENCRYPTION_KEY', () => {
   });
   afterAll(async () => h?.close());
 
-  it('is refused at start once the database holds sealed values, with a message naming the setting', async () => {
+  it('is refused at start: keys that cannot open the newest sealed values, or a first key no process listed before', async () => {
     const res = await h.api('POST', '/api/v1/invitations', { username: 'keyed.kim', email: 'keyed.kim@example.com', userType: 'member', locale: 'en' });
     expect(res.status).toBe(201);
     await eventually(async () => (await h.db.selectFrom('emails').select('id').where('link_ciphertext', 'is not', null).executeTakeFirst()) ?? false);
     const right = createSecretBox(parseKeys(h.config.EMAIL_ENCRYPTION_KEY!));
     await expect(checkSecretBoxKeys(h.db, right)).resolves.toBeUndefined();
-    await expect(checkSecretBoxKeys(h.db, createSecretBox(parseKeys(`${hexKey()},${h.config.EMAIL_ENCRYPTION_KEY}`)))).resolves.toBeUndefined();
+    const current = h.config.EMAIL_ENCRYPTION_KEY!;
+    // A first key no process listed before (a typo beside the right key) never gets to seal.
+    await expect(checkSecretBoxKeys(h.db, createSecretBox(parseKeys(`${hexKey()},${current}`)))).rejects.toThrow(/^EMAIL_ENCRYPTION_KEY: its first key \(id .{8}\) would seal, but no process has listed it yet/);
+    // Rotation: listed second first ("A,B"), then first ("B,A").
+    const next = hexKey();
+    await expect(checkSecretBoxKeys(h.db, createSecretBox(parseKeys(`${current},${next}`)))).resolves.toBeUndefined();
+    await expect(checkSecretBoxKeys(h.db, createSecretBox(parseKeys(`${next},${current}`)))).resolves.toBeUndefined();
     const wrong = checkSecretBoxKeys(h.db, createSecretBox(parseKeys(hexKey())));
     await expect(wrong).rejects.toBeInstanceOf(KeyCheckError);
     await expect(wrong).rejects.toThrow(/^EMAIL_ENCRYPTION_KEY does not open the newest logged link/);

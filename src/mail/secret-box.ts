@@ -12,8 +12,10 @@ export const SECRET_BOX_SETTING = 'EMAIL_ENCRYPTION_KEY';
 export interface SecretBox {
   seal(plaintext: string): string;
   open(sealed: string): string;
-  /** The id of the key that seals (the first listed). */
-  readonly sealingKeyId: string;
+  /** Opens, and names the listed key that sealed the value. */
+  openNamingKey(sealed: string): { value: string; keyId: string };
+  /** The ids of the listed keys; the first seals. */
+  readonly keyIds: readonly string[];
 }
 
 /** Raised when no listed key opens a value: the message names the key id and the setting. */
@@ -46,27 +48,28 @@ export function createSecretBox(keys: Buffer | Buffer[]): SecretBox {
   const byId = new Map(list.map((key) => [secretBoxKeyId(key), key]));
   const sealingKey = list[0]!;
   const sealingKeyId = secretBoxKeyId(sealingKey);
-  return {
-    sealingKeyId,
+  const box: SecretBox = {
+    keyIds: [...byId.keys()],
     seal(plaintext) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', sealingKey, iv);
       const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       return ['v2', sealingKeyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
     },
-    open(sealed) {
+    open: (sealed) => box.openNamingKey(sealed).value,
+    openNamingKey(sealed) {
       const parts = sealed.split('.');
       if (parts[0] === 'v2' && parts.length === 5) {
         const [, keyId, iv, tag, data] = parts as [string, string, string, string, string];
         const key = byId.get(keyId);
         if (!key) throw new SecretBoxKeyError(`sealed with key id "${keyId}", which ${SECRET_BOX_SETTING} does not list (it lists: ${[...byId.keys()].join(', ')})`);
-        return openWith(key, iv, tag, data);
+        return { value: openWith(key, iv, tag, data), keyId };
       }
       if (parts[0] === 'v1' && parts.length === 4) {
         const [, iv, tag, data] = parts as [string, string, string, string];
-        for (const key of list) {
+        for (const [keyId, key] of byId) {
           try {
-            return openWith(key, iv, tag, data);
+            return { value: openWith(key, iv, tag, data), keyId };
           } catch {
             // not this key; GCM's tag check tells
           }
@@ -76,6 +79,7 @@ export function createSecretBox(keys: Buffer | Buffer[]): SecretBox {
       throw new Error('unknown sealed format');
     },
   };
+  return box;
 }
 
 function openWith(key: Buffer, iv: string, tag: string, data: string): string {
