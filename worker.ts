@@ -2,7 +2,7 @@ import { Client } from '@temporalio/client';
 import { loadConfig } from './src/config.js';
 import { createLogger } from './src/log.js';
 import { createSmtpMailer } from './src/mail/mailer.js';
-import { loadPayloadCodec, loadSecretBox, openMigratedDatabase } from './src/runtime.js';
+import { exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase } from './src/runtime.js';
 import { connectWorkerTemporal, createInvitationWorker } from './src/temporal/worker.js';
 import { describeTemporalTransport, temporalTransport } from './src/temporal/connection.js';
 import { serveWorkerMetrics } from './src/metrics.js';
@@ -24,13 +24,16 @@ if (missing.length) {
 // Before the worker is made: it adds its tracing interceptors only when it is on (OTEL_* env).
 const tracing = startTracing('invitation-worker');
 const database = await openMigratedDatabase(config);
+const secretBox = loadSecretBox(config);
+// A wrong EMAIL_ENCRYPTION_KEY must stop here, not strand mails it cannot open (issue 19.2).
+await exitUnlessSecretBoxOpensDatabase(database, secretBox, log);
 const mailer = createSmtpMailer(config.SMTP_URL!, config);
 const connection = await connectWorkerTemporal(config, config.TEMPORAL_ADDRESS!);
 const worker = await createInvitationWorker({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
-  deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+  deps: { db: database.db, mailer, secretBox, config },
   shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
   payloadCodec: loadPayloadCodec(config),
   tuning: config,

@@ -8,7 +8,7 @@ import { startMailCatcher, type MailCatcher } from './dev/mail-catcher.js';
 import { startTemporalDevServer, type DevServer } from './dev/temporal-dev-server.js';
 import { createLogger } from './log.js';
 import { createSmtpMailer } from './mail/mailer.js';
-import { adminKeys, connectTemporal, drainHttpServer, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
+import { adminKeys, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
@@ -32,6 +32,8 @@ const tracing = startTracing('invitation-service');
 
 async function main() {
   const database = await openMigratedDatabase(config);
+  const secretBox = loadSecretBox(config);
+  await exitUnlessSecretBoxOpensDatabase(database, secretBox, log);
   cleanups.push(() => database.close());
 
   // Everything this process hands to Temporal is sealed; the UI decodes through the codec endpoint.
@@ -68,7 +70,7 @@ async function main() {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { db: database.db, mailer, secretBox: loadSecretBox(config), config },
+    deps: { db: database.db, mailer, secretBox, config },
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_TIME,
     payloadCodec,
     tuning: config,

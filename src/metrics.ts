@@ -44,3 +44,10 @@ export async function serveWorkerMetrics(port: number, host = '127.0.0.1'): Prom
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return server;
 }
+
+export const sealedValuesUnopenable = new Counter({
+  name: 'sealed_values_unopenable_total',
+  help: 'Sealed values (logged links, webhook secrets) that no key of EMAIL_ENCRYPTION_KEY opened',
+  labelNames: ['what'] as const,
+  registers: [register],
+});

@@ -10,7 +10,8 @@ import type { Config } from './config.js';
 import { apiConnectionOptions } from './temporal/calls.js';
 import { explainConnectFailure, temporalTransport } from './temporal/connection.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
-import { createSecretBox, parseKey, type SecretBox } from './mail/secret-box.js';
+import { createSecretBox, parseKeys, type SecretBox } from './mail/secret-box.js';
+import { checkSecretBoxKeys, KeyCheckError } from './mail/sealed-values.js';
 import { activeTracing } from './telemetry.js';
 import { dataConverterFor, parsePayloadKeys, PAYLOAD_KEYS_SETTING, PayloadEncryptionCodec } from './temporal/payload-codec.js';
 
@@ -55,20 +56,35 @@ function localKey(config: Config, key: { setting: string; value: string | undefi
   return readFileSync(file, 'utf8').trim();
 }
 
-/** The key for logged links; shared through the database. */
+/** The keys for logged links and webhook secrets ("key,key,…", the first seals); shared through the database. */
 export function loadSecretBox(config: Config): SecretBox {
   return createSecretBox(
-    parseKey(
+    parseKeys(
       localKey(config, {
         setting: 'EMAIL_ENCRYPTION_KEY',
         value: config.EMAIL_ENCRYPTION_KEY,
         sharedThrough: config.DATABASE_URL && 'DATABASE_URL',
         file: 'email-encryption.key',
         create: () => randomBytes(32).toString('base64'),
-        format: '32 bytes as 64 hex digits or base64',
+        format: '"key,key,…", 32-byte keys as 64 hex digits or base64, the first one seals',
       }),
     ),
   );
+}
+
+/**
+ * The start check of EMAIL_ENCRYPTION_KEY (security.md): keys that cannot open what the
+ * database holds end the process with one line naming the setting, before anything is sealed.
+ */
+export async function exitUnlessSecretBoxOpensDatabase(database: DatabaseHandle, secretBox: SecretBox, log: { fatal(message: string): void }): Promise<void> {
+  try {
+    await checkSecretBoxKeys(database.db, secretBox);
+  } catch (error) {
+    if (!(error instanceof KeyCheckError)) throw error;
+    log.fatal(error.message);
+    await database.close();
+    process.exit(1);
+  }
 }
 
 /**

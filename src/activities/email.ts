@@ -2,6 +2,7 @@ import { ApplicationFailure, CancelledFailure, Context, type Info } from '@tempo
 import { parseDuration } from '../duration.js';
 import { findEmailById, markFailed, markRetrying, markSent, recordAttempt, restoreLink } from '../mail/email-log.repository.js';
 import { findLinkState } from '../mail/link-state.repository.js';
+import { openOrDescribe } from '../mail/sealed-values.js';
 import { describeSmtpFailure, isPermanentSmtpFailure } from '../mail/mailer.js';
 import type { ActivityDeps } from './index.js';
 import { createResendActivities } from './resend.js';
@@ -25,7 +26,19 @@ export function createEmailActivities(deps: ActivityDeps) {
         await markFailed(db, emailId, `not sent: the link is dead (${link.reason})`);
         return 'skipped';
       }
-      const personalLink = email.link_ciphertext ? secretBox.open(email.link_ciphertext) : '';
+      const opened = email.link_ciphertext ? openOrDescribe(secretBox, email.link_ciphertext, 'email_link') : { value: '' };
+      if ('error' in opened) {
+        // Another worker may hold the key (a rotation under way), so this is retried like a
+        // deferred mail, and the log says why now, with the true next attempt (issue 19.2).
+        const delayMs = nextRetryDelayMs(Context.current().info);
+        if (delayMs === undefined) {
+          await markFailed(db, emailId, `not sent: ${opened.error}`);
+          throw ApplicationFailure.nonRetryable(opened.error, 'MailLinkSealedUnopenable');
+        }
+        await markRetrying(db, emailId, opened.error, new Date(Date.now() + delayMs));
+        throw ApplicationFailure.create({ message: opened.error, type: 'MailDeferred', nextRetryDelay: delayMs });
+      }
+      const personalLink = opened.value;
       await recordAttempt(db, emailId);
       try {
         const info = await unlessWorkerStops(

@@ -6,6 +6,7 @@ import { systemNetwork } from '../webhooks/address-policy.js';
 import { webhookAttempts, webhookEndpointsDisabled } from '../webhooks/metrics.js';
 import { dispatchOutbox, lanesWaiting, markHandedOver, type DispatchedLane } from '../webhooks/outbox.repository.js';
 import { postWebhook, WebhookSendError, type WebhookAnswer } from '../webhooks/sender.js';
+import { openOrDescribe } from '../mail/sealed-values.js';
 import { signWebhook } from '../webhooks/signing.js';
 import { deliveryForAttempt, disableFailingEndpoint, markDeliveryFailed, nextLaneDelivery, recordFailure, recordSuccess } from '../webhooks/webhook.repository.js';
 import { nextRetryDelayMs } from './email.js';
@@ -61,15 +62,17 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
         data: { userId: delivery.user_id, sequence: Number(delivery.sequence), ...delivery.data },
       });
       const timestamp = Math.floor(Date.now() / 1000);
-      const headers = {
-        'webhook-id': delivery.event_id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signWebhook(secretBox.open(delivery.secret_ciphertext), delivery.event_id, timestamp, body),
-      };
+      const secret = openOrDescribe(secretBox, delivery.secret_ciphertext, 'webhook_secret');
       let answer: WebhookAnswer | undefined;
-      let error: string | null = null;
+      let error: string | null = 'error' in secret ? secret.error : null;
       try {
-        answer = await postWebhook(delivery.url, body, headers, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, network, timeoutMs: config.WEBHOOK_TIMEOUT });
+        const headers = {
+          'webhook-id': delivery.event_id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': 'value' in secret ? signWebhook(secret.value, delivery.event_id, timestamp, body) : '',
+        };
+        // Unsigned is never sent: the delivery row shows why instead (issue 19.2).
+        if (error === null) answer = await postWebhook(delivery.url, body, headers, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, network, timeoutMs: config.WEBHOOK_TIMEOUT });
       } catch (e) {
         error = e instanceof WebhookSendError ? e.message : `could not deliver: ${(e as Error).message}`;
         webhookAttempts.inc({ outcome: e instanceof WebhookSendError && e.refused ? 'refused' : 'failed' });

@@ -5,7 +5,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startTracing } from '../telemetry.js';
-import { adminKeys, connectTemporal, drainHttpServer, loadPayloadCodec, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
+import { adminKeys, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
 import { describeTemporalTransport, temporalTransport } from '../temporal/connection.js';
 import { createApp } from './app.js';
 
@@ -24,6 +24,8 @@ if (missing.length) {
 const tracing = startTracing('invitation-api');
 const payloadCodec = loadPayloadCodec(config);
 const database = await openMigratedDatabase(config);
+// It seals webhook secrets: with a wrong EMAIL_ENCRYPTION_KEY it must not start (issue 19.2).
+await exitUnlessSecretBoxOpensDatabase(database, loadSecretBox(config), log);
 const temporal = await connectTemporal(config, config.TEMPORAL_ADDRESS!, payloadCodec);
 log.info(`Temporal ${config.TEMPORAL_NAMESPACE} on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);
 // Invitations are started with our search attributes; make sure the cluster knows them.

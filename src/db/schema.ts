@@ -240,6 +240,12 @@ export interface BulkRowsTable {
   finished_at: Timestamp | null;
 }
 
+/** Ids of EMAIL_ENCRYPTION_KEY keys some process listed; only these may seal (security.md 26a). */
+export interface EmailEncryptionKeysTable {
+  key_id: string;
+  first_listed_at: CreatedAt;
+}
+
 export interface DB {
   password_resets: PasswordResetsTable;
   users: UsersTable;
@@ -248,6 +254,7 @@ export interface DB {
   audit_events: AuditEventsTable;
   email_template_versions: EmailTemplateVersionsTable;
   api_keys: ApiKeysTable;
+  email_encryption_keys: EmailEncryptionKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_user_sequences: WebhookUserSequencesTable;
   webhook_events: WebhookEventsTable;

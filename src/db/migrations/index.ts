@@ -9,6 +9,7 @@ import * as emailTemplates from './2026-11-26T1200-email-templates.js';
 import * as webhooks from './2026-11-27T0100-webhooks.js';
 import * as bulkInvitations from './2026-11-27T0200-bulk-invitations.js';
 import * as apiKeysAndAuditTrail from './2026-11-27T0300-api-keys-and-audit-trail.js';
+import * as emailEncryptionKeys from './2026-12-05T0700-email-encryption-keys.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T0100-webhooks': webhooks,
   '2026-11-27T0200-bulk-invitations': bulkInvitations,
   '2026-11-27T0300-api-keys-and-audit-trail': apiKeysAndAuditTrail,
+  '2026-12-05T0700-email-encryption-keys': emailEncryptionKeys,
 };
