@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { createInvitationActivities } from '../src/activities/invitation.js';
+import type { ActivityDeps } from '../src/activities/index.js';
+import { startHarness, type Harness } from './support/harness.js';
+
+/**
+ * A step Temporal runs again (the process died right after its transaction committed) must
+ * record nothing twice: no second audit row, no second webhook event (issue 19.1).
+ */
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function recorded(userId: string) {
+  const audit = await h.db.selectFrom('audit_events').select('action').where('user_id', '=', userId).execute();
+  const webhooks = await h.db.selectFrom('webhook_events').select('type').where('user_id', '=', userId).execute();
+  return { audit: audit.map((r) => r.action).sort(), webhooks: webhooks.map((r) => r.type).sort() };
+}
+
+describe('the expiry step, run twice', () => {
+  it('expires once: the second run reports expired but records no audit row or webhook event', async () => {
+    const res = await h.api('POST', '/api/v1/invitations', { username: 'rerun.rita', email: 'rerun.rita@example.com', userType: 'member', locale: 'en' });
+    expect(res.status).toBe(201);
+    const userId = res.body.user.id as string;
+    const invitationId = res.body.invitation.id as string;
+    // Due by the database's clock, so the step may expire it.
+    await h.db.updateTable('invitations').set({ expires_at: sql<Date>`now() - interval '1 second'` }).where('id', '=', invitationId).execute();
+    const step = createInvitationActivities({ db: h.db } as unknown as ActivityDeps);
+
+    expect(await step.expireInvitation({ invitationId })).toBe('expired');
+    const once = await recorded(userId);
+    expect(once.audit.filter((a) => a === 'invitation.expired')).toHaveLength(1);
+
+    expect(await step.expireInvitation({ invitationId })).toBe('expired');
+    expect(await recorded(userId)).toEqual(once);
+  });
+});
