@@ -40,3 +40,23 @@ describe('the expiry step, run twice', () => {
     expect(await recorded(userId)).toEqual(once);
   });
 });
+
+describe('the database decides with its own clock (issue 14.3)', () => {
+  async function invite(username: string) {
+    const res = await h.api('POST', '/api/v1/invitations', { username, email: `${username}@example.com`, userType: 'member', locale: 'en' });
+    expect(res.status).toBe(201);
+    return { userId: res.body.user.id as string, invitationId: res.body.invitation.id as string };
+  }
+  const setExpiresAt = (invitationId: string, offset: string) =>
+    h.db.updateTable('invitations').set({ expires_at: sql<Date>`now() + ${offset}::interval` }).where('id', '=', invitationId).execute();
+  const statusOf = async (invitationId: string) =>
+    (await h.db.selectFrom('invitations').select('status').where('id', '=', invitationId).executeTakeFirstOrThrow()).status;
+
+  it('a revoke after expires_at by the database clock is 409 InvitationNotPending, not 204, and changes nothing', async () => {
+    const { invitationId } = await invite('late.lara');
+    await setExpiresAt(invitationId, '-1 second');
+    const res = await h.api('DELETE', `/api/v1/invitations/${invitationId}`);
+    expect(res.status).toBe(409);
+    expect(await statusOf(invitationId)).toBe('pending');
+  });
+});

@@ -166,6 +166,8 @@ async function endInvitation(
     .set(status === 'expired' ? { status, expired_at: sql<Date>`now()` } : { status, revoked_at: sql<Date>`now()` })
     .where('id', '=', invitationId)
     .where('status', '=', 'pending')
+    // The database's clock decides, like accept's: past expires_at a revoke is too late.
+    .$if(status === 'revoked', (q) => q.where('expires_at', '>', sql<Date>`now()`))
     .returningAll()
     .executeTakeFirst();
   if (ended) await deactivateInvitee(tx, ended.user_id, reason);
