@@ -76,9 +76,10 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
     /** The lifetime ran out: expire unless accepted or revoked first; the record decides (R8). */
     async expireInvitation({ invitationId }: { invitationId: string }) {
       return db.transaction().execute(async (tx) => {
-        const { outcome, userId } = await expireInvitationRow(tx, invitationId);
+        const { outcome, userId, changed } = await expireInvitationRow(tx, invitationId);
         if (outcome === 'gone') throw gone('expireInvitation', `the invitation ${invitationId} is gone`);
-        if (outcome === 'expired') await recordAudit(tx, { actor: SYSTEM, action: 'invitation.expired', userId: userId!, details: { invitationId } });
+        // Only the run that expired it records it: a re-run reports the same outcome, silently.
+        if (changed) await recordAudit(tx, { actor: SYSTEM, action: 'invitation.expired', userId: userId!, details: { invitationId } });
         return outcome;
       });
     },

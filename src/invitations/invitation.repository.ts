@@ -102,16 +102,21 @@ export type ExpiryOutcome = 'expired' | 'accepted' | 'revoked' | 'gone';
 
 /**
  * The timer fired: expire the invitation unless something else already ended it. Returns
- * what the durable record says, which is what the workflow reports (R8, security.md 21).
+ * what the durable record says, which is what the workflow reports (R8, security.md 21),
+ * and whether THIS run changed it: a re-run of the step (the process died after the commit)
+ * finds it already expired and must record nothing again (issue 19.1).
  */
-export async function expireInvitation(tx: Queryable, invitationId: string): Promise<{ outcome: ExpiryOutcome; userId?: string }> {
+export async function expireInvitation(
+  tx: Queryable,
+  invitationId: string,
+): Promise<{ outcome: ExpiryOutcome; userId?: string; changed: boolean }> {
   const userId = await lockUserOfInvitation(tx, invitationId);
-  if (!userId) return { outcome: 'gone' };
+  if (!userId) return { outcome: 'gone', changed: false };
   const expired = await endInvitation(tx, invitationId, 'expired', 'invitation_expired');
-  if (expired) return { outcome: 'expired', userId };
+  if (expired) return { outcome: 'expired', userId, changed: true };
   const current = await findInvitationById(tx, invitationId);
   // Not pending any more (the update above found nothing): whatever ended it first, stands.
-  return { outcome: (current?.status ?? 'gone') as ExpiryOutcome, userId };
+  return { outcome: (current?.status ?? 'gone') as ExpiryOutcome, userId, changed: false };
 }
 
 /** Staff withdraw a pending invitation; the link stops working at once. */
@@ -161,6 +166,8 @@ async function endInvitation(
     .set(status === 'expired' ? { status, expired_at: sql<Date>`now()` } : { status, revoked_at: sql<Date>`now()` })
     .where('id', '=', invitationId)
     .where('status', '=', 'pending')
+    // The database's clock decides, like accept's: past expires_at a revoke is too late.
+    .$if(status === 'revoked', (q) => q.where('expires_at', '>', sql<Date>`now()`))
     .returningAll()
     .executeTakeFirst();
   if (ended) await deactivateInvitee(tx, ended.user_id, reason);

@@ -218,7 +218,11 @@ export async function revokeInvitationById(deps: AppDeps, invitationId: string, 
     const current = await findInvitationById(tx, invitationId);
     if (!current) throw new DomainError('InvitationNotFound', `No invitation ${invitationId}.`);
     if (current.status === 'accepted') throw new DomainError('InvitationAlreadyAccepted', 'The invitation was already accepted; deactivate or delete the user instead.');
-    if (current.status === 'expired') throw new DomainError('InvitationNotPending', 'The invitation has already expired.');
+    // Still pending but past expires_at by the database's clock: expired, whether or not the
+    // expiry step has run yet; revoking it now would block the reset that expiry allows.
+    if (current.status === 'expired' || current.status === 'pending') {
+      throw new DomainError('InvitationNotPending', 'The invitation has already expired.');
+    }
     return undefined; // already revoked: revoking again changes nothing
   });
   if (outcome) await signalBestEffort(deps, outcome.workflow_id, revokedSignal);

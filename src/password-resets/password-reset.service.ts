@@ -70,6 +70,8 @@ export async function completePasswordReset(deps: AppDeps, token: string, passwo
   const passwordHash = await hashPassword(password);
   const done = await deps.db.transaction().execute(async (tx) => {
     await lockAccount(tx, reset.user_id);
+    // Read under the lock, not before hashing: an expiry or midnight deactivation may have
+    // committed meanwhile, and what this reset changed is what it records (issue 14.4).
     const current = await findUserById(tx, reset.user_id);
     // A revoked invitee's links are revoked with it; this is the second line (security.md 14).
     if (!current || !mayUseForgotPassword(current)) return undefined;
@@ -81,7 +83,7 @@ export async function completePasswordReset(deps: AppDeps, token: string, passwo
       actor: selfActor(updated.username),
       action: 'password.reset_completed',
       userId: updated.id,
-      details: { resetId: reset.id, previousStatus: user.status, ...(invitation ? { acceptedInvitationId: invitation.id } : {}) },
+      details: { resetId: reset.id, previousStatus: current.status, ...(invitation ? { acceptedInvitationId: invitation.id } : {}) },
     });
     return { user: updated, invitation };
   });
