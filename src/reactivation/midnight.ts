@@ -33,12 +33,33 @@ function offsetAt(instantMs: number, timeZone: string): number {
   return Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s) - Math.floor(instantMs / 1000) * 1000;
 }
 
-/** The first instant strictly after `from` at which the local wall clock shows 00:00. */
+const dateKey = (p: { y: number; m: number; d: number }) => p.y * 10_000 + p.m * 100 + p.d;
+
+/**
+ * The start of the next local day: the first instant whose local date is tomorrow's. Where
+ * clocks jump at midnight (America/Santiago, America/Havana) 00:00 does not exist and the
+ * day starts at 01:00; where they fall back at midnight it is the first of the two 00:00.
+ */
 export function nextLocalMidnight(from: Date, timeZone: string): Date {
-  const today = localParts(from.getTime(), timeZone);
-  const wallMidnight = Date.UTC(today.y, today.m - 1, today.d + 1); // tomorrow 00:00 "as if UTC"
-  // Two rounds settle the offset even when it differs between now and midnight (DST days).
+  const now = from.getTime();
+  const t = localParts(now, timeZone);
+  const today = dateKey(t);
+  const wallMidnight = Date.UTC(t.y, t.m - 1, t.d + 1); // tomorrow 00:00 "as if UTC"
+  // Candidate from the offset at the wall-clock midnight, two rounds for DST days.
   let instant = wallMidnight - offsetAt(wallMidnight, timeZone);
   instant = wallMidnight - offsetAt(instant, timeZone);
-  return new Date(instant);
+  const isStart = (ms: number) =>
+    ms > now && dateKey(localParts(ms, timeZone)) > today && dateKey(localParts(ms - 1, timeZone)) === today;
+  if (isStart(instant)) return new Date(instant);
+  // The candidate missed (no 00:00 that day, or it fell on the wrong side of a jump): bisect
+  // to the millisecond for the first instant after `now` with a later local date.
+  let lo = now; // local date is today
+  let hi = now + 48 * 3_600_000; // local date is later
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (dateKey(localParts(mid, timeZone)) > today) hi = mid;
+    else lo = mid;
+  }
+  return new Date(hi);
 }
+
