@@ -113,10 +113,30 @@ export function toDomainError(error: unknown): DomainError | undefined {
     if (error.status === 401) return new DomainError('Unauthorized', error.message || 'A valid bearer key is required.');
   }
   const pgCode = (error as { code?: unknown })?.code;
+  if (databaseUnavailable(error)) {
+    return new DomainError(
+      'DependencyUnavailable',
+      'The database is unavailable. Only what the database confirmed before it went away is kept: look the record up, or retry (an invitation with the same Idempotency-Key, which never invites twice).',
+      { retryAfterSeconds: 5 },
+    );
+  }
   if (typeof pgCode === 'string' && /^[0-9A-Z]{5}$/.test(pgCode)) {
     // Safety nets; validation should have stopped such input first (and the log says so).
     if (pgCode.startsWith('22')) return new DomainError('ValidationFailed', 'A value in the request cannot be stored (e.g. a NUL byte or an invalid character).');
     if (pgCode === '40P01' || pgCode === '40001') return new DomainError('DependencyUnavailable', 'A concurrent change got in the way; nothing was changed. Try again.', { retryAfterSeconds: 1 });
   }
   return undefined;
+}
+
+/**
+ * The database is down, restarting, refusing connections or cancelled the statement: a
+ * 503 the client can retry, not a 500. postgres.js names its own connection failures; the
+ * server's are SQLSTATE classes 08 (connection), 53300 (too many connections), 57P0x
+ * (shutting down, cannot connect now) and 57014 (statement timeout).
+ */
+function databaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== 'string') return false;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED'].includes(code)) return true;
+  return code.startsWith('08') || code === '53300' || code === '57014' || /^57P0[1-4]$/.test(code);
 }

@@ -21,6 +21,8 @@ export interface DatabaseOptions {
   url?: string | undefined;
   dataDir: string;
   maxConnections?: number;
+  /** Seconds to wait for a connection before the query fails (default 5). */
+  connectTimeoutSeconds?: number;
 }
 
 /**
@@ -46,6 +48,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   }
   const sql = postgres(url, {
     max,
+    // A database that does not accept a connection within seconds is down: the API answers
+    // 503 then (src/api/problem.ts) instead of holding the request for postgres.js's 30 s.
+    connect_timeout: options.connectTimeoutSeconds ?? 5,
     onnotice: () => {},
     // Date objects in, Date objects out; no surprises from the session's time zone.
     connection: { TimeZone: 'UTC' },
