@@ -8,6 +8,7 @@ import { describeTemporalTransport, temporalTransport } from './src/temporal/con
 import { serveWorkerMetrics } from './src/metrics.js';
 import { dataConverterFor } from './src/temporal/payload-codec.js';
 import { startWebhookDispatcher } from './src/webhooks/dispatcher.js';
+import { startInvitationReconciler } from './src/invitations/reconciler.js';
 import { startTracing } from './src/telemetry.js';
 
 /**
@@ -40,7 +41,10 @@ const worker = await createInvitationWorker({
   ...(config.WORKER_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.WORKER_WORKFLOW_BUNDLE } } : {}),
 });
 // The webhook dispatcher is a workflow of this task queue; each worker makes sure it runs.
-await startWebhookDispatcher(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(loadPayloadCodec(config)) }), config);
+const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(loadPayloadCodec(config)) });
+await startWebhookDispatcher(client, config);
+// Likewise the reconciler, which restarts pending invitations whose workflow an operator ended.
+await startInvitationReconciler(client, config);
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
 if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
 log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);

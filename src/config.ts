@@ -174,6 +174,12 @@ const schema = z.object({
   INVITATION_TTL: duration('28 days'),
   /** null: no reminder. Longer than INVITATION_TTL also means none (there is no "before"). */
   INVITATION_REMINDER: reminderOffset,
+  /**
+   * How often the reconciler looks for pending invitations whose workflow is gone (terminated
+   * or cancelled in Temporal UI, or lost), and restarts them; a restarted one past its
+   * deadline expires at once.
+   */
+  INVITATION_RECONCILE_INTERVAL: duration('5 minutes'),
   PASSWORD_RESET_TTL: duration('2 hours'),
   /**
    * How long one SMTP attempt may wait: for the TCP connection, for the server's greeting,

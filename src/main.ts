@@ -11,6 +11,7 @@ import { createSmtpMailer } from './mail/mailer.js';
 import { adminKeys, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { startInvitationReconciler } from './invitations/reconciler.js';
 import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
 import { startTracing } from './telemetry.js';
 
@@ -77,6 +78,7 @@ async function main() {
   });
   const workerDone = worker.run();
   await startWebhookDispatcher(temporal, config);
+  await startInvitationReconciler(temporal, config);
   cleanups.unshift(async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerDone;

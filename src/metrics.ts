@@ -23,6 +23,14 @@ export const activityFailures = new Counter({
   registers: [register],
 });
 
+/** Pending invitations whose workflow the reconciler found not running and restarted, by what it found. */
+export const invitationsReconciled = new Counter({
+  name: 'invitation_workflows_restarted_total',
+  help: 'Pending invitations whose workflow was not running (terminated, canceled, failed, timed_out, completed, missing) and was restarted by the reconciler',
+  labelNames: ['found'] as const,
+  registers: [register],
+});
+
 export const defaultRegistry = register;
 
 /**

@@ -1,4 +1,6 @@
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { reconcilePendingInvitations } from '../invitations/reconciliation.js';
+import { createLogger } from '../log.js';
 import { recordsGone } from '../metrics.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { SYSTEM } from '../audit/actor.js';
@@ -13,7 +15,13 @@ import type { Registration } from '../workflows/invitation.messages.js';
 import type { ActivityDeps } from './index.js';
 
 export function createInvitationActivities({ db, secretBox, config }: ActivityDeps) {
+  const reconcileLog = createLogger(config.LOG_LEVEL);
   return {
+    /** One round of the reconciler: pending invitations whose workflow is gone are restarted (with the worker's client). */
+    async reconcilePendingInvitations({ graceMs }: { graceMs: number }) {
+      return reconcilePendingInvitations({ db, temporal: Context.current().client, config, log: reconcileLog }, { graceMs });
+    },
+
     /**
      * The workflow's first step: the user and its invitation exist (R1, R2). Usually the API
      * created them right after starting this workflow, and this only finds them; if the API

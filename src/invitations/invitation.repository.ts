@@ -173,3 +173,29 @@ async function endInvitation(
   if (ended) await deactivateInvitee(tx, ended.user_id, reason);
   return ended;
 }
+
+/** A page of pending invitations created before `before`, with what restarting their workflow needs, by id. */
+export async function listPendingInvitations(db: Queryable, before: Date, afterId: string | null, limit: number) {
+  let query = db
+    .selectFrom('invitations')
+    .innerJoin('users', 'users.id', 'invitations.user_id')
+    .select([
+      'invitations.id as invitation_id',
+      'invitations.expires_at',
+      'invitations.created_by',
+      'users.id as user_id',
+      'users.username',
+      'users.email',
+      'users.user_type',
+      'users.is_staff',
+      'users.permissions',
+      'users.locale',
+    ])
+    .where('invitations.status', '=', 'pending')
+    .where('users.deleted_at', 'is', null)
+    .where('invitations.created_at', '<', before)
+    .orderBy('invitations.id')
+    .limit(limit);
+  if (afterId !== null) query = query.where('invitations.id', '>', afterId);
+  return query.execute();
+}

@@ -91,20 +91,8 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
   // one call that no worker has to answer, so the API answers as soon as both are durable.
   await temporalCall(
     deps.temporal,
-    () =>
-      deps.temporal.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
-        workflowId,
-        taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-        args: [input],
-        // With an Idempotency-Key, a retry while the first request is still in flight joins it.
-        workflowIdConflictPolicy: idempotency ? 'USE_EXISTING' : 'FAIL',
-        typedSearchAttributes: [
-          { key: searchAttributes.userId, value: userId },
-          { key: searchAttributes.username, value: input.username },
-          { key: searchAttributes.invitationStatus, value: 'pending' },
-        ],
-        staticSummary: `Invitation of ${input.username} (${userId})`,
-      }),
+    // With an Idempotency-Key, a retry while the first request is still in flight joins it.
+    () => startInvitationWorkflow(deps, input, idempotency ? 'USE_EXISTING' : 'FAIL'),
     () => whetherStarted(deps, workflowId),
   );
   let registered: Awaited<ReturnType<typeof registerInvitedUser>>;
@@ -124,6 +112,22 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
   if (!registered.created && idempotency) return replay(deps, registered.user, ids.invitationId, fingerprint!);
   if (registered.user.deleted_at) throw new DomainError('UserNotFound', 'The user was deleted right after being invited.');
   return { user: userView(registered.user), invitation: registered.registration.invitation, workflowId, replayed: false };
+}
+
+/** Starts the invitation workflow of `input.userId`, indexed for operators (also the reconciler's restart). */
+export function startInvitationWorkflow(deps: Pick<AppDeps, 'temporal' | 'config'>, input: RegistrationInput, conflictPolicy: 'USE_EXISTING' | 'FAIL') {
+  return deps.temporal.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
+    workflowId: invitationWorkflowId(input.userId),
+    taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+    args: [input],
+    workflowIdConflictPolicy: conflictPolicy,
+    typedSearchAttributes: [
+      { key: searchAttributes.userId, value: input.userId },
+      { key: searchAttributes.username, value: input.username },
+      { key: searchAttributes.invitationStatus, value: 'pending' },
+    ],
+    staticSummary: `Invitation of ${input.username} (${input.userId})`,
+  });
 }
 
 /**

@@ -5,3 +5,4 @@ export { emailResendWorkflow } from './email-resend.js';
 export { webhookDispatcherWorkflow } from './webhook-dispatcher.js';
 export { webhookDeliveryWorkflow } from './webhook-delivery.js';
 export { bulkInvitationWorkflow } from './bulk-invitation.js';
+export { invitationReconcilerWorkflow } from './invitation-reconciler.js';
