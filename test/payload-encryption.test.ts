@@ -70,13 +70,18 @@ describe('personal data in Temporal', () => {
     }
     // The one payload the SDK writes itself, past the codec: a local activity marker's
     // bookkeeping (sequence, attempt, activity id and type, times). It must hold only that.
-    const bookkeeping = (history.events ?? []).flatMap((e) => e.markerRecordedEventAttributes?.details?.data?.payloads ?? []);
+    const markerPayloads = (name: string) =>
+      (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === name).flatMap((e) => Object.values(e.markerRecordedEventAttributes!.details ?? {}).flatMap((d) => d.payloads ?? []));
+    const bookkeeping = markerPayloads('core_local_activity').filter((p) => metadataText(p, METADATA_ENCODING_KEY) === 'json/plain');
     expect(bookkeeping.length).toBe(parts.localActivityResults.length);
     for (const payload of bookkeeping) {
       expect(metadataText(payload, METADATA_ENCODING_KEY)).toBe('json/plain');
       expect(Object.keys(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).sort()).toEqual(['activity_id', 'activity_type', 'attempt', 'backoff', 'complete_time', 'original_schedule_time', 'seq']);
     }
-    const everyPayload = payloadsOutsideSearchAttributes(history).filter((p) => !bookkeeping.includes(p));
+    // A patch marker (a workflow change made replay-safe) holds the patch's name and a flag, nothing else.
+    const patches = markerPayloads('core_patch');
+    for (const payload of patches) expect(Object.keys(JSON.parse(Buffer.from(payload.data!).toString('utf8'))).sort()).toEqual(['deprecated', 'id']);
+    const everyPayload = payloadsOutsideSearchAttributes(history).filter((p) => !bookkeeping.includes(p) && !patches.includes(p));
     // The walk finds at least those (and the summary, the workflow's result, …).
     expect(everyPayload.length).toBeGreaterThan(parts.input.length + parts.localActivityResults.length + parts.activityInputs.length + parts.activityResults.length);
     for (const payload of everyPayload) {
