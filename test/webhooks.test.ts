@@ -171,9 +171,12 @@ describe('delivery', () => {
     // (audit details are stored as a JSON text today; read either way)
     expect(audit.map((a) => (typeof a.details === 'string' ? JSON.parse(a.details) : a.details))).toContainEqual(expect.objectContaining({ endpointId: endpoint.id }));
     expect((await register.getSingleMetric('webhook_endpoints_disabled_total')!.get()).values[0]!.value).toBe(before + 1);
-    const log = await h.api('GET', `/api/v1/webhooks/${endpoint.id}/deliveries`);
-    const entry = log.body.items.find((d: { userId: string }) => d.userId === user.id);
-    expect(entry.status).toBe('failed');
+    // The endpoint is disabled first; its delivery is marked failed right after (a loaded box shows the gap).
+    const entry = await eventually(async () => {
+      const log = await h.api('GET', `/api/v1/webhooks/${endpoint.id}/deliveries`);
+      const found = log.body.items.find((d: { userId: string }) => d.userId === user.id);
+      return found?.status === 'failed' && found;
+    }, 10_000, 'the delivery marked failed');
     expect(entry.attempts).toBeGreaterThanOrEqual(4);
     expect(entry).toMatchObject({ lastResponseStatus: 503, lastResponseBody: 'no luck (503)' });
 
