@@ -5,7 +5,7 @@ import { recordsGone } from '../metrics.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { SYSTEM } from '../audit/actor.js';
 import { DomainError } from '../errors.js';
-import { expireInvitation as expireInvitationRow, findInvitationWithUser, setPendingInvitationLink } from '../invitations/invitation.repository.js';
+import { expireInvitation as expireInvitationRow, findInvitationWithUser, millisecondsUntilDue, setPendingInvitationLink } from '../invitations/invitation.repository.js';
 import { registerInvitedUser, type RegistrationInput } from '../invitations/registration.js';
 import { hashToken } from '../links/tokens.js';
 import { lockAndReadAccount } from '../users/account-status.js';
@@ -15,11 +15,10 @@ import type { Registration } from '../workflows/invitation.messages.js';
 import type { ActivityDeps } from './index.js';
 
 export function createInvitationActivities({ db, secretBox, config }: ActivityDeps) {
-  const reconcileLog = createLogger(config.LOG_LEVEL);
   return {
     /** One round of the reconciler: pending invitations whose workflow is gone are restarted (with the worker's client). */
     async reconcilePendingInvitations({ graceMs }: { graceMs: number }) {
-      return reconcilePendingInvitations({ db, temporal: Context.current().client, config, log: reconcileLog }, { graceMs });
+      return reconcilePendingInvitations({ db, temporal: Context.current().client, config, log: createLogger(config.LOG_LEVEL) }, { graceMs });
     },
 
     /**
@@ -83,6 +82,15 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
 
     /** The lifetime ran out: expire unless accepted or revoked first; the record decides (R8). */
     async expireInvitation({ invitationId }: { invitationId: string }) {
+      // The database's clock decides, as it does for accept: a timer that fired a little early
+      // (the worker's clock ahead) waits, so an accept the database still allows wins. A gap
+      // beyond what clocks drift is not skew but a test server's skipped time or a broken
+      // clock: then the durable timer is trusted, and the log says so.
+      const dueInMs = await millisecondsUntilDue(db, invitationId);
+      if (dueInMs !== undefined && dueInMs > 0) {
+        if (dueInMs <= MAX_CLOCK_SKEW_MS) await new Promise((resolve) => setTimeout(resolve, Math.ceil(dueInMs) + 5));
+        else log.warn('the expiry timer fired before the deadline by the database clock; trusting the timer', { invitationId, dueInMs });
+      }
       return db.transaction().execute(async (tx) => {
         const { outcome, userId, changed } = await expireInvitationRow(tx, invitationId);
         if (outcome === 'gone') throw gone('expireInvitation', `the invitation ${invitationId} is gone`);
@@ -93,6 +101,9 @@ export function createInvitationActivities({ db, secretBox, config }: ActivityDe
     },
   };
 }
+
+/** Within the expiry step's 30 s start-to-close, with room for its transaction. */
+const MAX_CLOCK_SKEW_MS = 15_000;
 
 /**
  * The record the step works on no longer exists (a restore from backup, a manual delete):

@@ -119,6 +119,16 @@ export async function expireInvitation(
   return { outcome: (current?.status ?? 'gone') as ExpiryOutcome, userId, changed: false };
 }
 
+/** How long until the invitation is due by the database's clock (negative: overdue); undefined when gone. */
+export async function millisecondsUntilDue(db: Queryable, invitationId: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('invitations')
+    .select(sql<number>`(extract(epoch from (expires_at - now())) * 1000)::float8`.as('ms'))
+    .where('id', '=', invitationId)
+    .executeTakeFirst();
+  return row?.ms;
+}
+
 /** Staff withdraw a pending invitation; the link stops working at once. */
 export async function revokeInvitation(tx: Queryable, invitationId: string): Promise<InvitationRow | undefined> {
   await lockUserOfInvitation(tx, invitationId);
