@@ -93,7 +93,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
     deps.temporal,
     // With an Idempotency-Key, a retry while the first request is still in flight joins it.
     () => startInvitationWorkflow(deps, input, idempotency ? 'USE_EXISTING' : 'FAIL'),
-    () => whetherStarted(deps, workflowId),
+    () => whetherStarted(deps, workflowId, input.invitationId),
   );
   let registered: Awaited<ReturnType<typeof registerInvitedUser>>;
   try {
@@ -120,6 +120,8 @@ export function startInvitationWorkflow(deps: Pick<AppDeps, 'temporal' | 'config
     workflowId: invitationWorkflowId(input.userId),
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     args: [input],
+    // Which invitation this run is for: an ambiguous start looks for its own run by it.
+    memo: { invitationId: input.invitationId },
     workflowIdConflictPolicy: conflictPolicy,
     typedSearchAttributes: [
       { key: searchAttributes.userId, value: input.userId },
@@ -152,16 +154,22 @@ async function replay(deps: AppDeps, first: UserRow, invitationId: string, finge
  * mid-call). Look: no workflow means nothing was created; a workflow means the start worked,
  * and registering goes ahead. Fails fast itself while Temporal stays unreachable.
  */
-async function whetherStarted(deps: AppDeps, workflowId: string) {
+/**
+ * The start's answer was lost: did it happen? Only a run of *this* invitation counts; an
+ * earlier run under the same workflow id (the user's previous, ended invitation) is not one,
+ * and taking it for ours would answer 201 with no workflow behind the invitation.
+ */
+async function whetherStarted(deps: AppDeps, workflowId: string, invitationId: string) {
+  const notCreated = () => new DomainError('DependencyUnavailable', 'The workflow service did not answer in time, and no invitation was created. Try again shortly.', { retryAfterSeconds: 5 });
+  let described;
   try {
-    await deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflow.getHandle(workflowId).describe());
+    described = await deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflow.getHandle(workflowId).describe());
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) {
-      throw new DomainError('DependencyUnavailable', 'The workflow service did not answer in time, and no invitation was created. Try again shortly.', { retryAfterSeconds: 5 });
-    }
+    if (error instanceof WorkflowNotFoundError) throw notCreated();
     throw error;
   }
-  return deps.temporal.workflow.getHandle(workflowId);
+  if (described.memo?.invitationId !== invitationId) throw notCreated();
+  return deps.temporal.workflow.getHandle(workflowId, described.runId);
 }
 
 function notValidLink(): DomainError {
