@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotentIds } from '../src/invitations/idempotency.js';
 import { inviteUser } from '../src/invitations/invitation.service.js';
 import { invitationWorkflowId } from '../src/workflows/invitation.messages.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { createApp } from '../src/api/app.js';
+import { ADMIN_KEY, startHarness, type Harness } from './support/harness.js';
 
 /**
  * Issue 14.4: when the answer to the workflow start is lost (a deadline, a broken
@@ -55,5 +56,27 @@ describe('an invite whose start answer was lost', () => {
     const result = await inviteUser({ ...h.deps, temporal }, command, { name: 'staff:test', key: null }, idempotency);
     expect(result.user.username).toBe('happened.anyway');
     await h.mail.waitFor((m) => m.to.includes('happened.anyway@example.com'));
+  });
+});
+
+describe('a bulk invitation whose start answer was lost', () => {
+  it('keeps its batch when the start happened after all, and the batch runs', async () => {
+    const workflow = Object.create(h.client.workflow);
+    workflow.start = async (...args: Parameters<Client['workflow']['start']>) => {
+      await h.client.workflow.start(...args);
+      throw new ServiceError('deadline exceeded', { cause: Object.assign(new Error('DEADLINE_EXCEEDED'), { code: 4 }) });
+    };
+    const temporal = Object.create(h.client);
+    Object.defineProperty(temporal, 'workflow', { value: workflow });
+    const app = createApp({ ...h.deps, temporal });
+    const res = await app.request('/api/v1/invitations/bulk', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ rows: [{ username: 'bulk.lost', email: 'bulk.lost@example.com', userType: 'member' }] }),
+    });
+    expect(res.status).toBeLessThan(300);
+    const batches = await h.db.selectFrom('bulk_batches').select('id').execute();
+    expect(batches).toHaveLength(1);
+    await h.mail.waitFor((m) => m.to.includes('bulk.lost@example.com'), 20_000);
   });
 });

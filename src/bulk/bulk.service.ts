@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { uuidv7 } from 'uuidv7';
 import type { Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
@@ -124,15 +125,29 @@ export async function submitBulkInvitation(deps: AppDeps, submission: BulkSubmis
     try {
       await startBatchWorkflow(deps, batch);
     } catch (error) {
-      if (key === undefined && inserted) await deleteBatch(deps.db, id);
+      // Removed only when the start surely did not happen: a workflow started after all
+      // (its answer lost) would otherwise run for a batch that is gone.
+      if (key === undefined && inserted && (await workflowExists(deps, workflowId)) === 'no') await deleteBatch(deps.db, id);
       throw error;
     }
   }
   return { view: await bulkInvitationView(deps, id), replayed: !inserted };
 }
 
+/** `unknown` when the lookup fails too: then the batch stays, and the answer says the outcome is not known. */
+async function workflowExists(deps: AppDeps, workflowId: string): Promise<'yes' | 'no' | 'unknown'> {
+  try {
+    await deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflow.getHandle(workflowId).describe());
+    return 'yes';
+  } catch (error) {
+    return error instanceof WorkflowNotFoundError ? 'no' : 'unknown';
+  }
+}
+
 async function startBatchWorkflow(deps: AppDeps, batch: BulkBatchRow) {
-  await temporalCall(deps.temporal, () =>
+  await temporalCall(
+    deps.temporal,
+    () =>
     deps.temporal.workflow.start<typeof bulkInvitationWorkflow>('bulkInvitationWorkflow', {
       workflowId: batch.workflow_id,
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
@@ -143,6 +158,13 @@ async function startBatchWorkflow(deps: AppDeps, batch: BulkBatchRow) {
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       staticSummary: `Bulk invitation ${batch.id} (${batch.total} rows)`,
     }),
+    // The answer was lost: if the workflow exists, the start happened and the batch runs.
+    async () => {
+      const exists = await workflowExists(deps, batch.workflow_id);
+      if (exists === 'yes') return deps.temporal.workflow.getHandle(batch.workflow_id);
+      if (exists === 'unknown') throw new Error('the workflow service did not answer the lookup either');
+      throw new DomainError('DependencyUnavailable', 'The workflow service did not answer in time, and the bulk invitation was not started. Try again shortly.', { retryAfterSeconds: 5 });
+    },
   );
 }
 
