@@ -6,7 +6,7 @@ import type { AppDeps } from '../deps.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { derivedUuid } from '../invitations/idempotency.js';
 import { inviteUser } from '../invitations/invitation.service.js';
-import { temporalCall } from '../temporal/calls.js';
+import { temporalCall, wasUnreachable } from '../temporal/calls.js';
 import { canonicalEmail, canonicalUsername, skeletonOfUsernameKey } from '../users/identity.js';
 import { isUuid } from '../users/ids.js';
 import { usernameTaken } from '../users/user.repository.js';
@@ -127,7 +127,10 @@ export async function submitBulkInvitation(deps: AppDeps, submission: BulkSubmis
     } catch (error) {
       // Removed only when the start surely did not happen: a workflow started after all
       // (its answer lost) would otherwise run for a batch that is gone.
-      if (key === undefined && inserted && (await workflowExists(deps, workflowId)) === 'no') await deleteBatch(deps.db, id);
+      if (key === undefined && inserted) {
+        const exists = await workflowExists(deps, workflowId);
+        if (exists === 'no' || (exists === 'unknown' && wasUnreachable(error))) await deleteBatch(deps.db, id);
+      }
       throw error;
     }
   }

@@ -51,12 +51,18 @@ export async function temporalCall<T>(client: Client, call: () => Promise<T>, wh
 }
 
 /** Refused at once, with nothing reaching the server, unless a connection broke mid-call. */
-export const unreachableError = () =>
-  new DomainError(
+export const unreachableError = () => {
+  const error = new DomainError(
     'DependencyUnavailable',
     'The workflow service is unreachable, so this was not done, unless the connection broke in the middle of the request. Try again shortly: with the same Idempotency-Key a retry is always safe.',
     { retryAfterSeconds: 5 },
   );
+  unreachable.add(error);
+  return error;
+};
+const unreachable = new WeakSet<DomainError>();
+/** The call never reached the server (as far as can be known): what it would have done was not done. */
+export const wasUnreachable = (error: unknown) => error instanceof DomainError && unreachable.has(error);
 
 const unsure = () =>
   new DomainError('DependencyUnavailable', 'The workflow service did not answer in time, and whether the change took effect is not known. Look it up before trying again.', {
