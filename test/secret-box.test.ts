@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { checkSecretBoxKeys, KeyCheckError } from '../src/mail/sealed-values.js';
 import { createSecretBox, parseKeys, secretBoxKeyId } from '../src/mail/secret-box.js';
 import { sealedValuesUnopenable } from '../src/metrics.js';
+import type { ActivityDeps } from '../src/activities/index.js';
+import { createInvitationReminderActivities } from '../src/activities/invitation-reminder.js';
 import { cloneDatabase, eventually, startHarness, type Harness } from './support/harness.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
 
@@ -87,6 +89,19 @@ describe('a wrong EMAIL_ENCRYPTION_KEY', () => {
     const after = (await sealedValuesUnopenable.get()).values.find((v) => v.labels.what === 'email_link')?.value ?? 0;
     expect(after).toBeGreaterThan(before);
   }, 60_000);
+
+  it('a reminder whose invitation link no key opens says why and is counted, like the mail step', async () => {
+    const res = await h.api('POST', '/api/v1/invitations', { username: 'remind.rob', email: 'remind.rob@example.com', userType: 'member', locale: 'en' });
+    expect(res.status).toBe(201);
+    const invitationId = res.body.invitation.id as string;
+    await h.mail.waitFor((m) => m.to.includes('remind.rob@example.com'));
+    const before = (await sealedValuesUnopenable.get()).values.find((v) => v.labels.what === 'email_link')?.value ?? 0;
+    // A worker whose keys cannot open the link the invitation mail was sealed with.
+    const stranger = createInvitationReminderActivities({ db: h.db, secretBox: createSecretBox(parseKeys(hexKey())), config: h.config } as unknown as ActivityDeps);
+    await expect(stranger.prepareInvitationReminder({ invitationId })).rejects.toThrow(/cannot open the sealed link.*EMAIL_ENCRYPTION_KEY/);
+    const after = (await sealedValuesUnopenable.get()).values.find((v) => v.labels.what === 'email_link')?.value ?? 0;
+    expect(after).toBe(before + 1);
+  });
 
   it('a webhook secret no key opens shows as the error of its delivery, and nothing unsigned is sent', async () => {
     const receiver = await startWebhookReceiver();

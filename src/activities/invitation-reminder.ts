@@ -3,6 +3,7 @@ import { findEmailByKey } from '../mail/email-log.repository.js';
 import { logLinkMail, renderLinkMail, tokenOfLink } from '../links/link-mail.js';
 import { lockAccount } from '../users/account-status.js';
 import { findUserById } from '../users/user.repository.js';
+import { openOrDescribe } from '../mail/sealed-values.js';
 import type { ActivityDeps } from './index.js';
 
 export function createInvitationReminderActivities({ db, secretBox, config }: ActivityDeps) {
@@ -23,7 +24,11 @@ export function createInvitationReminderActivities({ db, secretBox, config }: Ac
       if (!invitationMail?.link_ciphertext || !isOpen(invitation)) return null;
       const found = await findUserById(db, invitation.user_id);
       if (!found || found.status !== 'invited') return null;
-      const link = secretBox.open(invitationMail.link_ciphertext);
+      // A link no listed key opens is counted and named like the mail step's (issue 19.2);
+      // retried, since another worker may hold the key while a rotation is under way.
+      const opened = openOrDescribe(secretBox, invitationMail.link_ciphertext, 'email_link');
+      if ('error' in opened) throw new Error(opened.error);
+      const link = opened.value;
       // Rendered before the transaction, so no lock is held while React works.
       const { rendered, templateVersion } = await renderLinkMail(db, config, 'invitation_reminder', {
         locale: invitationMail.locale,
