@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -102,6 +103,25 @@ function slowFor(address: string, ms: number): Promise<void> {
   return new Promise((resolve) => slow.set(address, { ms, started: resolve }));
 }
 
+/**
+ * A POST on a connection opened for it alone (fetch's pool would reuse an older socket), kept
+ * alive after the answer like a browser's or a load balancer's, so that the server must close it.
+ */
+function postOnNewConnection(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  const agent = new HttpAgent({ keepAlive: true });
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const mailsTo = (address: string) => mail.messages().filter((m) => m.to.includes(address));
 const logOf = (address: string) => database.handle.db.selectFrom('emails').select(['status', 'attempts', 'error']).where('to_address', '=', address).execute();
 
@@ -172,6 +192,7 @@ describe('graceful shutdown', () => {
     const running = worker.run();
     // Two connections: one holds the lock in a transaction, the other looks at pg_locks.
     const lock = postgres(database.url, { max: 2, onnotice: () => {} });
+    let release: (() => void) | undefined;
     try {
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
@@ -180,7 +201,6 @@ describe('graceful shutdown', () => {
 
       // Hold the users table so that registering the invitee (an insert into users) waits:
       // the request is in flight, inside the API, for as long as the test says.
-      let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
       let locked!: () => void;
       const isLocked = new Promise<void>((resolve) => (locked = resolve));
@@ -190,11 +210,13 @@ describe('graceful shutdown', () => {
         await held;
       });
       await isLocked;
-      const request = fetch(`${base}/api/v1/invitations`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'inflight', email: 'inflight@example.com', userType: 'member' }),
-      });
+      // On a connection of its own: fetch would reuse the keep-alive socket of the /readyz
+      // polls, which the server may close as idle (keepAliveTimeout) just as the POST goes out.
+      const request = postOnNewConnection(`${base}/api/v1/invitations`, {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        'content-type': 'application/json',
+      }, JSON.stringify({ username: 'inflight', email: 'inflight@example.com', userType: 'member' }));
+      request.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection first
       await eventually(async () => {
         const [row] = await lock`select count(*)::int as n from pg_locks where not granted and relation = 'users'::regclass`;
         return row!.n > 0;
@@ -203,17 +225,18 @@ describe('graceful shutdown', () => {
       api.child.kill('SIGTERM');
       await eventually(async () => (await fetch(`${base}/healthz`).then(() => false, () => true)), 5_000, 'new connections to be refused');
       expect(api.child.exitCode).toBeNull(); // still draining
-      release();
+      release!();
       await transaction;
 
       const answer = await request;
-      expect(answer.status, await answer.clone().text()).toBe(201);
+      expect(answer.status, answer.body).toBe(201);
       const answeredAt = Date.now();
       const { code, at } = await api.exited;
       expect(code, api.output()).toBe(0);
       expect(at - answeredAt).toBeLessThan(10_000); // not held until the 30 s grace by an idle keep-alive
       await mail.waitFor((m) => m.to.includes('inflight@example.com'), 30_000);
     } finally {
+      release?.(); // a failed step must not leave the lock's transaction (and lock.end()) waiting for ever
       await lock.end();
       worker.shutdown();
       await running;
