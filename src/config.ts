@@ -228,7 +228,7 @@ const workerTuning = {
    * invitation waits weeks, so without a bound the cache grows with the pending invitations; an
    * evicted workflow only costs a replay of its short history when its timer or signal comes
    * (about 25 ms of worker CPU). 150 keeps a loaded worker under 350 MB; a worker with memory to
-   * spare that must expire large batches at once can hold them all ([benchmarks](benchmarks.md), P3 and P4).
+   * spare that must expire large batches at once can hold them all ([benchmarks](benchmarks.md#memory), P3 and P4).
    * @readBy worker start
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(150),
@@ -255,7 +255,7 @@ const workerTuning = {
   /**
    * A workflow bundle built ahead (`npm run build:workflows`). The worker loads it instead of
    * bundling the workflow code with webpack at start, which saves about 100 MiB of RSS and most
-   * of its start-up time ([benchmarks](benchmarks.md)). Rebuild it with every deploy: an old
+   * of its start-up time ([benchmarks](benchmarks.md#memory)). Rebuild it with every deploy: an old
    * bundle runs old workflow code.
    * @unset `dist/workflows.js` under `npm run start:worker` (built just before); otherwise, or
    * empty, webpack bundles the workflows when the worker starts
