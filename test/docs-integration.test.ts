@@ -75,6 +75,8 @@ describe('docs/integration.md', () => {
   let base: string;
   let dir: string;
   beforeAll(async () => {
+    const missing = (await bash('for tool in curl jq; do command -v $tool >/dev/null || echo $tool; done', {})).stdout.trim();
+    if (missing) throw new Error(`docs/integration.md's examples need ${missing.split('\n').join(' and ')} (apt-get install -y curl jq; .ci/run does it)`);
     // platform.example.com resolves to a public address here (nothing leaves: the test network connects to loopback only).
     h = await startHarness({ webhooks: true, webhookHosts: { 'platform.example.com': ['93.184.216.34'] } });
     base = await h.listen();
