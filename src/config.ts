@@ -457,7 +457,7 @@ const schema = z.object({
    * (none: the socket address is the client), a hop count (`1`, `2`: the address that many of
    * our proxies back), or a list of proxy addresses/CIDRs and `loopback`/`linklocal`/`uniquelocal`
    * (`loopback, 10.0.0.0/8`). `true` means one hop, never the leftmost entry, which the client
-   * writes (see ProxyTrust).
+   * writes (ProxyTrust in src/config.ts).
    * @readBy api start
    */
   TRUST_PROXY: proxyTrust,
