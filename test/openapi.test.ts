@@ -102,7 +102,7 @@ describe('the OpenAPI document', () => {
       expect(Object.keys(op.responses), label).toEqual(expect.arrayContaining(['401', '403']));
       required[label] = op.security.flatMap((s: Record<string, string[]>) => Object.entries(s).map(([scheme, roles]) => `${scheme}:${roles.join(',')}`));
     }
-    // The mapping README's "API keys and actors" documents, route by route.
+    // The mapping docs/integration.md's "API keys and scopes" documents, route by route.
     expect(required).toMatchObject({
       'POST /api/v1/invitations': ['bearerAuth:invitations:write'],
       'DELETE /api/v1/invitations/{id}': ['bearerAuth:invitations:write'],

@@ -12,7 +12,7 @@ import { quietTemporalRuntime } from './support/harness.js';
  * replayed against today's workflow bundle, and a change that would make a running workflow
  * take another step than its history says fails here (a nondeterminism error), not in
  * production. To change a workflow incompatibly on purpose: patching, or a new workflow
- * type (README, "The replay test").
+ * type (docs/operations.md, "Upgrading with running workflows").
  */
 const directory = new URL('./histories/', import.meta.url);
 const recorded = readdirSync(directory)

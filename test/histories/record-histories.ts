@@ -14,8 +14,8 @@ import { HISTORY_FIXTURE_PAYLOAD_KEYS } from './fixture-key.js';
 /**
  * Records the histories that test/replay.test.ts replays (`npm run histories:record`): each
  * workflow type along each of its paths, driven through the HTTP API on the dev server, as in
- * production. Re-record only when a workflow change is meant to be incompatible (README,
- * "The replay test"); otherwise the old histories are exactly what must keep replaying.
+ * production. Re-record only when a workflow change is meant to be incompatible
+ * (docs/operations.md, "Upgrading with running workflows"); otherwise the old histories are exactly what must keep replaying.
  */
 let h: Harness;
 let receiver: Server;
