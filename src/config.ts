@@ -4,6 +4,13 @@ import { parseDuration } from './duration.js';
 import { temporalTransportProblems } from './temporal/connection.js';
 import { parsePayloadKeys } from './temporal/payload-codec.js';
 
+/** `https://x/` is `https://x`. A loop: `/\/+$/` is quadratic on many slashes followed by anything else. */
+function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '/') end--;
+  return text.slice(0, end);
+}
+
 /**
  * One validated, frozen configuration shared by the API and the worker. Names are the ones
  * the platform relies on (its API contract); the rest are ours and documented in README.
@@ -105,7 +112,7 @@ const temporalPayloadSettings = {
     z
       .string()
       .optional()
-      .transform((s) => s?.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))
+      .transform((s) => s?.split(',').map((o) => withoutTrailingSlashes(o.trim())).filter(Boolean))
       .pipe(z.array(z.string().url()).min(1).optional()),
   ),
 };
@@ -266,6 +273,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const transportProblems = temporalTransportProblems(c);
   if (transportProblems.length) throw new ConfigError(transportProblems);
-  const publicBaseUrl = (c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
+  const publicBaseUrl = withoutTrailingSlashes(c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`);
   return Object.freeze({ ...c, PUBLIC_BASE_URL: publicBaseUrl });
 }

@@ -78,6 +78,21 @@ describe('the rules of a template', () => {
     expect(hidden.body.errors[0]).toMatchObject({ field: 'body', message: expect.stringContaining('must stay in the mail') });
   });
 
+  it('a body of the largest size built to make the variable pattern backtrack is answered, not left to hold the service (issue 15.1)', async () => {
+    // `{{` and spaces: the old pattern took hours on this (the API shares the test's event loop,
+    // so on the old code this test never got an answer).
+    const unclosed = `{{${' '.repeat(20_000 - 2)}`;
+    for (const res of [await put('user_invitation', { subject: 'Hi', body: unclosed }), await h.api('POST', url('user_invitation', 'en', '/preview'), { subject: 'Hi', body: unclosed })]) {
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toEqual([{ field: 'body', message: expect.stringContaining('must contain the personal link') }]);
+    }
+    const withLink = `<p>{{invitationLink}}</p><p>{{${' '.repeat(20_000 - 34)}</p>`;
+    expect(withLink.length).toBe(20_000);
+    const preview = await h.api('POST', url('user_invitation', 'en', '/preview'), { subject: 'Hi', body: withLink });
+    expect(preview.status).toBe(200);
+    expect(preview.body.text).toContain('sample-token-for-preview');
+  });
+
   it('an unknown type is 404, an unknown locale or field 422', async () => {
     expect((await h.api('GET', url('newsletter'))).status).toBe(404);
     expect((await h.api('GET', url('user_invitation', 'fr'))).status).toBe(422);
