@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   }
   if (!args.csv) throw new Failure(`--csv is required.\n\n${USAGE}`);
   const key = args.key ?? process.env.ADMIN_API_KEY;
-  if (!key) throw new Failure('No admin key: pass --key or set ADMIN_API_KEY (npm start prints it).');
+  if (!key) throw new Failure('No admin key: pass --key or set ADMIN_API_KEY (npm start keeps one in .data/admin-api.key).');
   let base: URL;
   try {
     base = new URL(args.url);

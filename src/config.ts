@@ -177,7 +177,21 @@ const schema = z.object({
   ...shutdownSettings,
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().min(3).default('Invitations <no-reply@invitations.localhost>'),
+  /**
+   * The bootstrap admin key. Unset: `npm start` (and a non-production API process) create one
+   * once in DATA_DIR/admin-api.key; an API process with NODE_ENV=production refuses to start.
+   * Never logged or printed.
+   */
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
+  /** `production` (the npm scripts' default): the API process (`npm run start:api`) needs ADMIN_API_KEY. */
+  NODE_ENV: z.string().optional(),
+  /**
+   * The API's metrics (GET /metrics: request timings per route, counts of problems, logins,
+   * keys minted, …) are served on this port of their own, never on the public PORT; unset: none.
+   */
+  METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  /** The metrics port's bind address: loopback unless a scraper on another host must reach it. */
+  METRICS_HOST: z.string().default('127.0.0.1'),
   INVITATION_TTL: duration('28 days'),
   /** null: no reminder. Longer than INVITATION_TTL also means none (there is no "before"). */
   INVITATION_REMINDER: reminderOffset,
