@@ -82,6 +82,30 @@ const proxyTrust = z
   });
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** `a.example, B.example` → `['a.example', 'b.example']` (IDNA): host names only, no scheme, port or path. */
+const hostList = z
+  .string()
+  .default('')
+  .transform((value, ctx) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+      .map((entry) => {
+        let url: URL | undefined;
+        try {
+          url = new URL(`http://${entry}`);
+        } catch {
+          // reported below
+        }
+        if (!url || url.host !== url.hostname || url.pathname !== '/' || url.username || url.search || url.hash || /[/?#@\\]/.test(entry)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not a host name (a list of names like "help.example.com", no scheme, port or path)` });
+          return '';
+        }
+        return url.hostname;
+      }),
+  );
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
 
 /** Encryption of Temporal payloads and the codec endpoint Temporal UI decodes them with. */
@@ -219,6 +243,11 @@ const schema = z.object({
   /** 32 bytes, base64 or hex: encrypts what an exact re-send needs (security.md 7). */
   EMAIL_ENCRYPTION_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   PRODUCT_NAME: z.string().default('Platform'),
+  /**
+   * Hosts a mail template may link to besides PUBLIC_BASE_URL's origin (comma-separated names,
+   * any scheme and port; default none). Any other link in a template is refused (issue 15.6).
+   */
+  TEMPLATE_LINK_HOSTS: hostList,
   DATA_DIR: z.string().default('.data'),
   /** Public endpoints: requests per minute per client address. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
