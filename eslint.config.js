@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import regexpPlugin from 'eslint-plugin-regexp';
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.data/', '.tools/', 'scratch/', 'src/api/public/assets/', 'coverage/'] },
@@ -14,6 +15,17 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // A regular expression that backtracks super-linearly lets one request hold the event loop
+    // for minutes (issue 15.1: a template variable pattern took 41 s on 3 KB). Every pattern in
+    // src/ must run in linear time on any input.
+    files: ['src/**/*.ts', 'src/**/*.tsx', 'emails/**/*.ts', 'emails/**/*.tsx', 'worker.ts'],
+    plugins: { regexp: regexpPlugin },
+    rules: {
+      'regexp/no-super-linear-backtracking': 'error',
+      'regexp/no-super-linear-move': 'error',
     },
   },
   {

@@ -6,7 +6,7 @@
  *
  * Knobs (env): BENCH_INVITES (300), BENCH_CONCURRENCY (8), BENCH_ACCEPTS (50),
  * BENCH_ACCEPT_CONCURRENCY (4), BENCH_SEARCHES (100), BENCH_BAD_REQUESTS (1000),
- * BENCH_RESENDS (100), BENCH_MAIL_TIMEOUT_MS (120000), BENCH_MAX_SECONDS (600), BENCH_PG_ADMIN_URL,
+ * BENCH_RESENDS (100), BENCH_TEMPLATE_PREVIEWS (20), BENCH_MAIL_TIMEOUT_MS (120000), BENCH_MAX_SECONDS (600), BENCH_PG_ADMIN_URL,
  * TEMPORAL_ADDRESS (use a running server instead of starting a dev server), BENCH_OUT.
  */
 import { randomBytes } from 'node:crypto';
@@ -62,6 +62,7 @@ const settings = {
   badRequests: envInt('BENCH_BAD_REQUESTS', 1000, 0),
   forgotRequests: envInt('BENCH_FORGOT_REQUESTS', 100, 0),
   resends: envInt('BENCH_RESENDS', 100, 0),
+  templatePreviews: envInt('BENCH_TEMPLATE_PREVIEWS', 20, 0),
   mailTimeoutMs: envInt('BENCH_MAIL_TIMEOUT_MS', 120_000, 1000),
   maxSeconds: envInt('BENCH_MAX_SECONDS', 600, 10),
   steadyRate: envInt('BENCH_STEADY_RATE', 20, 1),
@@ -194,6 +195,23 @@ async function timed(phase: Phase, expected: number, method: string, pathname: s
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The largest template body the API takes (src/api/email-templates/schemas.ts). */
+const TEMPLATE_BODY_MAX = 20_000;
+const TEMPLATE_HEAD = '<p><a class="button" href="{{invitationLink}}">Join</a></p>\n';
+
+/** A template as staff write one, paragraphs with variables, filled up to the limit. */
+function normalTemplateBody() {
+  const paragraph = '<p>Hello {{username}}, welcome to {{productName}}. Your invitation is valid until {{expiresAt}}.</p>\n';
+  let body = TEMPLATE_HEAD;
+  while (body.length + paragraph.length + 7 < TEMPLATE_BODY_MAX) body += paragraph;
+  return `${body}<p>${'x'.repeat(TEMPLATE_BODY_MAX - body.length - 7)}</p>`;
+}
+
+/** The same size, `{{` and spaces up to the limit: the input that froze the service (issue 15.1). */
+function adversarialTemplateBody() {
+  return `${TEMPLATE_HEAD}<p>{{${' '.repeat(TEMPLATE_BODY_MAX - TEMPLATE_HEAD.length - 9)}</p>`;
+}
 
 const TOKEN_LINK = /https?:\/\/\S+\/invitations\/accept\S*#token=([A-Za-z0-9_-]+)/;
 const username = (i: number) => `b${tag}-${i}`;
@@ -494,6 +512,20 @@ async function main() {
     mailsPerSecond: copiesSeconds > 0 ? Math.round((copyTimes.length / copiesSeconds) * 10) / 10 : 0,
   };
 
+  // --- 5d: template drafts at the body limit (issue 15.1): a normal one, and one built to make a
+  // backtracking variable pattern take hours (`{{` and spaces, never closed). Both carry the link,
+  // so both go the whole way (rules, sanitising, rendering) and should cost about the same.
+  log(`template preview: ${settings.templatePreviews} normal and ${settings.templatePreviews} adversarial drafts of ${TEMPLATE_BODY_MAX} characters`);
+  const templateNormal = new Phase(1);
+  const templateAdversarial = new Phase(1);
+  const drafts = { normal: normalTemplateBody(), adversarial: adversarialTemplateBody() };
+  for (let i = 0; i < settings.templatePreviews; i++) {
+    await timed(templateNormal, 200, 'POST', '/api/v1/email-templates/user_invitation/preview?locale=en', { body: JSON.stringify({ subject: 'Hi {{username}}', body: drafts.normal }) });
+    await timed(templateAdversarial, 200, 'POST', '/api/v1/email-templates/user_invitation/preview?locale=en', { body: JSON.stringify({ subject: 'Hi {{username}}', body: drafts.adversarial }) });
+  }
+  const templateNormalResult = templateNormal.finish();
+  const templateAdversarialResult = templateAdversarial.finish();
+
   // --- 6: malformed JSON (the cheap path: auth, body limit, parse error → 400 problem) ---
   log(`bad input: ${settings.badRequests} malformed bodies at concurrency ${settings.concurrency}`);
   const bad = new Phase(settings.concurrency);
@@ -590,6 +622,8 @@ async function main() {
       forgotUnknown: forgotUnknownResult,
       resend: resendResult,
       resendDelivery,
+      templateNormal: templateNormalResult,
+      templateAdversarial: templateAdversarialResult,
       badInput: badResult,
       steady,
       overload,
@@ -605,7 +639,7 @@ async function main() {
 
   const failures =
     inviteResult.errors + acceptResult.errors + loginResult.errors + pagesResult.errors + (pagingOk ? 0 : 1) + searchResult.errors + badResult.errors + (inviteResult.ok - inviteToMail.length) +
-    resendResult.errors + resendDelivery.missing +
+    resendResult.errors + resendDelivery.missing + templateNormalResult.errors + templateAdversarialResult.errors +
     [steady, overload].reduce((n, x) => n + (x ? x.createdIncomplete.length + x.refusedButMade.length + x.unanswered : 0), 0);
   return failures;
 }
@@ -665,6 +699,8 @@ function report(r: {
         row('forgot password, unknown address', p.forgotUnknown),
         row('resend POST /emails/{id}/resend', p.resend),
         ['resend → copy at catcher', p.resendDelivery.copies, p.resendDelivery.missing, '-', `${String(p.resendDelivery.mailsPerSecond)} mails/s`, '-', '-', '-', '-', `all in ${String(p.resendDelivery.seconds)} s`],
+        row(`template preview, normal ${TEMPLATE_BODY_MAX} chars`, p.templateNormal),
+        row(`template preview, {{ + spaces, ${TEMPLATE_BODY_MAX} chars`, p.templateAdversarial),
         row('malformed JSON → 400', p.badInput),
       ],
     ),
@@ -707,7 +743,7 @@ function report(r: {
   }
   process.stdout.write(`${out.join('\n')}\n`);
   for (const [name, phase] of Object.entries(p)) {
-    for (const sample of (phase as { errorSamples?: string[] }).errorSamples ?? []) process.stdout.write(`  ${name} error: ${sample}\n`);
+    for (const sample of (phase as { errorSamples?: string[] } | undefined)?.errorSamples ?? []) process.stdout.write(`  ${name} error: ${sample}\n`);
   }
 }
 

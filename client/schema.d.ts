@@ -329,7 +329,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The body is neither application/json nor text/csv */
+                /** @description The body is neither application/json nor text/csv, or the CSV declares a charset other than utf-8, utf8, us-ascii, iso-8859-1, iso8859-1, latin1, windows-1252, cp1252 */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -338,7 +338,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No rows, more than 1,000 rows, a body of the wrong shape, a CSV that cannot be read (header, quoting), an invalid Idempotency-Key, or a key used before for another file */
+                /** @description No rows, more than 1,000 rows, a body of the wrong shape, a CSV that cannot be read (header, quoting, bytes that are not UTF-8 without a charset saying otherwise), an invalid Idempotency-Key, or a key used before for another file */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -781,7 +781,11 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NoFields"];
+                };
+            };
             responses: {
                 /** @description Active until the deadline unless the user logs in before it */
                 200: {
@@ -794,6 +798,15 @@ export interface paths {
                             /** Format: date-time */
                             deadline: string;
                         };
+                    };
+                };
+                /** @description A body was sent, and it is not valid JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
@@ -843,6 +856,15 @@ export interface paths {
                 };
                 /** @description A body was sent, and it is not application/json */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A body was sent with fields (`errors` names them), or not a JSON object: this operation takes none */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1033,7 +1055,11 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NoFields"];
+                };
+            };
             responses: {
                 /** @description The copy is logged and on its way */
                 202: {
@@ -1046,6 +1072,15 @@ export interface paths {
                             /** @description Set when the user's current address differs from the recipient */
                             warning?: string;
                         };
+                    };
+                };
+                /** @description A body was sent, and it is not valid JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
@@ -1111,7 +1146,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Invalid Idempotency-Key, or one already used for another mail */
+                /** @description Invalid Idempotency-Key, or one already used for another mail; or a body with fields (`errors` names them): an exact copy takes none */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1293,7 +1328,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The personal link variable is missing, a variable does not exist, or the fields are invalid */
+                /** @description The personal link variable is missing, a variable does not exist, a link leads elsewhere than PUBLIC_BASE_URL or TEMPLATE_LINK_HOSTS (named in errors), or the fields are invalid */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1572,7 +1607,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The draft is not valid */
+                /** @description The draft is not valid (as for PUT: among others, a link to a host not allowed) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2348,7 +2383,11 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NoFields"];
+                };
+            };
             responses: {
                 /** @description The new delivery, queued */
                 202: {
@@ -2357,6 +2396,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["WebhookDelivery"];
+                    };
+                };
+                /** @description A body was sent, and it is not valid JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
@@ -2406,6 +2454,15 @@ export interface paths {
                 };
                 /** @description A body was sent, and it is not application/json */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A body was sent with fields (`errors` names them), or not a JSON object: this operation takes none */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3145,42 +3202,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Prometheus metrics */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Prometheus text exposition format 0.0.4 */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/plain": string;
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3378,6 +3399,8 @@ export interface components {
             isStaff?: boolean;
             permissions?: string[];
         };
+        /** @description This operation takes no body: send none, or {} */
+        NoFields: Record<string, never>;
         EmailSummary: {
             id: string;
             userId: string;
@@ -3443,7 +3466,7 @@ export interface components {
             /** @example Your invitation to {{productName}} */
             subject: string;
             /**
-             * @description A small subset of HTML: p, br, strong, b, em, i, u, a (href http/https/mailto; class="button" for a button), ul, ol, li, h2, h3, blockquote, hr. Anything else is removed.
+             * @description A small subset of HTML: p, br, strong, b, em, i, u, a (href http/https/mailto; class="button" for a button), ul, ol, li, h2, h3, blockquote, hr. Anything else is removed. Links (each href, and URLs written as text, which mail clients make clickable) may lead only to PUBLIC_BASE_URL's origin and the hosts of TEMPLATE_LINK_HOSTS (a mailto: to addresses at those hosts); any other is a 422 naming it.
              * @example <p>Hello {{username}},</p>
              *     <p><a class="button" href="{{invitationLink}}">Set password</a></p>
              *     <p>Valid until {{expiresAt}}.</p>

@@ -17,6 +17,7 @@ const USAGE = `Usage: npm run invite -- --csv people.csv [--url http://localhost
                  (comma or semicolon; at most 1,000 rows)
   --url URL      the invitation service (default $INVITATIONS_URL or http://localhost:3000)
   --key KEY      admin API key, or a named key with invitations:write (default $ADMIN_API_KEY)
+  --charset CS   the file's charset if not UTF-8: windows-1252, iso-8859-1 or latin1
   --dry-run      check every row on the service and show what would happen; invite nobody
   --actor NAME   who is inviting, for the audit trail (X-Actor)
   --interval MS  how often to ask for progress (default 1000)`;
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
         csv: { type: 'string' },
         url: { type: 'string', default: process.env.INVITATIONS_URL ?? 'http://localhost:3000' },
         key: { type: 'string' },
+        charset: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         actor: { type: 'string' },
         interval: { type: 'string', default: '1000' },
@@ -77,7 +79,7 @@ async function main(): Promise<number> {
   }
   if (!args.csv) throw new Failure(`--csv is required.\n\n${USAGE}`);
   const key = args.key ?? process.env.ADMIN_API_KEY;
-  if (!key) throw new Failure('No admin key: pass --key or set ADMIN_API_KEY (npm start prints it).');
+  if (!key) throw new Failure('No admin key: pass --key or set ADMIN_API_KEY (npm start keeps one in .data/admin-api.key).');
   let base: URL;
   try {
     base = new URL(args.url);
@@ -85,18 +87,21 @@ async function main(): Promise<number> {
     throw new Failure(`--url is not a URL: ${args.url}`);
   }
   const interval = Math.max(100, Number(args.interval) || 1000);
-  let file: string;
+  // The bytes as they are: the service reads them in the declared charset (UTF-8 without one)
+  // and says which line is not, instead of this script turning them into replacement characters.
+  let file: ArrayBuffer;
   try {
-    file = await readFile(args.csv, 'utf8');
+    file = new Uint8Array(await readFile(args.csv)).buffer;
   } catch (error) {
     throw new Failure(`Cannot read ${args.csv}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 
   const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'application/json' };
   if (args.actor) headers['x-actor'] = args.actor;
+  const csvType = args.charset ? `text/csv; charset=${args.charset}` : 'text/csv';
 
   if (args['dry-run']) {
-    const res = await call(base, '/api/v1/invitations/bulk?dryRun=true', { method: 'POST', headers: { ...headers, 'content-type': 'text/csv' }, body: file });
+    const res = await call(base, '/api/v1/invitations/bulk?dryRun=true', { method: 'POST', headers: { ...headers, 'content-type': csvType }, body: file });
     const dry = (await res.json()) as DryRun;
     out(`Dry run of ${args.csv}: nobody was invited.`);
     out();
@@ -111,7 +116,7 @@ async function main(): Promise<number> {
 
   // One key for this run: a retry after a lost answer finds the same batch, never a second.
   const idempotencyKey = `cli-${randomUUID()}`;
-  const res = await call(base, '/api/v1/invitations/bulk', { method: 'POST', headers: { ...headers, 'content-type': 'text/csv', 'idempotency-key': idempotencyKey }, body: file }, 3);
+  const res = await call(base, '/api/v1/invitations/bulk', { method: 'POST', headers: { ...headers, 'content-type': csvType, 'idempotency-key': idempotencyKey }, body: file }, 3);
   let batch = (await res.json()) as Batch;
   const location = res.headers.get('location') ?? `/api/v1/invitations/bulk/${batch.id}`;
   out(`Batch ${batch.id}: ${batch.counts.total} rows, ${batch.counts.failed} refused at once; inviting the rest (${new URL(location, base)}).`);

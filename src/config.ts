@@ -4,6 +4,13 @@ import { parseDuration } from './duration.js';
 import { temporalTransportProblems } from './temporal/connection.js';
 import { parsePayloadKeys } from './temporal/payload-codec.js';
 
+/** `https://x/` is `https://x`. A loop: `/\/+$/` is quadratic on many slashes followed by anything else. */
+function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '/') end--;
+  return text.slice(0, end);
+}
+
 /**
  * One validated, frozen configuration shared by the API and the worker. Names are the ones
  * the platform relies on (its API contract, tagged @contract); the rest are ours. The JSDoc
@@ -77,6 +84,30 @@ const proxyTrust = z
   });
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** `a.example, B.example` → `['a.example', 'b.example']` (IDNA): host names only, no scheme, port or path. */
+const hostList = z
+  .string()
+  .default('')
+  .transform((value, ctx) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+      .map((entry) => {
+        let url: URL | undefined;
+        try {
+          url = new URL(`http://${entry}`);
+        } catch {
+          // reported below
+        }
+        if (!url || url.host !== url.hostname || url.pathname !== '/' || url.username || url.search || url.hash || /[/?#@\\]/.test(entry)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not a host name (a list of names like "help.example.com", no scheme, port or path)` });
+          return '';
+        }
+        return url.hostname;
+      }),
+  );
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional());
 
 /** Encryption of Temporal payloads and the codec endpoint Temporal UI decodes them with. */
@@ -131,7 +162,7 @@ const temporalPayloadSettings = {
     z
       .string()
       .optional()
-      .transform((s) => s?.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean))
+      .transform((s) => s?.split(',').map((o) => withoutTrailingSlashes(o.trim())).filter(Boolean))
       .pipe(z.array(z.string().url()).min(1).optional()),
   ),
 };
@@ -331,11 +362,30 @@ const schema = z.object({
   /**
    * The bootstrap admin key (at least 16 characters): every scope, and the only key that
    * manages named API keys ([integration: API keys](integration.md#api-keys-and-scopes)).
-   * @unset generated per start and printed
+   * Never logged or printed.
+   * @unset `npm start` (and a non-production API process) create one once in `DATA_DIR/admin-api.key`; an API process with `NODE_ENV=production` refuses to start
    * @contract
    * @readBy api start
    */
   ADMIN_API_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
+  /**
+   * `production` (the npm scripts' default): the API process (`npm run start:api`) needs `ADMIN_API_KEY`.
+   * @unset not production
+   * @readBy api
+   */
+  NODE_ENV: z.string().optional(),
+  /**
+   * The API's metrics (GET /metrics: request timings per route, counts of problems, logins,
+   * keys minted, …) are served on this port of their own, never on the public `PORT`.
+   * @unset no metrics endpoint
+   * @readBy api start
+   */
+  METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  /**
+   * The metrics port's bind address: loopback unless a scraper on another host must reach it.
+   * @readBy api start
+   */
+  METRICS_HOST: z.string().default('127.0.0.1'),
   /**
    * Lifetime of an invitation link (`28 days`, `15s`, `1 day 12 hours`). The 28 days are the
    * platform's explicit choice, longer than the 7 days NIST SP 800-63B suggests for enrollment codes.
@@ -411,6 +461,12 @@ const schema = z.object({
    * @readBy api worker start
    */
   PRODUCT_NAME: z.string().default('Platform'),
+  /**
+   * Hosts a mail template may link to besides `PUBLIC_BASE_URL`'s origin (comma-separated
+   * names, any scheme and port; default none). Any other link in a template is refused (issue 15.6).
+   * @readBy api start
+   */
+  TEMPLATE_LINK_HOSTS: hostList,
   /**
    * Where `npm start` keeps its embedded data (Postgres, Temporal's histories, generated keys).
    * @readBy start
@@ -555,6 +611,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const transportProblems = temporalTransportProblems(c);
   if (transportProblems.length) throw new ConfigError(transportProblems);
-  const publicBaseUrl = (c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '');
+  const publicBaseUrl = withoutTrailingSlashes(c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`);
   return Object.freeze({ ...c, PUBLIC_BASE_URL: publicBaseUrl });
 }

@@ -30,9 +30,13 @@ export function parseDuration(text: string): number | undefined {
   const normalized = text.trim().toLowerCase();
   // The whole text must be "<number> <unit>" pairs, e.g. "1 day 12 hours".
   if (!/^(\d+(\.\d+)?\s*[a-z]+\s*)+$/.test(normalized)) return undefined;
+  // Checked above, so the tokens alternate: a number, then its unit. (One pattern per token:
+  // `(\d+…)\s*([a-z]+)` would rescan each run of digits from every digit in it.)
+  const tokens = normalized.match(/\d+(?:\.\d+)?|[a-z]+/g)!;
   let total = 0;
-  for (const [, amount, unit] of normalized.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)/g)) {
-    const factor = units[unit!];
+  for (let t = 0; t < tokens.length; t += 2) {
+    const amount = tokens[t]!;
+    const factor = units[tokens[t + 1]!];
     if (factor === undefined) return undefined;
     total += Number(amount) * factor;
   }

@@ -3,17 +3,19 @@ import { serve } from '@hono/node-server';
 import type { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createApp } from './api/app.js';
+import { createMetrics, servedMetrics } from './api/ops/routes.js';
 import { loadConfig } from './config.js';
 import { startMailCatcher, type MailCatcher } from './dev/mail-catcher.js';
 import { startTemporalDevServer, type DevServer } from './dev/temporal-dev-server.js';
 import { createLogger } from './log.js';
 import { createSmtpMailer } from './mail/mailer.js';
-import { adminKeys, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
+import { adminKey, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { startInvitationReconciler } from './invitations/reconciler.js';
 import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
 import { startTracing } from './telemetry.js';
+import { serveMetrics } from './metrics.js';
 
 /**
  * `npm start`: the whole service in one process on embedded defaults — a Temporal dev server
@@ -85,8 +87,13 @@ async function main() {
     await connection.close();
   });
 
-  const keys = adminKeys(config);
-  const app = createApp({ db: database.db, temporal, config, log, adminKeys: keys.keys });
+  const admin = adminKey(config);
+  const metrics = createMetrics();
+  const app = createApp({ db: database.db, temporal, config, log, adminKeys: [admin.key] }, metrics);
+  if (config.METRICS_PORT !== undefined) {
+    const metricsServer = await serveMetrics(servedMetrics(metrics), config.METRICS_PORT, config.METRICS_HOST);
+    cleanups.push(() => metricsServer.close());
+  }
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   // First to stop: requests already received finish (they may need the worker), then the worker drains.
   cleanups.unshift(() => drainHttpServer(server as Server, config.API_SHUTDOWN_GRACE_TIME));
@@ -96,16 +103,20 @@ async function main() {
   });
 
   const base = `http://localhost:${config.PORT}`;
+  // Where the key is, never the key itself: this output ends up in terminals' scrollback and
+  // in the logs of whatever runs `npm start` (issue 15.5).
+  const bearer = admin.file ? `$(cat ${admin.file})` : '$ADMIN_API_KEY';
   const lines = [
     '',
     'Invitation service is running.',
     `  API            ${base}/api/v1   (docs: ${base}/docs)`,
-    `  Admin API key  ${keys.keys[0]}${keys.generated ? '   (generated; set ADMIN_API_KEY to fix it)' : ''}`,
+    `  Admin API key  ${admin.file ? `in ${admin.file}   (created once; set ADMIN_API_KEY to choose one)` : 'from ADMIN_API_KEY'}`,
     `  Temporal       ${temporalAddress}${devServer ? `   UI: ${devServer.uiUrl}` : ''}`,
     `  Codec endpoint ${codecEndpoint.url}   (payloads are encrypted; Temporal UI decodes through it)`,
     `  Mail inbox     ${catcher ? catcher.inboxUrl : `SMTP ${new URL(config.SMTP_URL!).host}`}`,
     `  Database       ${database.description}`,
-    `  Try: curl -X POST ${base}/api/v1/invitations -H 'authorization: Bearer ${keys.keys[0]}' -H 'content-type: application/json' \\`,
+    ...(config.METRICS_PORT !== undefined ? [`  Metrics        http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics`] : []),
+    `  Try: curl -X POST ${base}/api/v1/invitations -H "authorization: Bearer ${bearer}" -H 'content-type: application/json' \\`,
     `         -d '{"username":"erika","email":"erika@example.com","userType":"member","locale":"en"}'`,
     '',
   ];

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, register } from 'prom-client';
+import { collectDefaultMetrics, Counter, register, type Registry } from 'prom-client';
 
 /**
  * Domain metrics, in prom-client's default registry so that whichever process runs the
@@ -37,19 +37,30 @@ export const defaultRegistry = register;
  * A worker process on its own has no API: it serves its domain metrics (and Node's) on a
  * port of its own for Prometheus to scrape, bound to loopback like the other side doors.
  */
-export async function serveWorkerMetrics(port: number, host = '127.0.0.1'): Promise<Server> {
+export function serveWorkerMetrics(port: number, host = '127.0.0.1'): Promise<Server> {
   collectDefaultMetrics({ register });
+  return serveMetrics(register, port, host);
+}
+
+/**
+ * `GET /metrics` of one registry on a port of its own (the worker's, the API's METRICS_PORT):
+ * counts and timings are for the operators' scraper, not for whoever reaches the public port.
+ */
+export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
-    register.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': register.contentType }).end(text),
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       () => res.writeHead(500).end(),
     );
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
   return server;
 }
 

@@ -118,9 +118,28 @@ export function startCodecEndpoint(config: Config, codec: PayloadCodec, port: nu
   });
 }
 
-export function adminKeys(config: Config): { keys: string[]; generated: boolean } {
-  if (config.ADMIN_API_KEY) return { keys: [config.ADMIN_API_KEY], generated: false };
-  return { keys: [randomBytes(24).toString('base64url')], generated: true };
+/** Where the local bootstrap key is kept when ADMIN_API_KEY is unset. */
+export function adminKeyFile(config: Config): string {
+  return path.join(config.DATA_DIR, 'admin-api.key');
+}
+
+/**
+ * The bootstrap admin key: ADMIN_API_KEY, or for local use one created once under DATA_DIR
+ * (mode 600) beside the other local keys, so it survives a restart and is never written
+ * into a log or the start-up output: they name the file. (An API process in production
+ * refuses to start without ADMIN_API_KEY instead: each replica would make its own.)
+ */
+export function adminKey(config: Config): { key: string; file: string | null } {
+  if (config.ADMIN_API_KEY) return { key: config.ADMIN_API_KEY, file: null };
+  const key = localKey(config, {
+    setting: 'ADMIN_API_KEY',
+    value: undefined,
+    sharedThrough: undefined,
+    file: path.basename(adminKeyFile(config)),
+    create: () => randomBytes(32).toString('base64url'),
+    format: 'at least 16 characters',
+  });
+  return { key, file: adminKeyFile(config) };
 }
 
 /**

@@ -97,9 +97,9 @@ describe('a link confirms only the address it was mailed to (R4, R7)', () => {
 });
 
 describe('a record the database no longer has (a restore, a manual delete)', () => {
-  it('ends the invitation workflow with outcome gone at its deadline, counted in /metrics, instead of retrying forever', async () => {
+  it('ends the invitation workflow with outcome gone at its deadline, counted in the metrics, instead of retrying forever', async () => {
     const metric = async () => {
-      const text = (await short.api('GET', '/metrics')).body as string;
+      const text = await short.metrics();
       const line = text.split('\n').find((l) => l.startsWith('invitation_records_gone_total{step="expireInvitation"}'));
       return line ? Number(line.split(' ').at(-1)) : 0;
     };

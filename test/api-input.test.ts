@@ -50,6 +50,19 @@ describe('bad requests get a clear problem document and change nothing', () => {
     expect(await countUsers()).toBe(before);
   });
 
+  it('a POST that takes no body refuses one with fields (422 naming them) instead of ignoring it (issue 15.7)', async () => {
+    const nobody = '01900000-0000-7000-8000-000000000000';
+    for (const path of [`/api/v1/emails/${nobody}/resend`, `/api/v1/users/${nobody}/reactivate`, `/api/v1/webhooks/${nobody}/deliveries/${nobody}/redeliver`]) {
+      const withField = await h.api('POST', path, { until: '2099-01-01T00:00:00Z' });
+      expect(withField.status, path).toBe(422);
+      isProblem(withField, 422);
+      expect(withField.body.errors, path).toEqual([{ field: 'until', message: expect.any(String) }]);
+      // Nothing, or an empty object, is what they take: past the body, the id is unknown.
+      expect((await h.api('POST', path, {})).status, path).toBe(404);
+      expect((await h.api('POST', path)).status, path).toBe(404);
+    }
+  });
+
   it('lists every invalid field at once with 422', async () => {
     const before = await countUsers();
     const empty = await invite({});

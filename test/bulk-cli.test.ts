@@ -68,6 +68,17 @@ describe('npm run invite', () => {
     expect(creators).toEqual([{ created_by: 'staff:cli' }, { created_by: 'staff:cli' }]);
   });
 
+  it('sends the file as it is: a Latin-1 file with --charset is read as such, without it the service names the line that is not UTF-8', { timeout: 60_000 }, async () => {
+    const latin1 = path.join(dir, 'latin1.csv');
+    writeFileSync(latin1, Buffer.from('username,email,userType\nlatin.jürgen,latin.j@example.com,member\n', 'latin1'));
+    const declared = await invite(['--csv', latin1, '--url', base, '--dry-run', '--charset', 'iso-8859-1']);
+    expect(declared.code, declared.stderr).toBe(0);
+    expect(declared.stdout).toMatch(/would be invited\s+1/);
+    const undeclared = await invite(['--csv', latin1, '--url', base, '--dry-run']);
+    expect(undeclared.code).toBe(1);
+    expect(undeclared.stderr).toMatch(/422.*not UTF-8 \(line 2\)/);
+  });
+
   it('exits 0 when every row was invited', { timeout: 120_000 }, async () => {
     const run = await invite(['--csv', file('ok.csv', 'username;email;userType\r\nok.one;ok.one@example.com;member\r\n'), '--url', base, '--interval', '200']);
     expect(run.code, run.stderr + run.stdout).toBe(0);

@@ -214,6 +214,31 @@ describe('what is refused', () => {
     }
   });
 
+  it('a CSV is read in the charset it declares: Latin-1 and Windows-1252 as such, bytes not UTF-8 without one a 422 naming the line, an unknown charset a 415 (issue 15.7)', async () => {
+    const file = 'username,email,userType\nlatin.jürgen,jurgen@example.com,member\nlatin.zoë,zoe@example.com,member\n';
+    const post = (bytes: Uint8Array, contentType: string) =>
+      h.app.request('/api/v1/invitations/bulk?dryRun=true', { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': contentType }, body: bytes.slice().buffer });
+    const latin1 = new Uint8Array(Buffer.from(file, 'latin1'));
+    for (const type of ['text/csv; charset=iso-8859-1', 'text/csv;charset="ISO-8859-1"', 'text/csv; charset=latin1', 'text/csv; charset=windows-1252', 'text/csv; charset=utf-8']) {
+      const res = await post(type.endsWith('utf-8') ? new TextEncoder().encode(file) : latin1, type);
+      expect(res.status, type).toBe(200);
+      const body = (await res.json()) as { rows: Array<{ username: string; status: string }> };
+      expect(body.rows.map((r) => [r.username, r.status]), type).toEqual([
+        ['latin.jürgen', 'valid'],
+        ['latin.zoë', 'valid'],
+      ]);
+    }
+    const undeclared = await post(latin1, 'text/csv');
+    expect(undeclared.status).toBe(422);
+    expect(undeclared.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await undeclared.json()) as { detail: string }).detail).toMatch(/not UTF-8 \(line 2\).*charset=windows-1252/);
+    for (const type of ['text/csv; charset=shift_jis', 'text/csv; charset=utf-16']) {
+      const unsupported = await post(latin1, type);
+      expect(unsupported.status, type).toBe(415);
+      expect(((await unsupported.json()) as { detail: string }).detail, type).toMatch(/declares charset=.*one of utf-8, .*iso-8859-1, .*windows-1252/);
+    }
+  });
+
   it('no body at all is a 422; an unknown batch a 404', async () => {
     expect((await h.api('POST', '/api/v1/invitations/bulk')).status).toBe(422);
     expect((await batch('00000000-0000-4000-8000-000000000000')).status).toBe(404);

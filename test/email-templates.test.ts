@@ -4,7 +4,7 @@ import { eventually, linkFrom, startHarness, type Harness } from './support/harn
 /** Editable templates (R6) through the API, with real invitations and mails at a real SMTP server. */
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ config: { TEMPLATE_LINK_HOSTS: 'help.example.com, www.help.example.com' } });
 });
 afterAll(async () => h?.close());
 
@@ -76,6 +76,63 @@ describe('the rules of a template', () => {
     const hidden = await put('user_invitation', { subject: 'Hi', body: '<p>Hi</p><script>location = "{{invitationLink}}"</script>' });
     expect(hidden.status).toBe(422);
     expect(hidden.body.errors[0]).toMatchObject({ field: 'body', message: expect.stringContaining('must stay in the mail') });
+  });
+
+  it('a body of the largest size built to make the variable pattern backtrack is answered, not left to hold the service (issue 15.1)', async () => {
+    // `{{` and spaces: the old pattern took hours on this (the API shares the test's event loop,
+    // so on the old code this test never got an answer).
+    const unclosed = `{{${' '.repeat(20_000 - 2)}`;
+    for (const res of [await put('user_invitation', { subject: 'Hi', body: unclosed }), await h.api('POST', url('user_invitation', 'en', '/preview'), { subject: 'Hi', body: unclosed })]) {
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toEqual([{ field: 'body', message: expect.stringContaining('must contain the personal link') }]);
+    }
+    const withLink = `<p>{{invitationLink}}</p><p>{{${' '.repeat(20_000 - 34)}</p>`;
+    expect(withLink.length).toBe(20_000);
+    const preview = await h.api('POST', url('user_invitation', 'en', '/preview'), { subject: 'Hi', body: withLink });
+    expect(preview.status).toBe(200);
+    expect(preview.body.text).toContain('sample-token-for-preview');
+  });
+
+  it('a link to any host but PUBLIC_BASE_URL and TEMPLATE_LINK_HOSTS is refused with 422 naming it, however it is spelled (issue 15.6)', async () => {
+    const before = (await h.api('GET', url('user_invitation'))).body;
+    const join = '<p><a href="{{invitationLink}}">Join</a></p>';
+    const foreign: Array<[body: string, named: string]> = [
+      // The button elsewhere, and the real link's text wrapped in a foreign href.
+      [`<p><a class="button" href="https://evil.example/login">Set password</a></p>${join}`, 'https://evil.example/login'],
+      [`<p><a href="https://evil.example/x">{{invitationLink}}</a></p>${join}`, 'https://evil.example/x'],
+      [`<p><a href="https://evil&#46;example/e">x</a></p>${join}`, 'https://evil.example/e'],
+      [`<p><a href="https://localhost:3999@evil.example/u">x</a></p>${join}`, 'https://localhost:3999@evil.example/u'],
+      [`<p><a href="http://localhost:4000/other-port">x</a></p>${join}`, 'http://localhost:4000/other-port'],
+      [`<p><a href="/relative">x</a></p>${join}`, '/relative'],
+      // Text that mail clients make clickable.
+      [`<p>Sign in at https://evil.example/text.</p>${join}`, 'https://evil.example/text'],
+      [`<p>Or www.evil.example/www</p>${join}`, 'www.evil.example/www'],
+      // Replies: every address of a mailto counts.
+      [`<p><a href="mailto:help@help.example.com,phish@evil.example">ask</a></p>${join}`, 'mailto:help@help.example.com,phish@evil.example'],
+      [`<p><a href="mailto:help@help.example.com?cc=phish@evil.example">ask</a></p>${join}`, 'mailto:help@help.example.com?cc=phish@evil.example'],
+    ];
+    for (const [body, named] of foreign) {
+      for (const res of [await put('user_invitation', { subject: 'Hi', body }), await h.api('POST', url('user_invitation', 'en', '/preview'), { subject: 'Hi', body })]) {
+        expect(res.status, body).toBe(422);
+        expect(res.headers.get('content-type')).toContain('application/problem+json');
+        expect(res.body.errors, body).toEqual([{ field: 'body', message: expect.stringContaining(`"${named}"`) }]);
+      }
+    }
+    const subject = await put('user_invitation', { subject: 'Go to https://evil.example/s', body: join });
+    expect(subject.body.errors).toEqual([{ field: 'subject', message: expect.stringContaining('"https://evil.example/s"') }]);
+    expect((await h.api('GET', url('user_invitation'))).body).toEqual(before);
+  });
+
+  it("links to PUBLIC_BASE_URL's origin and to the hosts of TEMPLATE_LINK_HOSTS are kept", async () => {
+    const body =
+      '<p><a class="button" href="{{invitationLink}}">Join</a> or read <a href="http://localhost:3999/help?a=1&amp;b=2">our help</a>, ' +
+      '<a href="https://HELP.example.com:8443/faq">the FAQ</a>, https://help.example.com/text. And www.help.example.com/www, ' +
+      'or <a href="mailto:support@help.example.com?cc=desk@localhost">write to us</a>.</p>';
+    const saved = await put('user_invitation', { subject: 'Welcome, see https://help.example.com', body });
+    expect(saved.body.errors ?? []).toEqual([]);
+    expect(saved.status).toBe(200);
+    expect(saved.body.body).toContain('href="https://HELP.example.com:8443/faq"');
+    await h.api('DELETE', url('user_invitation'));
   });
 
   it('an unknown type is 404, an unknown locale or field 422', async () => {

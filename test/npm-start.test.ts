@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -48,14 +48,24 @@ async function startService(env: Record<string, string>) {
 
 describe('npm start', () => {
   it('runs the whole service on embedded defaults, and a restart keeps pending invitations', async () => {
-    const ports = { PORT: await freePort(), TEMPORAL_DEV_PORT: await freePort(), TEMPORAL_UI_PORT: await freePort(), TEMPORAL_CODEC_PORT: await freePort(), MAILCATCHER_SMTP_PORT: await freePort(), MAILCATCHER_HTTP_PORT: await freePort() };
+    const ports = { PORT: await freePort(), TEMPORAL_DEV_PORT: await freePort(), TEMPORAL_UI_PORT: await freePort(), TEMPORAL_CODEC_PORT: await freePort(), MAILCATCHER_SMTP_PORT: await freePort(), MAILCATCHER_HTTP_PORT: await freePort(), METRICS_PORT: await freePort() };
     const env = Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
     const api = `http://127.0.0.1:${ports.PORT}`;
     const inbox = `http://127.0.0.1:${ports.MAILCATCHER_HTTP_PORT}`;
 
-    const first = await startService(env);
+    const first = await startService({ ...env, ADMIN_API_KEY: '' });
     const banner = first.output();
-    const key = /Admin API key\s+(\S+)/.exec(banner)![1]!;
+    // The key made for local use is kept in the data folder, for its owner only; the output
+    // names the file and never holds the key (issue 15.5).
+    const keyFile = path.join(dataDir, 'admin-api.key');
+    const key = readFileSync(keyFile, 'utf8').trim();
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(banner).toContain(`Admin API key  in ${keyFile}`);
+    expect(banner).toContain(`Bearer $(cat ${keyFile})`);
+    expect(banner).not.toContain(key);
+    // The metrics are on their port, not on the public one.
+    expect((await fetch(`${api}/metrics`)).status).toBe(404);
+    expect(await (await fetch(`http://127.0.0.1:${ports.METRICS_PORT}/metrics`)).text()).toContain('http_request_duration_seconds');
     expect(banner).toContain(`http://localhost:${ports.TEMPORAL_UI_PORT}`);
     expect(banner).toContain(inbox);
     expect(banner).toContain('embedded PGlite');
@@ -83,6 +93,7 @@ describe('npm start', () => {
 
     // Same data folder, same ports: the user and its waiting workflow are still there.
     const second = await startService({ ...env, ADMIN_API_KEY: 'a-fixed-admin-key-for-the-restart' });
+    expect(second.output()).not.toContain('a-fixed-admin-key-for-the-restart');
     // The payload key was created once in the data folder; the second run used it too.
     const temporal = new Client({
       connection: await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` }),
@@ -101,7 +112,7 @@ describe('npm start', () => {
       expect(accept.status).toBe(200);
       expect((await handle.result()).outcome).toBe('accepted');
       const old = await fetch(`${api}/api/v1/users`, { headers: { authorization: `Bearer ${key}` } });
-      expect(old.status).toBe(401); // the generated key was for the first run only
+      expect(old.status).toBe(401); // ADMIN_API_KEY replaces the local key
     } finally {
       await temporal.connection.close();
       await second.stop();

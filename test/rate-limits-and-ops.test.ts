@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkFrom, startHarness, type Harness } from './support/harness.js';
+import { ADMIN_KEY, linkFrom, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
 async function activeUser(username: string, email: string) {
@@ -79,12 +79,14 @@ describe('rate limits on public endpoints (security.md 15)', () => {
 });
 
 describe('operations endpoints', () => {
-  it('health, readiness, metrics, OpenAPI and docs', async () => {
+  it('health, readiness, metrics (on their own port, not the public one), OpenAPI and docs', async () => {
     expect((await h.api('GET', '/healthz')).body).toEqual({ status: 'ok' });
     expect((await h.api('GET', '/readyz')).body).toEqual({ status: 'ready', database: 'ok', temporal: 'ok' });
-    const metrics = await h.api('GET', '/metrics');
-    expect(metrics.body).toContain('http_request_duration_seconds_bucket');
-    expect(metrics.body).toMatch(/http_problems_total\{type="TooManyRequests",status="429"\} \d+/);
+    const metrics = await h.metrics();
+    expect(metrics).toContain('http_request_duration_seconds_bucket');
+    expect(metrics).toMatch(/http_problems_total\{type="TooManyRequests",status="429"\} \d+/);
+    // Counts of logins, keys and resends are for the operators' scraper (METRICS_PORT, issue 15.5).
+    for (const key of [ADMIN_KEY, '']) expect((await h.api('GET', '/metrics', undefined, { authorization: key && `Bearer ${key}` })).status).toBe(404);
     const spec = await h.api('GET', '/api/v1/openapi.json', undefined, { authorization: '' });
     expect(spec.status).toBe(200);
     const paths = Object.keys(spec.body.paths);

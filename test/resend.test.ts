@@ -68,6 +68,26 @@ describe('re-sending a mail from the email log (R7)', () => {
     await sentCopy(res.body.email.id);
   });
 
+  it('a body with fields ({"to": …}) is refused with 422 naming them and sends nothing; none, or {}, sends the copy (issue 15.7)', async () => {
+    const first = await invited('copy.body');
+    const post = (body: unknown) => h.api('POST', `/api/v1/emails/${first.emailId}/resend`, body);
+    const redirected = await post({ to: 'attacker@evil.example' });
+    expect(redirected.status).toBe(422);
+    expect(redirected.headers.get('content-type')).toContain('application/problem+json');
+    expect(redirected.body.errors).toEqual([{ field: 'to', message: expect.any(String) }]);
+    for (const body of [{ subject: 'changed', html: '<p>x</p>' }, [first.email], JSON.stringify('attacker@evil.example'), 'null']) {
+      expect((await post(body)).status, JSON.stringify(body)).toBe(422);
+    }
+    expect((await post('{"to": ')).status).toBe(400);
+    expect((await h.api('GET', `/api/v1/emails?userId=${first.userId}`)).body.items).toHaveLength(1);
+
+    const copy = await post({});
+    expect(copy.status).toBe(202);
+    await sentCopy(copy.body.email.id);
+    expect(mailsTo(first.email)).toHaveLength(2);
+    expect(mailsTo('attacker@evil.example')).toEqual([]);
+  });
+
   it('an accepted invitation cannot be re-sent (409)', async () => {
     const first = await invited('copy.accepted');
     expect((await h.api('POST', '/api/v1/public/invitations/accept', { token: linkFrom(first.mail.text).token, password: 'a perfectly fine passphrase' }, pub)).status).toBe(200);

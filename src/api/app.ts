@@ -10,7 +10,7 @@ import { routeRequirements } from './api-keys/security.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { allowedMethods, authenticate, limitBody, noStore, requireJsonBody, type ApiEnv } from './middleware.js';
 import { BULK_PATH, registerBulkRoutes } from './bulk/routes.js';
-import { createMetrics, registerOpsRoutes } from './ops/routes.js';
+import { createMetrics, registerOpsRoutes, type Metrics } from './ops/routes.js';
 import { problemResponse, toDomainError, validationError } from './problem.js';
 import { registerPages } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
@@ -19,7 +19,8 @@ import { registerWebhookRoutes } from './webhooks/routes.js';
 import { activeTracing } from '../telemetry.js';
 import { traceRequests } from './tracing.js';
 
-export function createApp(deps: AppDeps) {
+/** `metrics`: pass your own to serve them (servedMetrics, on METRICS_PORT); the app never serves them itself. */
+export function createApp(deps: AppDeps, metrics: Metrics = createMetrics()) {
   const app = new OpenAPIHono<ApiEnv>({
     // Every schema failure becomes the same 422 problem document, field by field. The
     // validator also hands over what was sent (untyped here), to tell "wrong type" from "missing".
@@ -27,7 +28,6 @@ export function createApp(deps: AppDeps) {
       if (!result.success) throw validationError(result.error, (result as { data?: unknown }).data);
     },
   });
-  const metrics = createMetrics();
 
   // First, so the span covers everything below it (off unless tracing is configured).
   if (activeTracing()) app.use('*', traceRequests);
@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps) {
   registerWebhookRoutes(app, deps);
   registerPublicRoutes(app, deps);
   registerPages(app);
-  registerOpsRoutes(app, deps, metrics);
+  registerOpsRoutes(app, deps);
   registerDocs(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -79,10 +79,23 @@ export const bodyProblems = {
   415: problem('The body is not application/json'),
   422: problem('Invalid fields; `errors` names each one'),
 } as const;
-/** POST operations without a body of their own still refuse a huge or non-JSON one. */
+/**
+ * The request body of a POST that takes none: nothing, or `{}`. A field sent there (`{"to": …}`
+ * on a resend) is refused with a 422 naming it, as strict schemas refuse unknown fields
+ * everywhere else, instead of being ignored: the caller meant something we would not do.
+ */
+export const noBody = {
+  body: {
+    content: { 'application/json': { schema: z.object({}).strict().openapi('NoFields', { description: 'This operation takes no body: send none, or {}' }) } },
+    required: false,
+  },
+};
+/** POST operations without a body of their own (`noBody`) refuse anything but an empty one. */
 export const bodylessPostProblems = {
+  400: problem('A body was sent, and it is not valid JSON'),
   413: problem('The body is larger than 64 KiB'),
   415: problem('A body was sent, and it is not application/json'),
+  422: problem('A body was sent with fields (`errors` names them), or not a JSON object: this operation takes none'),
 } as const;
 /** The public endpoints share a per-client rate limit. */
 export const rateLimited = {

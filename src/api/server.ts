@@ -5,9 +5,11 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startTracing } from '../telemetry.js';
-import { adminKeys, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
+import { adminKey, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
 import { describeTemporalTransport, temporalTransport } from '../temporal/connection.js';
+import { serveMetrics } from '../metrics.js';
 import { createApp } from './app.js';
+import { createMetrics, servedMetrics } from './ops/routes.js';
 
 /**
  * The API process on its own, against external Postgres and Temporal (api.md names).
@@ -16,8 +18,16 @@ import { createApp } from './app.js';
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL);
 const missing = (['DATABASE_URL', 'TEMPORAL_ADDRESS'] as const).filter((name) => !config[name]);
-if (missing.length) {
-  log.fatal(`The API process needs ${missing.join(' and ')}; for everything embedded use npm start.`);
+const problems = [
+  ...(missing.length ? [`the API process needs ${missing.join(' and ')} (for everything embedded use npm start)`] : []),
+  // A key made up here would differ on every replica, and someone would have to read it from
+  // the log (issue 15.5): in production the operator sets one, the same on every API process.
+  ...(config.NODE_ENV === 'production' && !config.ADMIN_API_KEY
+    ? ['ADMIN_API_KEY is required with NODE_ENV=production: set the same key (at least 16 characters, e.g. `openssl rand -base64 32`) on every API process']
+    : []),
+];
+if (problems.length) {
+  log.fatal(`Not starting: ${problems.join('; ')}.`);
   process.exit(1);
 }
 // Before the client and app are made: they add their tracing only when it is on (OTEL_* env).
@@ -30,12 +40,16 @@ const temporal = await connectTemporal(config, config.TEMPORAL_ADDRESS!, payload
 log.info(`Temporal ${config.TEMPORAL_NAMESPACE} on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);
 // Invitations are started with our search attributes; make sure the cluster knows them.
 await ensureSearchAttributes(temporal.connection as Connection, config.TEMPORAL_NAMESPACE);
-const keys = adminKeys(config);
-if (keys.generated) log.warn({ adminApiKey: keys.keys[0] }, 'ADMIN_API_KEY unset: generated one for this process');
-const app = createApp({ db: database.db, temporal, config, log, adminKeys: keys.keys });
+const admin = adminKey(config);
+// The file, never the key: a log is read by more people than the key is meant for.
+if (admin.file) log.warn(`ADMIN_API_KEY unset: using the local key in ${admin.file} (not for production)`);
+const metrics = createMetrics();
+const app = createApp({ db: database.db, temporal, config, log, adminKeys: [admin.key] }, metrics);
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
   log.info(`API listening on http://${info.address}:${info.port}`),
 );
+const metricsServer = config.METRICS_PORT === undefined ? undefined : await serveMetrics(servedMetrics(metrics), config.METRICS_PORT, config.METRICS_HOST);
+if (metricsServer) log.info(`API metrics on http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics`);
 // Only where asked for: several API processes on one host would fight over one port.
 const codecEndpoint = config.TEMPORAL_CODEC_PORT === undefined ? undefined : await startCodecEndpoint(config, payloadCodec, config.TEMPORAL_CODEC_PORT);
 if (codecEndpoint) log.info(`Temporal codec endpoint on ${codecEndpoint.url}`);
@@ -46,6 +60,7 @@ const shutdown = async () => {
   log.info('stopping: no new connections; requests in flight finish');
   await drainHttpServer(server as Server, config.API_SHUTDOWN_GRACE_TIME);
   await codecEndpoint?.close();
+  metricsServer?.close();
   await temporal.connection.close();
   await database.close();
   await tracing?.shutdown();

@@ -1,6 +1,53 @@
+import { isUtf8 } from 'node:buffer';
 import { CsvError, parse } from 'csv-parse/sync';
 import { DomainError } from '../errors.js';
 import { BULK_MAX_ROWS, BULK_COLUMNS, type BulkColumn, type SubmittedRow } from './rows.js';
+
+/**
+ * The charsets a CSV may declare (`text/csv; charset=…`), by their lower-case label, and the
+ * decoder each is read with. Spreadsheets on Windows in Western Europe save Windows-1252 and
+ * call it ISO-8859-1 or Latin-1; as in browsers (WHATWG Encoding), those labels decode as
+ * Windows-1252, which differs from ISO-8859-1 only in C1 controls no name or address holds.
+ */
+const CSV_CHARSETS: Record<string, 'utf-8' | 'windows-1252'> = {
+  'utf-8': 'utf-8',
+  utf8: 'utf-8',
+  'us-ascii': 'utf-8',
+  'iso-8859-1': 'windows-1252',
+  'iso8859-1': 'windows-1252',
+  latin1: 'windows-1252',
+  'windows-1252': 'windows-1252',
+  cp1252: 'windows-1252',
+};
+export const csvCharsets = Object.keys(CSV_CHARSETS);
+
+export const unsupportedCsvCharset = (charset: string) =>
+  new DomainError('UnsupportedMediaType', `The CSV declares charset=${charset}; send it as UTF-8, or declare one of ${csvCharsets.join(', ')}.`);
+
+/** Whether a declared charset can be read; undefined (none declared) means UTF-8. */
+export function isSupportedCsvCharset(charset: string | undefined): boolean {
+  return charset === undefined || Object.hasOwn(CSV_CHARSETS, charset.toLowerCase());
+}
+
+/**
+ * The CSV's bytes as text, in the charset it declares (UTF-8 when it declares none). Bytes that
+ * are not UTF-8 where UTF-8 is meant are refused with the line they are on, instead of becoming
+ * replacement characters that fail later as a misleading "invalid username".
+ */
+export function decodeBulkCsv(bytes: Uint8Array, charset: string | undefined): string {
+  const encoding = CSV_CHARSETS[(charset ?? 'utf-8').toLowerCase()];
+  if (!encoding) throw unsupportedCsvCharset(charset!);
+  const text = new TextDecoder(encoding).decode(bytes);
+  if (encoding === 'utf-8' && !isUtf8(bytes)) {
+    const before = text.slice(0, text.indexOf('\uFFFD'));
+    let line = 1;
+    for (const char of before) if (char === '\n') line++;
+    throw csvProblem(
+      `The CSV is not UTF-8 (line ${line})${charset ? '' : ' and declares no other charset'}: save it as UTF-8, or send it as text/csv; charset=windows-1252 (or iso-8859-1) if that is what it is.`,
+    );
+  }
+  return text;
+}
 
 /**
  * A bulk invitation sent as CSV (RFC 4180, parsed by csv-parse): a header row naming the

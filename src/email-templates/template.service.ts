@@ -5,6 +5,7 @@ import type { EmailTemplateVersionRow, Locale } from '../db/schema.js';
 import { DomainError, type FieldError } from '../errors.js';
 import { builtInTemplate } from './defaults.js';
 import { renderTemplate, type TemplateContent } from './render.js';
+import { foreignLinkProblems } from './link-targets.js';
 import { sanitizeBody } from './sanitize.js';
 import { appendTemplateVersion, currentTemplateVersion, listTemplateVersions } from './template.repository.js';
 import { isTemplateType, linkPlacementProblems, linkVariable, normaliseVariables, templateProblems, templateTypes, variablesOf, type TemplateType } from './variables.js';
@@ -94,7 +95,7 @@ export async function previewTemplate(deps: AppDeps, type: TemplateType, locale:
 }
 
 /**
- * The rules, then the proof: rendered with a sample link, the link must still be in the html
+ * The rules (variables, where the personal link stands, where links lead), then the proof: rendered with a sample link, the link must still be in the html
  * and in the text (sanitising removes a link hidden in markup that is not allowed).
  */
 async function checkedContent(deps: AppDeps, type: TemplateType, locale: Locale, draft: TemplateContent): Promise<TemplateContent> {
@@ -107,7 +108,12 @@ async function checkedContent(deps: AppDeps, type: TemplateType, locale: Locale,
     // Entities decode in sanitising, so the rules run again on what will be stored; a link
     // that sanitising removed is reported as such.
     const afterSanitising = templateProblems(type, content).map((p) => (p.field === 'body' && p.message.startsWith('must contain the personal link') ? mustStay : p));
-    problems.push(...afterSanitising, ...linkPlacementProblems(type, content.body, LINK_PLACEHOLDER));
+    problems.push(
+      ...afterSanitising,
+      ...linkPlacementProblems(type, content.body, LINK_PLACEHOLDER),
+      // Judged on what will be stored: sanitising decoded whatever entities spelled the links.
+      ...foreignLinkProblems(type, content, { origin: new URL(deps.config.PUBLIC_BASE_URL).origin, hosts: deps.config.TEMPLATE_LINK_HOSTS }),
+    );
   }
   if (problems.length === 0) {
     const sample = sampleValues(deps, type, locale);

@@ -30,11 +30,65 @@ export interface VariableValues {
   productName: string;
 }
 
-// `{{ name }}`: spaces inside the braces are allowed, anything else between them is a mistake to report.
-const VARIABLE = /\{\{\s*([^{}]*?)\s*\}\}/g;
+/** One `{{ name }}` in a text: where it stands and the name without the spaces around it. */
+export interface VariableToken {
+  start: number;
+  end: number;
+  name: string;
+}
+
+const OPEN = 0x7b; // {
+const CLOSE = 0x7d; // }
+
+/**
+ * Finds each `{{ name }}`: `{{`, no brace, `}}`, spaces inside the braces allowed (a name with
+ * anything else inside is reported, not ignored). A hand-written scan, not a regular expression,
+ * because it must be linear on any input: the pattern it replaces (`\{\{\s*([^{}]*?)\s*\}\}`)
+ * let its three quantifiers trade spaces, so `{{` and 20,000 spaces took hours (issue 15.1).
+ * Each character is looked at a bounded number of times; `steps` counts the looks, so a test
+ * can hold the scan to that.
+ */
+export function scanVariables(text: string): { tokens: VariableToken[]; steps: number } {
+  const tokens: VariableToken[] = [];
+  let steps = 0;
+  let i = 0;
+  while (i + 1 < text.length) {
+    steps++;
+    if (text.charCodeAt(i) !== OPEN || text.charCodeAt(i + 1) !== OPEN) {
+      i++;
+      continue;
+    }
+    // The first brace after `{{` decides: `}}` closes the variable; anything else means none starts at i.
+    let k = i + 2;
+    while (k < text.length && text.charCodeAt(k) !== OPEN && text.charCodeAt(k) !== CLOSE) {
+      steps++;
+      k++;
+    }
+    if (text.charCodeAt(k) === CLOSE && text.charCodeAt(k + 1) === CLOSE) {
+      tokens.push({ start: i, end: k + 2, name: text.slice(i + 2, k).trim() });
+      i = k + 2;
+    } else {
+      // No variable can start between i + 2 and k (no brace there): resume at the brace, or at
+      // i + 1 when the brace came right after `{{` (`{{{a}}` holds `{{a}}`).
+      i = k > i + 2 ? k : i + 1;
+    }
+  }
+  return { tokens, steps };
+}
+
+/** The text with each variable replaced by what `replace` makes of it. */
+function replaceVariables(text: string, replace: (token: VariableToken, whole: string) => string): string {
+  let out = '';
+  let from = 0;
+  for (const token of scanVariables(text).tokens) {
+    out += text.slice(from, token.start) + replace(token, text.slice(token.start, token.end));
+    from = token.end;
+  }
+  return out + text.slice(from);
+}
 
 function namesIn(text: string): string[] {
-  return [...text.matchAll(VARIABLE)].map((m) => m[1]!);
+  return scanVariables(text).tokens.map((t) => t.name);
 }
 
 const shown = (name: string) => `{{${name}}}`;
@@ -74,7 +128,7 @@ export function templateProblems(type: TemplateType, content: { subject: string;
 export function linkPlacementProblems(type: TemplateType, sanitisedBody: string, placeholder: string): FieldError[] {
   const link = shown(linkVariable[type]);
   const problems: FieldError[] = [];
-  for (const tag of sanitisedBody.match(/<[^>]*>/g) ?? []) {
+  for (const tag of sanitisedBody.match(/<[^<>]*>/g) ?? []) {
     for (const [, name, value] of tag.matchAll(/\s([^\s=]+)="([^"]*)"/g)) {
       if (value!.includes('{{') && !(name === 'href' && value!.trim() === link)) {
         problems.push({ field: 'body', message: `${link} may stand only alone, as text or as href="${link}"; not inside ${name}="${value}"` });
@@ -87,7 +141,7 @@ export function linkPlacementProblems(type: TemplateType, sanitisedBody: string,
 
 /** Writes `{{ name }}` as `{{name}}`, so stored templates read alike. */
 export function normaliseVariables(text: string): string {
-  return text.replace(VARIABLE, (_, name: string) => shown(name));
+  return replaceVariables(text, ({ name }) => shown(name));
 }
 
 export function escapeHtml(value: string): string {
@@ -105,5 +159,5 @@ export function fillVariables(type: TemplateType, text: string, values: Variable
     expiresAt: values.expiresAt,
     productName: values.productName,
   };
-  return text.replace(VARIABLE, (whole, name: string) => (Object.hasOwn(byName, name) ? encode(byName[name]!) : whole));
+  return replaceVariables(text, ({ name }, whole) => (Object.hasOwn(byName, name) ? encode(byName[name]!) : whole));
 }

@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { createMetrics, servedMetrics } from '../../src/api/ops/routes.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import type { AppDeps } from '../../src/deps.js';
@@ -81,6 +82,8 @@ export interface Harness {
   payloadCodec: PayloadEncryptionCodec;
   worker: Worker;
   app: ReturnType<typeof createApp>;
+  /** What the API's metrics port (METRICS_PORT) would serve for this app, never on its routes. */
+  metrics(): Promise<string>;
   /** In-process request against the Hono app (real routing, middleware and error mapping). */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   /** Starts a real HTTP server for the browser tests. */
@@ -142,7 +145,8 @@ export async function startHarness(
   const webhookNetwork = testWebhookNetwork(options.webhookHosts);
   const workerDeps = { db: database.handle.db, mailer, secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')), config, webhookNetwork };
   const deps: AppDeps = { db: database.handle.db, temporal: client, config, log: createLogger('silent'), adminKeys: [ADMIN_KEY], webhookNetwork };
-  const app = createApp(deps);
+  const metrics = createMetrics();
+  const app = createApp(deps, metrics);
 
   const makeWorker = (wrap?: WorkerSetup['wrapActivities']) =>
     createInvitationWorker({
@@ -177,6 +181,7 @@ export async function startHarness(
       return worker;
     },
     app,
+    metrics: () => servedMetrics(metrics).metrics(),
     async api(method, path, body, headers = {}) {
       const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_KEY}`, ...headers } };
       if (body !== undefined) {

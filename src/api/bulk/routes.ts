@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { parseBulkCsv } from '../../bulk/csv.js';
+import { csvCharsets, decodeBulkCsv, isSupportedCsvCharset, parseBulkCsv, unsupportedCsvCharset } from '../../bulk/csv.js';
 import { bulkInvitationView, checkBatch, submitBulkInvitation } from '../../bulk/bulk.service.js';
 import type { CheckedRow, RowFailure, SubmittedRow } from '../../bulk/rows.js';
 import type { AppDeps } from '../../deps.js';
@@ -20,6 +20,15 @@ export const BULK_BODY_LIMIT = 2 * 1024 * 1024;
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 const CSV_TYPE = /^text\/csv\s*(;|$)/i;
 
+/** The `charset` parameter of a content type, unquoted; undefined when there is none. */
+function charsetOf(contentType: string): string | undefined {
+  for (const parameter of contentType.split(';').slice(1)) {
+    const [name, ...value] = parameter.split('=');
+    if (name!.trim().toLowerCase() === 'charset') return value.join('=').trim().replace(/^"(.*)"$/, '$1');
+  }
+  return undefined;
+}
+
 /** JSON or CSV, nothing else: refused with 415 before the body is read. */
 const jsonOrCsv: MiddlewareHandler = async (c, next) => {
   if (c.req.method === 'POST') {
@@ -29,6 +38,9 @@ const jsonOrCsv: MiddlewareHandler = async (c, next) => {
     if ((type !== undefined || hasBody) && !JSON_TYPE.test(type ?? '') && !CSV_TYPE.test(type ?? '')) {
       throw new DomainError('UnsupportedMediaType', 'Send the rows as application/json ({"rows": [...]}) or as text/csv with a header row.');
     }
+    // A charset we cannot read is refused before the body is, not guessed at (issue 15.7).
+    const charset = CSV_TYPE.test(type ?? '') ? charsetOf(type!) : undefined;
+    if (!isSupportedCsvCharset(charset)) throw unsupportedCsvCharset(charset!);
   }
   await next();
 };
@@ -72,8 +84,8 @@ const submitRoute = createRoute({
     ...adminProblems,
     400: problem('The body is not valid JSON'),
     413: problem(`The body is larger than ${BULK_BODY_LIMIT / 1024 / 1024} MiB`),
-    415: problem('The body is neither application/json nor text/csv'),
-    422: problem('No rows, more than 1,000 rows, a body of the wrong shape, a CSV that cannot be read (header, quoting), an invalid Idempotency-Key, or a key used before for another file'),
+    415: problem(`The body is neither application/json nor text/csv, or the CSV declares a charset other than ${csvCharsets.join(', ')}`),
+    422: problem('No rows, more than 1,000 rows, a body of the wrong shape, a CSV that cannot be read (header, quoting, bytes that are not UTF-8 without a charset saying otherwise), an invalid Idempotency-Key, or a key used before for another file'),
     ...unavailable,
   },
 });
@@ -99,7 +111,7 @@ export function registerBulkRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   app.openapi(submitRoute, async (c) => {
     const type = c.req.header('content-type') ?? '';
     let submitted: SubmittedRow[];
-    if (CSV_TYPE.test(type)) submitted = parseBulkCsv(await c.req.text());
+    if (CSV_TYPE.test(type)) submitted = parseBulkCsv(decodeBulkCsv(new Uint8Array(await c.req.arrayBuffer()), charsetOf(type)));
     else if (JSON_TYPE.test(type)) submitted = (await jsonRows(() => c.req.json())).map((values, i) => ({ row: i + 1, values }));
     else throw new DomainError('ValidationFailed', 'Send the rows as a body: application/json ({"rows": [...]}) or text/csv.', { errors: [{ field: '(body)', message: 'is required' }] });
 

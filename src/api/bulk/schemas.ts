@@ -33,7 +33,7 @@ export const BulkJsonBody = z
 
 export const CsvBody = z.string().openapi({
   description:
-    'UTF-8 CSV (RFC 4180): a header row with the column names username, email, userType and optionally isStaff (true/false), permissions (separated by spaces), locale (de/en), in any order; ' +
+    'CSV (RFC 4180) in UTF-8, or in the charset the content type declares (text/csv; charset=windows-1252, iso-8859-1 or latin1 are read as Windows-1252; others are a 415): a header row with the column names username, email, userType and optionally isStaff (true/false), permissions (separated by spaces), locale (de/en), in any order; ' +
     `then at most ${BULK_MAX_ROWS} rows. Comma or semicolon, detected from the header. A BOM, CRLF, quoted fields and blank lines are fine.`,
   example: 'username,email,userType,locale\nerika.muster,erika@example.com,member,de\n',
 });

@@ -42,7 +42,7 @@ const putRoute = createRoute({
     ...unavailable,
     200: json(TemplateSchema.extend({ sanitized: z.boolean().openapi({ description: 'The stored body differs from the one sent: markup outside the allowed subset was removed, or spelling normalised' }) }), 'Saved as a new version'),
     404: problem('No such template type'),
-    422: problem('The personal link variable is missing, a variable does not exist, or the fields are invalid'),
+    422: problem('The personal link variable is missing, a variable does not exist, a link leads elsewhere than PUBLIC_BASE_URL or TEMPLATE_LINK_HOSTS (named in errors), or the fields are invalid'),
   },
 });
 
@@ -78,7 +78,7 @@ const previewRoute = createRoute({
     ...bodyProblems,
     200: json(PreviewSchema, 'The rendered mail'),
     404: problem('No such template type'),
-    422: problem('The draft is not valid'),
+    422: problem('The draft is not valid (as for PUT: among others, a link to a host not allowed)'),
   },
 });
 

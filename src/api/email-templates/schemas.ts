@@ -14,7 +14,8 @@ export const TemplateBody = z
     body: body.openapi({
       example: '<p>Hello {{username}},</p>\n<p><a class="button" href="{{invitationLink}}">Set password</a></p>\n<p>Valid until {{expiresAt}}.</p>',
       description:
-        'A small subset of HTML: p, br, strong, b, em, i, u, a (href http/https/mailto; class="button" for a button), ul, ol, li, h2, h3, blockquote, hr. Anything else is removed.',
+        'A small subset of HTML: p, br, strong, b, em, i, u, a (href http/https/mailto; class="button" for a button), ul, ol, li, h2, h3, blockquote, hr. Anything else is removed. ' +
+        "Links (each href, and URLs written as text, which mail clients make clickable) may lead only to PUBLIC_BASE_URL's origin and the hosts of TEMPLATE_LINK_HOSTS (a mailto: to addresses at those hosts); any other is a 422 naming it.",
     }),
   })
   .strict()

@@ -4,7 +4,7 @@ import { getEmail, listEmailLog } from '../../mail/email-log.service.js';
 import { resendEmail } from '../../mail/resend.service.js';
 import { requires } from '../api-keys/security.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
-import { adminProblems, bodylessPostProblems, json, problem } from '../schemas.js';
+import { adminProblems, bodylessPostProblems, json, noBody, problem } from '../schemas.js';
 import { EmailLogQuery, EmailSchema, EmailSummarySchema, ResendAnswer, ResendHeaders } from './schemas.js';
 
 // Any id that names no mail is a 404 (api.md), however long: the service only looks up UUIDs.
@@ -44,7 +44,8 @@ const resendRoute = createRoute({
   tags: ['Emails'],
   summary: 'Send an exact copy (R7): same recipient, subject, bodies and link, while the link lives',
   security: requires('emails:write'),
-  request: { ...idParam, headers: ResendHeaders },
+  // The copy is exact (R7): no field may change it, and one sent is refused, not ignored.
+  request: { ...idParam, headers: ResendHeaders, ...noBody },
   responses: {
     202: json(ResendAnswer, 'The copy is logged and on its way'),
     ...adminProblems,
@@ -52,7 +53,7 @@ const resendRoute = createRoute({
     ...bodylessPostProblems,
     409: problem('The invitation was accepted or revoked, or the reset link was replaced'),
     410: problem('The invitation expired (the detail says how to invite again, R11), or the reset link expired or was used'),
-    422: problem('Invalid Idempotency-Key, or one already used for another mail'),
+    422: problem('Invalid Idempotency-Key, or one already used for another mail; or a body with fields (`errors` names them): an exact copy takes none'),
     503: problem('Temporal unavailable; nothing was sent'),
   },
 });

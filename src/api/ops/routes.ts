@@ -56,21 +56,20 @@ const readyRoute = createRoute({
   responses: { 200: json(Readiness, 'Ready'), 503: json(Readiness, 'Not ready: the body says which dependency is missing') },
 });
 
-const metricsRoute = createRoute({
-  method: 'get',
-  path: '/metrics',
-  tags: ['Operations'],
-  summary: 'Prometheus metrics',
-  responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'Prometheus text exposition format 0.0.4' } },
-});
+/**
+ * What the API's metrics port serves (METRICS_PORT, src/metrics.ts): the HTTP metrics and the
+ * domain counters. Never a route of the app: on the public port they would tell anyone how many
+ * keys were minted, how many logins, invites and resends happened (issue 15.5).
+ */
+export function servedMetrics(metrics: Metrics): Registry {
+  return Registry.merge([metrics.registry, defaultRegistry]);
+}
 
-export function registerOpsRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps, metrics: Metrics) {
+export function registerOpsRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
   app.openapi(readyRoute, async (c) => {
     const { ready, database, temporal } = await readiness(deps);
     return ready ? c.json({ status: 'ready' as const, database, temporal }, 200) : c.json({ status: 'not ready' as const, database, temporal }, 503);
   });
-  const all = Registry.merge([metrics.registry, defaultRegistry]);
-  app.openapi(metricsRoute, async (c) => c.text(await all.metrics(), 200, { 'content-type': all.contentType }));
 }
 

@@ -15,6 +15,7 @@ import {
   EmailField,
   InvitationSchema,
   json,
+  noBody,
   PermissionsField,
   PlainText,
   problem,
@@ -131,7 +132,7 @@ const reactivateRoute = createRoute({
   tags: ['Users'],
   summary: 'Manual reactivation until the next local midnight unless the user logs in (R10)',
   security: requires('users:write'),
-  request: { ...idParam, ...actorHeader },
+  request: { ...idParam, ...actorHeader, ...noBody },
   responses: {
     200: json(z.object({ user: UserSchema, deadline: Timestamp }), 'Active until the deadline unless the user logs in before it'),
     ...adminProblems,

@@ -11,7 +11,7 @@ import {
 } from '../../webhooks/webhook.service.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import { requires } from '../api-keys/security.js';
-import { actorHeader, adminProblems, bodylessPostProblems, bodyProblems, json, problem } from '../schemas.js';
+import { actorHeader, adminProblems, bodylessPostProblems, bodyProblems, json, noBody, problem } from '../schemas.js';
 import {
   NewWebhookEndpoint,
   PageQuery,
@@ -106,7 +106,7 @@ const redeliverRoute = createRoute({
   tags,
   summary: 'Send the event again (same webhook-id), after what is already queued for that user',
   security: requires('webhooks:write'),
-  request: { params: z.object({ id: z.string(), deliveryId: z.string() }), ...actorHeader },
+  request: { params: z.object({ id: z.string(), deliveryId: z.string() }), ...actorHeader, ...noBody },
   responses: {
     202: json(WebhookDeliverySchema, 'The new delivery, queued'),
     ...adminProblems,
