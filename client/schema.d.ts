@@ -3482,10 +3482,10 @@ export interface components {
             /** @description The user the event is about; null for events about API keys */
             userId: string | null;
             /**
-             * @description The key the request came with: ADMIN_API_KEY (`bootstrap`) or a named key (`api_key`); null when no key acted (system, the user themself)
+             * @description The credential the request came with: ADMIN_API_KEY (`bootstrap`), a named key (`api_key`) or a staff member's console session (`console`); null when none acted (system, the user themself)
              * @enum {string|null}
              */
-            via: "bootstrap" | "api_key" | null;
+            via: "bootstrap" | "api_key" | "console" | null;
             /** @description The named key, when via is api_key */
             apiKey: {
                 id: string;

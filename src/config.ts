@@ -157,6 +157,27 @@ const workerTuning = {
   WORKER_WORKFLOW_BUNDLE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
 };
 
+/**
+ * The staff console (src/console, README "The staff console"): how long a session lasts, who
+ * may frame it, and where Temporal UI is for its links to a user's workflow.
+ */
+const consoleSettings = {
+  /** A console session ends this long after its last request. */
+  CONSOLE_SESSION_IDLE_TIMEOUT: duration('30 minutes'),
+  /** ... and this long after sign-in, however busy. */
+  CONSOLE_SESSION_MAX_AGE: duration('12 hours'),
+  /**
+   * CSP `frame-ancestors` of the console's pages: `'none'` (no framing), or the origins of the
+   * platform's admin area that embeds it (space-separated, e.g. `https://admin.example.com`).
+   */
+  CONSOLE_FRAME_ANCESTORS: z
+    .string()
+    .default("'none'")
+    .refine((v) => v.trim() !== '' && !/[;,\r\n]/.test(v), 'space-separated CSP sources, e.g. \'none\' or https://admin.example.com'),
+  /** Temporal UI's address, for links from a user to their workflow; unset: `npm start` sets its embedded UI's, else no link. */
+  TEMPORAL_UI_URL: optionalUrl,
+};
+
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -234,6 +255,7 @@ const schema = z.object({
   WEBHOOK_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...workerTuning,
+  ...consoleSettings,
 });
 
 /** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */
