@@ -86,7 +86,9 @@ async function main() {
   });
 
   const keys = adminKeys(config);
-  const app = createApp({ db: database.db, temporal, config, log, adminKeys: keys.keys });
+  // The console links a user to their workflow in Temporal UI: the embedded UI's unless configured.
+  const appConfig = Object.freeze({ ...config, TEMPORAL_UI_URL: config.TEMPORAL_UI_URL ?? devServer?.uiUrl });
+  const app = createApp({ db: database.db, temporal, config: appConfig, log, adminKeys: keys.keys });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   // First to stop: requests already received finish (they may need the worker), then the worker drains.
   cleanups.unshift(() => drainHttpServer(server as Server, config.API_SHUTDOWN_GRACE_TIME));

@@ -169,6 +169,70 @@ describe('the same flow’s key steps in English', () => {
   });
 });
 
+describe('the Bearbeitungsansicht of one user', () => {
+  it('edit an address and see the next steps; overwrite (R11) explained before and after; reactivate with the seed’s warning; delete with a confirmation', async () => {
+    await activeUser('bea.staff');
+    const invitee = (await h.api('POST', '/api/v1/invitations', { username: 'karl.falsch', email: 'karl.falsch@example.com', userType: 'member', locale: 'de' })).body.user;
+    await h.mail.waitFor((m) => m.to.includes('karl.falsch@example.com'));
+    const page = await newPage('de-DE');
+    page.on('dialog', (dialog) => void dialog.accept());
+    await signIn(page, 'bea.staff', { login: 'Benutzername oder E-Mail-Adresse', password: 'Passwort', submit: 'Anmelden' });
+    await page.getByRole('link', { name: 'karl.falsch', exact: true }).click();
+    await page.getByRole('heading', { name: 'Bearbeitungsansicht: karl.falsch' }).waitFor();
+    // R11 is explained before it happens.
+    await page.getByText('Überschreiben: Ändern Sie Benutzername und E-Mail-Adresse', { exact: false }).waitFor();
+    expect(await axe(page)).toEqual([]);
+
+    // Only the address: the invitation stays, and the next steps say what to do.
+    await page.getByLabel('E-Mail-Adresse', { exact: true }).fill('karl.richtig@example.com');
+    await page.getByRole('button', { name: 'Änderungen speichern' }).click();
+    await page.getByRole('heading', { name: 'Nächste Schritte' }).waitFor();
+    await page.getByText('Passwort vergessen', { exact: false }).first().waitFor();
+    expect((await h.api('GET', `/api/v1/users/${invitee.id}`)).body).toMatchObject({ email: 'karl.richtig@example.com', status: 'invited' });
+    expect(await axe(page)).toEqual([]);
+
+    // Both: an overwrite; the invitation ends, the old name is free again.
+    await page.getByLabel('Benutzername', { exact: true }).fill('karl.alt.1');
+    await page.getByRole('button', { name: 'Änderungen speichern' }).click();
+    await page.getByText('Der Nutzer wurde überschrieben: Die Einladung ist beendet.').waitFor();
+    await page.getByText('Der Benutzername karl.falsch und die Adresse', { exact: false }).waitFor();
+    expect((await h.api('GET', `/api/v1/users/${invitee.id}`)).body).toMatchObject({ status: 'inactive', deactivationReason: 'overwritten' });
+
+    // Manual reactivation: the seed's warning and the deadline, before and after.
+    await page.getByText('Eine manuelle Reaktivierung ist zwar möglich, jedoch nicht empfohlen', { exact: false }).waitFor();
+    await page.getByText(/Gilt bis .* \(Europe\/Berlin\), wenn sich der Nutzer bis dahin nicht einloggt\./).waitFor();
+    expect(await axe(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Manuell reaktivieren' }).click();
+    await page.getByText(/Der Nutzer ist bis .* aktiv\./).waitFor();
+    expect((await h.api('GET', `/api/v1/users/${invitee.id}`)).body.status).toBe('active');
+
+    // The history, newest first: the reactivation above the overwrite, with bea.staff as actor.
+    const actions = await page.getByRole('region', { name: 'Verlauf' }).getByRole('row').allTextContents();
+    const at = (action: string) => actions.findIndex((row) => row.includes(action));
+    expect(at('user.reactivated')).toBeGreaterThan(0);
+    expect(at('user.reactivated')).toBeLessThan(at('user.overwritten'));
+    expect(actions[at('user.reactivated')]).toContain('bea.staff');
+
+    // Delete: only with the box ticked (and the browser's confirmation).
+    await page.getByLabel(/Ich möchte karl.alt.1 endgültig löschen/).check();
+    await page.getByRole('button', { name: 'Nutzer löschen' }).click();
+    await page.getByText('karl.alt.1 wurde gelöscht.').waitFor();
+    expect((await h.api('GET', `/api/v1/users/${invitee.id}`)).status).toBe(404);
+  });
+
+  it('a pending invitation is revoked from the edit view, and its workflow is linked in Temporal UI', async () => {
+    await activeUser('rita.staff');
+    const invitee = (await h.api('POST', '/api/v1/invitations', { username: 'paul.zurueck', email: 'paul.zurueck@example.com', userType: 'member', locale: 'en' })).body.user;
+    const withUi = createApp({ ...h.deps, config: { ...h.config, TEMPORAL_UI_URL: 'http://localhost:8233' } });
+    const s = await session(withUi, 'rita.staff');
+    const view = await (await consoleRequest(withUi, 'GET', `/console/users/${invitee.id}`, { cookie: s.cookie })).text();
+    expect(view).toContain(`http://localhost:8233/namespaces/default/workflows/invitation-${invitee.id}`);
+    const revoked = await consoleRequest(withUi, 'POST', `/console/users/${invitee.id}/revoke`, { cookie: s.cookie, form: { _csrf: s.csrf } });
+    expect(revoked.status).toBe(303);
+    expect((await h.api('GET', `/api/v1/users/${invitee.id}`)).body).toMatchObject({ status: 'inactive', deactivationReason: 'invitation_revoked' });
+  });
+});
+
 describe('who gets a console', () => {
   it('a member with the right password is refused, and no login of theirs is recorded', async () => {
     await activeUser('max.member', { isStaff: false });

@@ -13,6 +13,7 @@ import { Notice, Page } from './layout.js';
 import { consoleHeaders, csrfGuard, requireSession } from './security.js';
 import { registerSignIn, tooManyAttempts } from './sign-in.js';
 import { consoleLocale, strings } from './strings.js';
+import { registerUserEdit } from './user-edit.js';
 import { registerUsers } from './users.js';
 
 const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
@@ -72,6 +73,7 @@ export function registerConsole(app: Hono<any>, deps: AppDeps, limits: PublicRat
   ui.use('*', requireSession(deps, refuse));
   ui.get('/', (c) => c.redirect(`${BASE}/users`, 303));
   registerUsers(ui, deps);
+  registerUserEdit(ui, deps);
   registerEmails(ui, deps);
   ui.all('*', (c) => problemPage(c, 404, c.get('t').notFound));
 

@@ -2,10 +2,11 @@
 import type { Hono } from 'hono';
 import { getUser, listUserOverviewWithInvitations } from '../accounts/user.service.js';
 import type { AppDeps } from '../deps.js';
-import { DomainError, type FieldError } from '../errors.js';
+import { DomainError } from '../errors.js';
 import { inviteUser } from '../invitations/invitation.service.js';
 import { BASE, type ConsoleContext, type ConsoleEnv } from './context.js';
 import { Csrf, Field, Notice, Page, reasonLabel, statusLabel } from './layout.js';
+import { fieldErrorsIn, fieldProblems, invalidFields } from './forms.js';
 import { fill, formatDate, type Strings } from './strings.js';
 
 const STATUSES = ['active', 'invited', 'inactive'] as const;
@@ -160,22 +161,6 @@ function InvitePage(props: { c: ConsoleContext; userTypes: readonly string[]; tt
   );
 }
 
-/** The service's field errors, said in the page's language; what it does not know, as the service said it. */
-export function fieldErrorsIn(t: Strings, error: DomainError): Record<string, string> | undefined {
-  const fields: FieldError[] = error.extra.errors ?? [];
-  if (error.type === 'UsernameTaken') return { username: fields[0]?.message.startsWith('looks') ? t.usernameLookalike : t.usernameTaken };
-  if (error.type === 'EmailTaken') return { email: t.emailTaken };
-  if (error.type !== 'ValidationFailed' || fields.length === 0) return undefined;
-  const out: Record<string, string> = {};
-  for (const f of fields) {
-    if (f.field === 'email') out.email = t.emailInvalid;
-    else if (f.field === 'username') out.username = fill(t.usernameInvalid, { detail: f.message });
-    else if (f.field === 'userType') out.userType = t.userTypeInvalid;
-    else out[f.field] = f.message;
-  }
-  return out;
-}
-
 export function registerUsers(ui: Hono<ConsoleEnv>, deps: AppDeps) {
   const ttl = (t: Strings) => {
     const days = deps.config.INVITATION_TTL / 86_400_000;
@@ -204,6 +189,9 @@ export function registerUsers(ui: Hono<ConsoleEnv>, deps: AppDeps) {
       locale: form.locale === 'en' ? 'en' : 'de',
     };
     try {
+      // The API's field rules first (its schemas), then the service's own and its conflicts.
+      const problems = fieldProblems({ username: values.username, email: values.email });
+      if (problems.length) throw invalidFields(problems);
       const result = await inviteUser(deps, values, c.get('session').actor);
       return c.redirect(`${BASE}/users?invited=${result.user.id}`, 303);
     } catch (error) {
