@@ -233,6 +233,62 @@ describe('the Bearbeitungsansicht of one user', () => {
   });
 });
 
+describe('Vorlagen and the audit trail', () => {
+  it('a template change with preview, the refusal of a template without its link, save as a version, back to default', async () => {
+    await activeUser('tom.staff');
+    const page = await newPage('de-DE');
+    await signIn(page, 'tom.staff', { login: 'Benutzername oder E-Mail-Adresse', password: 'Passwort', submit: 'Anmelden' });
+    await page.getByRole('navigation', { name: 'Hauptmenü' }).getByRole('link', { name: 'Vorlagen' }).click();
+    await page.getByRole('heading', { name: 'Nutzereinladung (de)' }).waitFor();
+    await page.getByText('{{invitationLink}}', { exact: true }).waitFor();
+    expect(await axe(page)).toEqual([]);
+
+    // Without the link: refused, naming it; the version in force stays.
+    await page.getByLabel('Betreff', { exact: true }).fill('Willkommen, {{username}}');
+    await page.getByLabel('Inhalt', { exact: true }).fill('<p>Hallo {{username}}, bis bald.</p>');
+    await page.getByRole('button', { name: 'Als neue Version speichern' }).click();
+    await page.getByText('Der Link {{invitationLink}} fehlt im Inhalt: Er muss in der Vorlage bleiben.').waitFor();
+    await page.getByText('Die Vorlage wurde nicht gespeichert; die gültige Version bleibt.').waitFor();
+    await page.getByText('Aktuell gültig: Standard').waitFor();
+    expect(await axe(page)).toEqual([]);
+
+    // With it: the preview first, then a new version.
+    await page.getByLabel('Inhalt', { exact: true }).fill('<p>Hallo {{username}}, hier ist Ihr Zugang: <a href="{{invitationLink}}">Einladung annehmen</a></p>');
+    await page.getByRole('button', { name: 'Vorschau' }).click();
+    await page.getByRole('heading', { name: 'Vorschau (nicht gespeichert)' }).waitFor();
+    await page.getByText('Hallo erika.mustermann, hier ist Ihr Zugang', { exact: false }).waitFor();
+    await page.getByText('Aktuell gültig: Standard').waitFor();
+    expect(await axe(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Als neue Version speichern' }).click();
+    await page.getByText('Version 1 gespeichert.').waitFor();
+    await page.getByText('Aktuell gültig: Version 1').waitFor();
+    expect(await page.getByRole('region', { name: 'Versionen' }).getByRole('row').filter({ hasText: 'tom.staff' }).count()).toBe(1);
+
+    // The next invitation is built from it.
+    await h.api('POST', '/api/v1/invitations', { username: 'vera.vorlage', email: 'vera.vorlage@example.com', userType: 'member', locale: 'de' });
+    const mail = await h.mail.waitFor((m) => m.to.includes('vera.vorlage@example.com'));
+    expect(mail.subject).toBe('Willkommen, vera.vorlage');
+    expect(linkFrom(mail.text).token).toBeTruthy();
+
+    await page.getByRole('button', { name: 'Auf Standard zurücksetzen' }).click();
+    await page.getByText('Die Standardvorlage gilt wieder.').waitFor();
+    await page.getByText('Aktuell gültig: Standard').waitFor();
+
+    // The audit trail names the staff member; filtered by action.
+    await page.getByRole('navigation', { name: 'Hauptmenü' }).getByRole('link', { name: 'Audit-Trail' }).click();
+    await page.getByLabel('Aktion', { exact: true }).selectOption('email_template.changed');
+    await page.getByRole('button', { name: 'Filtern' }).click();
+    const rows = page.getByRole('region', { name: 'Audit-Trail' }).getByRole('row');
+    await rows.filter({ hasText: 'tom.staff' }).first().waitFor();
+    expect(await rows.count()).toBe(2); // the header and the one change
+    expect(await axe(page)).toEqual([]);
+    // By user: only that user's events.
+    await page.goto(`${base}/console/audit?user=vera.vorlage`);
+    await rows.filter({ hasText: 'user.invited' }).first().waitFor();
+    expect(await rows.filter({ hasText: 'email_template' }).count()).toBe(0);
+  });
+});
+
 describe('who gets a console', () => {
   it('a member with the right password is refused, and no login of theirs is recorded', async () => {
     await activeUser('max.member', { isStaff: false });

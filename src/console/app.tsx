@@ -13,6 +13,8 @@ import { Notice, Page } from './layout.js';
 import { consoleHeaders, csrfGuard, requireSession } from './security.js';
 import { registerSignIn, tooManyAttempts } from './sign-in.js';
 import { consoleLocale, strings } from './strings.js';
+import { registerAudit } from './audit.js';
+import { registerTemplates } from './templates.js';
 import { registerUserEdit } from './user-edit.js';
 import { registerUsers } from './users.js';
 
@@ -75,6 +77,8 @@ export function registerConsole(app: Hono<any>, deps: AppDeps, limits: PublicRat
   registerUsers(ui, deps);
   registerUserEdit(ui, deps);
   registerEmails(ui, deps);
+  registerTemplates(ui, deps);
+  registerAudit(ui, deps);
   ui.all('*', (c) => problemPage(c, 404, c.get('t').notFound));
 
   ui.onError((error, c) => {
