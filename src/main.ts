@@ -12,6 +12,7 @@ import { adminKeys, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDa
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { startInvitationReconciler } from './invitations/reconciler.js';
+import { inviteFirstStaffUnlessAny, type FirstStaff } from './accounts/first-staff.js';
 import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
 import { startTracing } from './telemetry.js';
 
@@ -88,7 +89,8 @@ async function main() {
   const keys = adminKeys(config);
   // The console links a user to their workflow in Temporal UI: the embedded UI's unless configured.
   const appConfig = Object.freeze({ ...config, TEMPORAL_UI_URL: config.TEMPORAL_UI_URL ?? devServer?.uiUrl });
-  const app = createApp({ db: database.db, temporal, config: appConfig, log, adminKeys: keys.keys });
+  const appDeps = { db: database.db, temporal, config: appConfig, log, adminKeys: keys.keys };
+  const app = createApp(appDeps);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   // First to stop: requests already received finish (they may need the worker), then the worker drains.
   cleanups.unshift(() => drainHttpServer(server as Server, config.API_SHUTDOWN_GRACE_TIME));
@@ -98,6 +100,8 @@ async function main() {
   });
 
   const base = `http://localhost:${config.PORT}`;
+  // With the local inbox, a fresh start invites a first staff user there: the console needs one.
+  const firstStaff = catcher ? await inviteFirstStaffUnlessAny(appDeps, { username: 'admin', email: 'admin@invitations.localhost', locale: 'en' }) : undefined;
   const lines = [
     '',
     'Invitation service is running.',
@@ -107,11 +111,27 @@ async function main() {
     `  Codec endpoint ${codecEndpoint.url}   (payloads are encrypted; Temporal UI decodes through it)`,
     `  Mail inbox     ${catcher ? catcher.inboxUrl : `SMTP ${new URL(config.SMTP_URL!).host}`}`,
     `  Database       ${database.description}`,
+    `  Console        ${base}/console   (staff sign in with their own password)`,
+    ...consoleFirstSteps(firstStaff, base, catcher?.inboxUrl),
     `  Try: curl -X POST ${base}/api/v1/invitations -H 'authorization: Bearer ${keys.keys[0]}' -H 'content-type: application/json' \\`,
     `         -d '{"username":"erika","email":"erika@example.com","userType":"member","locale":"en"}'`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** What a newcomer does to reach a signed-in console, in the start-up summary. */
+function consoleFirstSteps(first: FirstStaff | undefined, base: string, inbox: string | undefined): string[] {
+  switch (first?.outcome) {
+    case 'invited':
+      return [`                 First staff user "${first.username}" invited: open its mail in the inbox (${inbox}), follow the link, choose a password, then sign in at ${base}/console.`];
+    case 'waiting':
+      return [`                 Staff user "${first.username}" has no password yet: ask for one at ${base}/password/forgot with ${first.email}; the link arrives in the inbox (${inbox}).`];
+    case 'exists':
+      return [`                 Sign in as a staff user, e.g. "${first.username}".`];
+    default:
+      return [`                 A first staff user: POST ${base}/api/v1/invitations with "isStaff": true (README, "The staff console").`];
+  }
 }
 
 let stopping = false;
