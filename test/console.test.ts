@@ -16,9 +16,15 @@ let context: BrowserContext | undefined;
 let foreignRequests: string[] = [];
 const PASSWORD = 'staff console passphrase';
 
+/** Every test's own signed-up users, made at once up front (each waits for its mail). */
+const STAFF = ['greta.staff', 'oliver.staff', 'bea.staff', 'rita.staff', 'tom.staff', 'cora.staff', 'cross.staff', 'site.staff', 'ida.staff', 'otto.staff', 'lost.staff', 'gone.staff', 'pw.staff'];
+let users: Record<string, { id: string; username: string; email: string }>;
+
 beforeAll(async () => {
   [h, browser] = await Promise.all([startHarness(), launchChromium()]);
   base = await h.listen();
+  const made = await Promise.all([...STAFF.map((name) => activeUser(name)), activeUser('max.member', { isStaff: false })]);
+  users = Object.fromEntries(made.map((u) => [u.username, u]));
 });
 afterAll(async () => {
   await browser?.close();
@@ -62,7 +68,6 @@ const mailsTo = (address: string) => h.mail.messages().filter((m) => m.to.includ
 
 describe('the seed’s flow in the console, in German', () => {
   it('sign in → Übersicht → Einladen → the mail arrives → eingeladen → E-Mail > Logs > Info > Erneut senden → a copy with the same link', async () => {
-    await activeUser('greta.staff');
     const page = await newPage('de-DE');
     await page.goto(`${base}/console`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Anmeldung');
@@ -139,7 +144,6 @@ describe('the seed’s flow in the console, in German', () => {
 
 describe('the same flow’s key steps in English', () => {
   it('sign in → Invite → Send invitation → invited → Email > Logs > Info > Send again', async () => {
-    await activeUser('oliver.staff');
     const page = await newPage('en-GB');
     await signIn(page, 'oliver.staff@example.com', { login: 'Username or email address', password: 'Password', submit: 'Sign in' });
     const menu = page.getByRole('navigation', { name: 'Main menu' });
@@ -171,7 +175,6 @@ describe('the same flow’s key steps in English', () => {
 
 describe('the Bearbeitungsansicht of one user', () => {
   it('edit an address and see the next steps; overwrite (R11) explained before and after; reactivate with the seed’s warning; delete with a confirmation', async () => {
-    await activeUser('bea.staff');
     const invitee = (await h.api('POST', '/api/v1/invitations', { username: 'karl.falsch', email: 'karl.falsch@example.com', userType: 'member', locale: 'de' })).body.user;
     await h.mail.waitFor((m) => m.to.includes('karl.falsch@example.com'));
     const page = await newPage('de-DE');
@@ -221,7 +224,6 @@ describe('the Bearbeitungsansicht of one user', () => {
   });
 
   it('a pending invitation is revoked from the edit view, and its workflow is linked in Temporal UI', async () => {
-    await activeUser('rita.staff');
     const invitee = (await h.api('POST', '/api/v1/invitations', { username: 'paul.zurueck', email: 'paul.zurueck@example.com', userType: 'member', locale: 'en' })).body.user;
     const withUi = createApp({ ...h.deps, config: { ...h.config, TEMPORAL_UI_URL: 'http://localhost:8233' } });
     const s = await session(withUi, 'rita.staff');
@@ -235,7 +237,6 @@ describe('the Bearbeitungsansicht of one user', () => {
 
 describe('Vorlagen and the audit trail', () => {
   it('a template change with preview, the refusal of a template without its link, save as a version, back to default', async () => {
-    await activeUser('tom.staff');
     const page = await newPage('de-DE');
     await signIn(page, 'tom.staff', { login: 'Benutzername oder E-Mail-Adresse', password: 'Passwort', submit: 'Anmelden' });
     await page.getByRole('navigation', { name: 'Hauptmenü' }).getByRole('link', { name: 'Vorlagen' }).click();
@@ -291,7 +292,6 @@ describe('Vorlagen and the audit trail', () => {
 
 describe('who gets a console', () => {
   it('a member with the right password is refused, and no login of theirs is recorded', async () => {
-    await activeUser('max.member', { isStaff: false });
     const page = await newPage('en-GB');
     await signIn(page, 'max.member', { login: 'Username or email address', password: 'Password', submit: 'Sign in' });
     await page.getByText('Only users with staff status can sign in here.').waitFor();
@@ -302,10 +302,47 @@ describe('who gets a console', () => {
     expect(trail.body.items).toEqual([]);
   });
 
-  it('a wrong password is a 401 on the sign-in page, counted like the public login', async () => {
-    const res = await consoleRequest(h.app, 'POST', '/console/login', { form: { login: 'nobody.here', password: 'wrong password here' } });
-    expect(res.status).toBe(401);
-    expect(await res.text()).toContain('The username, email address or password is wrong.');
+  it('a wrong password is a 401 on the sign-in page, and counts toward the same limit as the public login', async () => {
+    const limited = createApp({ ...h.deps, config: { ...h.config, LOGIN_FAILURES_PER_15_MIN: 2 } });
+    for (let i = 0; i < 2; i++) {
+      const res = await consoleRequest(limited, 'POST', '/console/login', { form: { login: 'cora.staff', password: 'wrong password here' } });
+      expect(res.status).toBe(401);
+      expect(await res.text()).toContain('The username, email address or password is wrong.');
+    }
+    // One counter for both doors: the public login now refuses this account from this client too.
+    const api = await limited.request('/api/v1/public/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'cora.staff', password: PASSWORD }) });
+    expect(api.status).toBe(429);
+    const page = await consoleRequest(limited, 'POST', '/console/login', { form: { login: 'cora.staff', password: PASSWORD } });
+    expect(page.status).toBe(429);
+    expect(await page.text()).toContain('Too many attempts.');
+  });
+
+  it('works by keyboard alone, and on a phone-sized screen', async () => {
+    const page = await newPage('en-GB');
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`${base}/console`);
+    const focusUntil = async (check: () => Promise<boolean>) => {
+      for (let i = 0; i < 25 && !(await check()); i++) await page.keyboard.press('Tab');
+      expect(await check()).toBe(true);
+    };
+    await focusUntil(() => page.evaluate(() => document.activeElement?.id === 'login'));
+    await page.keyboard.type('oliver.staff');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'User overview' }).waitFor();
+    // Nothing wider than the screen: the table scrolls inside its own (focusable) box.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await axe(page)).toEqual([]);
+    await focusUntil(() => page.evaluate(() => document.activeElement?.textContent === 'Invite' && document.activeElement.closest('nav') !== null));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Invite a user' }).waitFor();
+    await focusUntil(() => page.evaluate(() => document.activeElement?.id === 'username'));
+    await page.keyboard.type('kim.keys');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('kim.keys@example.com');
+    await page.keyboard.press('Enter');
+    await page.getByText('kim.keys was invited.').waitFor();
   });
 });
 
@@ -336,7 +373,6 @@ async function session(app: App, login: string) {
 
 describe('security of the console', () => {
   it('the session cookie is HttpOnly and SameSite=Strict; pages carry a strict CSP', async () => {
-    await activeUser('cora.staff');
     const { setCookie, cookie } = await session(h.app, 'cora.staff');
     expect(setCookie).toMatch(/HttpOnly/i);
     expect(setCookie).toMatch(/SameSite=Strict/i);
@@ -358,7 +394,6 @@ describe('security of the console', () => {
   });
 
   it('a form posted from another origin with a valid session is refused with 403 and changes nothing', async () => {
-    await activeUser('cross.staff');
     const { cookie, csrf } = await session(h.app, 'cross.staff');
     const form = { _csrf: csrf, username: 'forged.user', email: 'forged.user@example.com', userType: 'member' };
     const forged = await consoleRequest(h.app, 'POST', '/console/users/invite', { cookie, form, origin: 'http://evil.example' });
@@ -374,7 +409,6 @@ describe('security of the console', () => {
   });
 
   it('a browser page on another site cannot post a console form', async () => {
-    await activeUser('site.staff');
     const page = await newPage('en-GB');
     await signIn(page, 'site.staff', { login: 'Username or email address', password: 'Password', submit: 'Sign in' });
     await page.getByRole('heading', { name: 'User overview' }).waitFor();
@@ -393,7 +427,6 @@ describe('security of the console', () => {
   });
 
   it('a session ends after its idle time, and after its absolute lifetime however busy', async () => {
-    await activeUser('ida.staff');
     const idle = createApp({ ...h.deps, config: { ...h.config, CONSOLE_SESSION_IDLE_TIMEOUT: 1_000 } });
     const a = await session(idle, 'ida.staff');
     expect((await consoleRequest(idle, 'GET', '/console/users', { cookie: a.cookie })).status).toBe(200);
@@ -412,24 +445,22 @@ describe('security of the console', () => {
   });
 
   it('sign-out ends the session on the server, not only in the browser', async () => {
-    await activeUser('otto.staff');
     const { cookie, csrf } = await session(h.app, 'otto.staff');
     expect((await consoleRequest(h.app, 'POST', '/console/logout', { cookie, form: { _csrf: csrf } })).status).toBe(303);
     expect((await consoleRequest(h.app, 'GET', '/console/users', { cookie })).status).toBe(303);
   });
 
   it('sessions end when the staff member loses staff status, is deleted, or changes password', async () => {
-    const lost = await activeUser('lost.staff');
+    const lost = users['lost.staff']!;
     const s1 = await session(h.app, 'lost.staff');
     expect((await h.api('PATCH', `/api/v1/users/${lost.id}`, { isStaff: false })).status).toBe(200);
     expect((await consoleRequest(h.app, 'GET', '/console/users', { cookie: s1.cookie })).status).toBe(303);
 
-    const gone = await activeUser('gone.staff');
+    const gone = users['gone.staff']!;
     const s2 = await session(h.app, 'gone.staff');
     expect((await h.api('DELETE', `/api/v1/users/${gone.id}`)).status).toBe(204);
     expect((await consoleRequest(h.app, 'GET', '/console/users', { cookie: s2.cookie })).status).toBe(303);
 
-    await activeUser('pw.staff');
     const s3 = await session(h.app, 'pw.staff');
     expect((await h.api('POST', '/api/v1/public/password-resets', { email: 'pw.staff@example.com' }, { authorization: '' })).status).toBe(202);
     const reset = linkFrom((await h.mail.waitFor((m) => m.to.includes('pw.staff@example.com') && m.text.includes('/password/reset'))).text, '/password/reset');
