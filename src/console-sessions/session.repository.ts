@@ -30,22 +30,30 @@ export async function insertSession(db: Queryable, row: { tokenHash: string; use
 }
 
 /**
- * The session's staff member, and the session's idle clock restarted, in one statement. Only
- * while the session is within both lifetimes (the database's clock) and its user is still
- * an active staff member, not deleted, with the password the session began with: every rule
- * that ends a session is checked here, on every request.
+ * The session's staff member, if the session still counts: within both lifetimes (the
+ * database's clock) and its user still an active staff member, not deleted, with the password
+ * the session began with. Every rule that ends a session is checked here, on every request.
+ * The idle clock restarts in the same round trip, but is written only once it is a sixtieth
+ * of the idle timeout old (30 s of 30 minutes): a page view is then a read, not a commit.
  */
 export async function touchSession(db: Queryable, tokenHash: string, lifetimes: SessionLifetimes): Promise<(UserRow & { csrf_token: string }) | undefined> {
   const rows = await sql<UserRow & { csrf_token: string }>`
-    update console_sessions s set last_seen_at = now()
-    from users u
-    where s.token_hash = ${tokenHash} and u.id = s.user_id
-      and s.last_seen_at > ${olderThan(lifetimes.idleMs)}
-      and s.created_at > ${olderThan(lifetimes.maxAgeMs)}
-      and u.deleted_at is null and u.status = 'active' and u.is_staff
-      and u.password_hash is not null and ${fingerprintOf('u.password_hash')} = s.password_fingerprint
-    returning u.*, s.csrf_token`.execute(db);
-  return rows.rows[0];
+    with live as (
+      select u.*, s.csrf_token, s.last_seen_at as session_seen_at
+      from console_sessions s join users u on u.id = s.user_id
+      where s.token_hash = ${tokenHash}
+        and s.last_seen_at > ${olderThan(lifetimes.idleMs)}
+        and s.created_at > ${olderThan(lifetimes.maxAgeMs)}
+        and u.deleted_at is null and u.status = 'active' and u.is_staff
+        and u.password_hash is not null and ${fingerprintOf('u.password_hash')} = s.password_fingerprint
+    ), touched as (
+      update console_sessions set last_seen_at = now()
+      where token_hash = ${tokenHash} and exists (select 1 from live where session_seen_at < ${olderThan(lifetimes.idleMs / 60)})
+    )
+    select * from live`.execute(db);
+  const row = rows.rows[0] as (UserRow & { csrf_token: string; session_seen_at?: unknown }) | undefined;
+  if (row) delete row.session_seen_at;
+  return row;
 }
 
 export async function deleteSession(db: Queryable, tokenHash: string): Promise<void> {
