@@ -143,6 +143,7 @@ export function Field(props: {
 }
 
 export const statusLabel = (t: Strings, status: string) => (t as Record<string, string>)[`status.${status}`] ?? status;
+export const invitationStatusLabel = (t: Strings, status: string) => (t as Record<string, string>)[`invitation.${status}`] ?? status;
 export const reasonLabel = (t: Strings, reason: string | null) => (reason ? ((t as Record<string, string>)[`reason.${reason}`] ?? reason) : null);
 export const mailTypeLabel = (t: Strings, type: string) => (t as Record<string, string>)[`mail.${type}`] ?? type;
 export const mailStatusLabel = (t: Strings, status: string) => (t as Record<string, string>)[`mailStatus.${status}`] ?? status;

@@ -10,7 +10,7 @@ import { listEmailLog } from '../mail/email-log.service.js';
 import { nextLocalMidnight } from '../reactivation/midnight.js';
 import { reactivateUser } from '../reactivation/reactivation.service.js';
 import { BASE, type ConsoleContext, type ConsoleEnv } from './context.js';
-import { Csrf, Field, mailStatusLabel, Notice, Page, reasonLabel, statusLabel } from './layout.js';
+import { Csrf, Field, invitationStatusLabel, mailStatusLabel, Notice, Page, reasonLabel, statusLabel } from './layout.js';
 import { fill, formatDate, type Strings } from './strings.js';
 import { fieldErrorsIn, fieldProblems, invalidFields } from './forms.js';
 
@@ -126,7 +126,7 @@ function EditPage(props: {
           {user.invitation ? (
             <dl class="facts">
               <dt>{t.status}</dt>
-              <dd>{user.invitation.status}</dd>
+              <dd>{invitationStatusLabel(t, user.invitation.status)}</dd>
               <dt>{t.invitedAt}</dt>
               <dd>{date(user.invitation.createdAt)}</dd>
               <dt>{t.linkValidUntil}</dt>
