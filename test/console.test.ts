@@ -302,6 +302,22 @@ describe('who gets a console', () => {
     expect(trail.body.items).toEqual([]);
   });
 
+  it('an invited staff user (no password yet) and a deleted one get no console', async () => {
+    const invited = await h.api('POST', '/api/v1/invitations', { username: 'ivy.staff', email: 'ivy.staff@example.com', userType: 'member', isStaff: true });
+    expect(invited.status).toBe(201);
+    expect((await consoleRequest(h.app, 'POST', '/console/login', { form: { login: 'ivy.staff', password: PASSWORD } })).status).toBe(401);
+    const deleted = await activeUser('del.staff');
+    expect((await h.api('DELETE', `/api/v1/users/${deleted.id}`)).status).toBe(204);
+    expect((await consoleRequest(h.app, 'POST', '/console/login', { form: { login: 'del.staff', password: PASSWORD } })).status).toBe(401);
+    // Without a session, the console's front door is the sign-in page.
+    const door = await consoleRequest(h.app, 'GET', '/console');
+    expect(door.status).toBe(303);
+    expect(door.headers.get('location')).toMatch(/^\/console\/login\?/);
+    const signInPage = await consoleRequest(h.app, 'GET', door.headers.get('location')!);
+    expect(signInPage.status).toBe(200);
+    expect(await signInPage.text()).toContain('<h1>Sign in</h1>');
+  });
+
   it('a wrong password is a 401 on the sign-in page, and counts toward the same limit as the public login', async () => {
     const limited = createApp({ ...h.deps, config: { ...h.config, LOGIN_FAILURES_PER_15_MIN: 2 } });
     for (let i = 0; i < 2; i++) {

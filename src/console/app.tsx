@@ -73,6 +73,7 @@ export function registerConsole(app: Hono<any>, deps: AppDeps, limits: PublicRat
 
   // Everything below needs a signed-in staff member (and, for a POST, the session's token).
   ui.use('*', requireSession(deps, refuse));
+  // "/console" itself: the front door.
   ui.get('/', (c) => c.redirect(`${BASE}/users`, 303));
   registerUsers(ui, deps);
   registerUserEdit(ui, deps);
@@ -90,8 +91,6 @@ export function registerConsole(app: Hono<any>, deps: AppDeps, limits: PublicRat
   });
 
   app.route(BASE, ui);
-  // "/console" itself (no slash) is the console's front door too.
-  app.get(BASE, (c) => c.redirect(`${BASE}/users`, 303));
 }
 
 function domainMessage(c: ConsoleContext, error: DomainError): string {
