@@ -19,9 +19,18 @@ const PASSWORD = 'staff console passphrase';
 /** Every test's own signed-up users, made at once up front (each waits for its mail). */
 const STAFF = ['greta.staff', 'oliver.staff', 'bea.staff', 'rita.staff', 'tom.staff', 'cora.staff', 'cross.staff', 'site.staff', 'ida.staff', 'otto.staff', 'lost.staff', 'gone.staff', 'pw.staff'];
 let users: Record<string, { id: string; username: string; email: string }>;
+let deliveries: Promise<void> = Promise.resolve();
 
 beforeAll(async () => {
-  [h, browser] = await Promise.all([startHarness(), launchChromium()]);
+  // Deliveries can be held for a moment, to watch a mail's window follow it from queued to sent.
+  const held = (activities: Record<string, (...args: any[]) => Promise<unknown>>) => ({
+    ...activities,
+    deliverEmail: async (...args: unknown[]) => {
+      await deliveries;
+      return activities.deliverEmail!(...args);
+    },
+  });
+  [h, browser] = await Promise.all([startHarness({ wrapActivities: held as never }), launchChromium()]);
   base = await h.listen();
   const made = await Promise.all([...STAFF.map((name) => activeUser(name)), activeUser('max.member', { isStaff: false })]);
   users = Object.fromEntries(made.map((u) => [u.username, u]));
@@ -161,9 +170,20 @@ describe('the same flow’s key steps in English', () => {
     await menu.getByRole('link', { name: 'Logs', exact: true }).click();
     await page.getByRole('row').filter({ hasText: 'mia.new@example.com' }).getByRole('link', { name: /^Info/ }).click();
     await page.getByText('Please note that this only sends a copy of the email.').waitFor();
+    // The copy is held at the mail server's door: the window shows it queued, then sent,
+    // without a reload (its script follows the status).
+    let release!: () => void;
+    deliveries = new Promise((resolve) => (release = resolve));
     await page.getByRole('button', { name: 'Send again' }).click();
     await page.getByText('A copy is on its way.').waitFor();
+    expect(await page.locator('#mail-status').textContent()).toBe('queued');
+    let navigations = 0;
+    page.on('framenavigated', () => navigations++);
+    release();
+    deliveries = Promise.resolve();
     await page.locator('#mail-status', { hasText: 'sent' }).waitFor();
+    expect(await page.locator('#mail-attempts').textContent()).toBe('1');
+    expect(navigations).toBe(0);
     await eventually(async () => mailsTo('mia.new@example.com').length === 2, 15_000, 'the copy');
     expect(linkFrom(mailsTo('mia.new@example.com')[0]!.text).token).toBe(link.token);
 
@@ -193,6 +213,13 @@ describe('the Bearbeitungsansicht of one user', () => {
     await page.getByText('Passwort vergessen', { exact: false }).first().waitFor();
     expect((await h.api('GET', `/api/v1/users/${invitee.id}`)).body).toMatchObject({ email: 'karl.richtig@example.com', status: 'invited' });
     expect(await axe(page)).toEqual([]);
+    // The mail's window now warns that a copy goes to the old address; sending it is still allowed (R7).
+    const mailId = (await h.api('GET', `/api/v1/emails?userId=${invitee.id}`)).body.items[0].id as string;
+    const editView = page.url();
+    await page.goto(`${base}/console/emails/${mailId}`);
+    await page.getByText('Die E-Mail-Adresse des Nutzers wurde zwischenzeitlich geändert (jetzt: karl.richtig@example.com). Die Kopie geht an karl.falsch@example.com', { exact: false }).waitFor();
+    expect(await page.getByRole('button', { name: 'Erneut senden' }).isEnabled()).toBe(true);
+    await page.goto(editView);
 
     // Both: an overwrite; the invitation ends, the old name is free again.
     await page.getByLabel('Benutzername', { exact: true }).fill('karl.alt.1');
@@ -232,6 +259,11 @@ describe('the Bearbeitungsansicht of one user', () => {
     const revoked = await consoleRequest(withUi, 'POST', `/console/users/${invitee.id}/revoke`, { cookie: s.cookie, form: { _csrf: s.csrf } });
     expect(revoked.status).toBe(303);
     expect((await h.api('GET', `/api/v1/users/${invitee.id}`)).body).toMatchObject({ status: 'inactive', deactivationReason: 'invitation_revoked' });
+    // R7 no longer allows a copy: "Send again" is disabled, and the window says why.
+    const mail = await eventually(async () => (await h.api('GET', `/api/v1/emails?userId=${invitee.id}`)).body.items[0] as { id: string } | undefined, 15_000, 'the logged mail');
+    const info = await (await consoleRequest(withUi, 'GET', `/console/emails/${mail.id}`, { cookie: s.cookie })).text();
+    expect(info).toContain('Send again&quot; is not possible: The invitation was revoked.');
+    expect(info).toMatch(/<button type="submit" disabled="">Send again<\/button>/);
   });
 });
 
