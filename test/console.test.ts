@@ -419,6 +419,20 @@ async function session(app: App, login: string) {
   return { cookie, csrf, setCookie: res.headers.get('set-cookie')! };
 }
 
+describe('the overview', () => {
+  it('searches by name or address and filters by status', async () => {
+    const { cookie } = await session(h.app, 'cora.staff');
+    const found = await (await consoleRequest(h.app, 'GET', '/console/users?q=oliver.staff%40example', { cookie })).text();
+    expect(found).toContain('>oliver.staff</a>');
+    expect(found).not.toContain('>greta.staff</a>');
+    const pending = await h.api('POST', '/api/v1/invitations', { username: 'fritz.offen', email: 'fritz.offen@example.com', userType: 'member' });
+    expect(pending.status).toBe(201);
+    const invited = await (await consoleRequest(h.app, 'GET', '/console/users?status=invited', { cookie })).text();
+    expect(invited).toContain('>fritz.offen</a>');
+    expect(invited).not.toContain('>cora.staff</a>');
+  });
+});
+
 describe('security of the console', () => {
   it('the session cookie is HttpOnly and SameSite=Strict; pages carry a strict CSP', async () => {
     const { setCookie, cookie } = await session(h.app, 'cora.staff');
