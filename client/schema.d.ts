@@ -1604,7 +1604,7 @@ export interface paths {
                     userId?: string;
                     /** @description Who acted, exactly as recorded: the X-Actor header, `api` without it, `system`, or the username of a user acting on their own account */
                     actor?: string;
-                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
+                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
                     /** @description At or after this instant (ISO 8601) */
                     from?: string;
                     /** @description Before this instant (ISO 8601) */
@@ -3476,7 +3476,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {string} */
-            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
+            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
             /** @description Who acted: the X-Actor header (`api` without it), `system`, or the user themself */
             actor: string | null;
             /** @description The user the event is about; null for events about API keys */

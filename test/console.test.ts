@@ -515,6 +515,8 @@ describe('security of the console', () => {
     const { cookie, csrf } = await session(h.app, 'otto.staff');
     expect((await consoleRequest(h.app, 'POST', '/console/logout', { cookie, form: { _csrf: csrf } })).status).toBe(303);
     expect((await consoleRequest(h.app, 'GET', '/console/users', { cookie })).status).toBe(303);
+    const trail = await h.api('GET', '/api/v1/audit-events?actor=otto.staff&action=user.logout');
+    expect(trail.body.items).toMatchObject([{ action: 'user.logout', via: 'console' }]);
   });
 
   it('sessions end when the staff member loses staff status, is deleted, or changes password', async () => {

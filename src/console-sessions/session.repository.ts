@@ -60,6 +60,15 @@ export async function deleteSession(db: Queryable, tokenHash: string): Promise<v
   await db.deleteFrom('console_sessions').where('token_hash', '=', tokenHash).execute();
 }
 
+/** Removes the session; whose it was, when there was one (for the trail). */
+export async function endSession(db: Queryable, tokenHash: string): Promise<{ user_id: string; username: string } | undefined> {
+  const rows = await sql<{ user_id: string; username: string }>`
+    delete from console_sessions s using users u
+    where s.token_hash = ${tokenHash} and u.id = s.user_id
+    returning s.user_id, u.username`.execute(db);
+  return rows.rows[0];
+}
+
 /** Sessions past either lifetime; they open nothing, this only keeps the table small. */
 export async function deleteLapsedSessions(db: Queryable, lifetimes: SessionLifetimes): Promise<void> {
   await db

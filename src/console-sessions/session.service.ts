@@ -4,7 +4,8 @@ import { CONSOLE_KEY, type Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
 import { userView, type UserView } from '../users/user.view.js';
-import { deleteLapsedSessions, deleteSession, insertSession, touchSession, type SessionLifetimes } from './session.repository.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import { deleteLapsedSessions, deleteSession, endSession, insertSession, touchSession, type SessionLifetimes } from './session.repository.js';
 
 /** A signed-in staff member: who, and the token every state-changing form must carry. */
 export interface ConsoleSession {
@@ -55,6 +56,10 @@ export async function currentSession(deps: AppDeps, token: string | undefined): 
   return { staff: userView(user), csrfToken, actor: consoleActor(user.username) };
 }
 
+/** Ends the session on the server (the cookie alone would not), recorded with the staff member as actor. */
 export async function signOut(deps: AppDeps, token: string): Promise<void> {
-  await deleteSession(deps.db, digest(token));
+  await deps.db.transaction().execute(async (tx) => {
+    const ended = await endSession(tx, digest(token));
+    if (ended) await recordAudit(tx, { actor: consoleActor(ended.username), action: 'user.logout', userId: ended.user_id });
+  });
 }
