@@ -4,7 +4,7 @@ import { builtinModules } from 'node:module';
 import regexpPlugin from 'eslint-plugin-regexp';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.tools/', 'scratch/', 'src/api/public/assets/', 'coverage/'] },
+  { ignores: ['node_modules/', '.data/', '.tools/', 'scratch/', 'src/api/public/assets/', 'src/console/assets/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -88,6 +88,20 @@ export default tseslint.config(
         {
           patterns: [
             { regex: '\\.repository\\.js$|/db/(?!schema\\.js$)|^kysely$', message: 'src/api calls services; SQL lives in repositories.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The console is an edge too: its pages call the same services as the API, never SQL.
+    files: ['src/console/**/*.ts', 'src/console/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '\\.repository\\.js$|/db/(?!schema\\.js$)|^kysely$|^postgres$', message: 'src/console calls services; SQL lives in repositories.' },
           ],
         },
       ],

@@ -1639,7 +1639,7 @@ export interface paths {
                     userId?: string;
                     /** @description Who acted, exactly as recorded: the X-Actor header, `api` without it, `system`, or the username of a user acting on their own account */
                     actor?: string;
-                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
+                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
                     /** @description At or after this instant (ISO 8601) */
                     from?: string;
                     /** @description Before this instant (ISO 8601) */
@@ -3499,16 +3499,16 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {string} */
-            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
+            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
             /** @description Who acted: the X-Actor header (`api` without it), `system`, or the user themself */
             actor: string | null;
             /** @description The user the event is about; null for events about API keys */
             userId: string | null;
             /**
-             * @description The key the request came with: ADMIN_API_KEY (`bootstrap`) or a named key (`api_key`); null when no key acted (system, the user themself)
+             * @description The credential the request came with: ADMIN_API_KEY (`bootstrap`), a named key (`api_key`) or a staff member's console session (`console`); null when none acted (system, the user themself)
              * @enum {string|null}
              */
-            via: "bootstrap" | "api_key" | null;
+            via: "bootstrap" | "api_key" | "console" | null;
             /** @description The named key, when via is api_key */
             apiKey: {
                 id: string;

@@ -295,6 +295,40 @@ const workerTuning = {
   WORKER_WORKFLOW_BUNDLE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
 };
 
+/**
+ * The staff console (src/console, docs/console.md): how long a session lasts, who
+ * may frame it, and where Temporal UI is for its links to a user's workflow.
+ */
+const consoleSettings = {
+  /**
+   * A staff console session ends this long after its last request.
+   * @readBy api start
+   */
+  CONSOLE_SESSION_IDLE_TIMEOUT: duration('30 minutes'),
+  /**
+   * A staff console session ends this long after sign-in, however busy.
+   * @readBy api start
+   */
+  CONSOLE_SESSION_MAX_AGE: duration('12 hours'),
+  /**
+   * CSP `frame-ancestors` of the console's pages: `'none'` (no framing), or the origins of the
+   * platform's admin area that embeds it (space-separated, e.g. `https://admin.example.com`).
+   * The session cookie is `SameSite=Strict`, so the embedding page must be on the same site
+   * (e.g. `admin.example.com` embedding `invitations.example.com`).
+   * @readBy api start
+   */
+  CONSOLE_FRAME_ANCESTORS: z
+    .string()
+    .default("'none'")
+    .refine((v) => v.trim() !== '' && !/[;,\r\n]/.test(v), 'space-separated CSP sources, e.g. \'none\' or https://admin.example.com'),
+  /**
+   * Temporal UI's address, for the console's links from a user to their invitation workflow.
+   * @unset `npm start` uses its embedded UI's; otherwise no link
+   * @readBy api start
+   */
+  TEMPORAL_UI_URL: optionalUrl,
+};
+
 const schema = z.object({
   /**
    * HTTP port of the API.
@@ -576,6 +610,7 @@ const schema = z.object({
    */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...workerTuning,
+  ...consoleSettings,
 });
 
 /** The schema itself, for the generated docs/configuration.md (scripts/config-docs.ts). */

@@ -24,6 +24,8 @@ export const failureStatus = {
   InvitationExpired: 410,
   InvalidCredentials: 401,
   AccountInactive: 403,
+  /** Right password, but the console is for staff only. */
+  NotStaff: 403,
   /** An API key without the scope an operation needs (`requiredScope` names it). */
   MissingScope: 403,
   Unauthorized: 401,

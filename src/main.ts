@@ -13,6 +13,7 @@ import { adminKey, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDat
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { startInvitationReconciler } from './invitations/reconciler.js';
+import { inviteFirstStaffUnlessAny, type FirstStaff } from './accounts/first-staff.js';
 import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
 import { startTracing } from './telemetry.js';
 import { serveMetrics } from './metrics.js';
@@ -89,7 +90,10 @@ async function main() {
 
   const admin = adminKey(config);
   const metrics = createMetrics();
-  const app = createApp({ db: database.db, temporal, config, log, adminKeys: [admin.key] }, metrics);
+  // The console links a user to their workflow in Temporal UI: the embedded UI's unless configured.
+  const appConfig = Object.freeze({ ...config, TEMPORAL_UI_URL: config.TEMPORAL_UI_URL ?? devServer?.uiUrl });
+  const appDeps = { db: database.db, temporal, config: appConfig, log, adminKeys: [admin.key] };
+  const app = createApp(appDeps, metrics);
   if (config.METRICS_PORT !== undefined) {
     const metricsServer = await serveMetrics(servedMetrics(metrics), config.METRICS_PORT, config.METRICS_HOST);
     cleanups.push(() => metricsServer.close());
@@ -106,6 +110,8 @@ async function main() {
   // Where the key is, never the key itself: this output ends up in terminals' scrollback and
   // in the logs of whatever runs `npm start` (issue 15.5).
   const bearer = admin.file ? `$(cat ${admin.file})` : '$ADMIN_API_KEY';
+  // With the local inbox, a fresh start invites a first staff user there: the console needs one.
+  const firstStaff = catcher ? await inviteFirstStaffUnlessAny(appDeps, { username: 'admin', email: 'admin@invitations.localhost', locale: 'en' }) : undefined;
   const lines = [
     '',
     'Invitation service is running.',
@@ -116,11 +122,27 @@ async function main() {
     `  Mail inbox     ${catcher ? catcher.inboxUrl : `SMTP ${new URL(config.SMTP_URL!).host}`}`,
     `  Database       ${database.description}`,
     ...(config.METRICS_PORT !== undefined ? [`  Metrics        http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics`] : []),
+    `  Console        ${base}/console   (staff sign in with their own password)`,
+    ...consoleFirstSteps(firstStaff, base, catcher?.inboxUrl),
     `  Try: curl -X POST ${base}/api/v1/invitations -H "authorization: Bearer ${bearer}" -H 'content-type: application/json' \\`,
     `         -d '{"username":"erika","email":"erika@example.com","userType":"member","locale":"en"}'`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** What a newcomer does to reach a signed-in console, in the start-up summary. */
+function consoleFirstSteps(first: FirstStaff | undefined, base: string, inbox: string | undefined): string[] {
+  switch (first?.outcome) {
+    case 'invited':
+      return [`                 First staff user "${first.username}" invited: open its mail in the inbox (${inbox}), follow the link, choose a password, then sign in at ${base}/console.`];
+    case 'waiting':
+      return [`                 Staff user "${first.username}" has no password yet: ask for one at ${base}/password/forgot with ${first.email}; the link arrives in the inbox (${inbox}).`];
+    case 'exists':
+      return [`                 Sign in as a staff user, e.g. "${first.username}".`];
+    default:
+      return [`                 A first staff user: POST ${base}/api/v1/invitations with "isStaff": true (README, "The staff console").`];
+  }
 }
 
 let stopping = false;

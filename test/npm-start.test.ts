@@ -89,11 +89,37 @@ describe('npm start', () => {
     const uiSettings = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
     expect(uiSettings.Codec.Endpoint).toBe(codecEndpoint);
     expect((await fetch(`${api}/readyz`)).status).toBe(200);
+
+    // The console's first steps, only from what the banner says: a staff user invited to the
+    // inbox; its link, a password, and the console's sign-in.
+    expect(banner).toContain(`Console        http://localhost:${ports.PORT}/console`);
+    expect(banner).toContain('First staff user "admin" invited');
+    const staffMail = await eventually(async () => {
+      const messages = (await (await fetch(`${inbox}/api/messages`)).json()) as Array<{ to: string[]; text: string }>;
+      return messages.find((m) => m.to.includes('admin@invitations.localhost'));
+    }, 20_000, 'the first staff user\'s invitation');
+    const staffAccept = await fetch(`${api}/api/v1/public/invitations/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: linkFrom(staffMail.text).token, password: 'the first staff passphrase' }),
+    });
+    expect(staffAccept.status).toBe(200);
+    const signIn = await fetch(`${api}/console/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: api },
+      body: new URLSearchParams({ login: 'admin', password: 'the first staff passphrase' }),
+      redirect: 'manual',
+    });
+    expect(signIn.status).toBe(303);
+    const consolePage = await fetch(`${api}/console/users`, { headers: { cookie: signIn.headers.get('set-cookie')!.split(';')[0]! }, redirect: 'manual' });
+    expect(consolePage.status).toBe(200);
     expect(await first.stop()).toBe(0);
 
     // Same data folder, same ports: the user and its waiting workflow are still there.
     const second = await startService({ ...env, ADMIN_API_KEY: 'a-fixed-admin-key-for-the-restart' });
     expect(second.output()).not.toContain('a-fixed-admin-key-for-the-restart');
+    // A staff user exists now: nobody else is invited.
+    expect(second.output()).toContain('Sign in as a staff user, e.g. "admin".');
     // The payload key was created once in the data folder; the second run used it too.
     const temporal = new Client({
       connection: await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` }),

@@ -3,8 +3,8 @@ import type { UserStatus } from '../db/schema.js';
 import { DomainError } from '../errors.js';
 import { decodeCursor, keysetPage } from '../paging.js';
 import { recordAudit } from '../audit/audit.repository.js';
-import { selfActor } from '../audit/actor.js';
-import { latestInvitationForUser } from '../invitations/invitation.repository.js';
+import { selfActor, type Actor } from '../audit/actor.js';
+import { latestInvitationForUser, latestInvitationsForUsers } from '../invitations/invitation.repository.js';
 import { latestEmailOfUser } from '../mail/email-log.repository.js';
 import { emailStatusView } from '../mail/email.view.js';
 import { verifyPassword } from '../passwords/hashing.js';
@@ -36,19 +36,30 @@ export async function listUserOverview(
   return keysetPage(rows, query.limit, userView);
 }
 
+/** The overview with each user's latest invitation (sent when, valid until), as the console shows it. */
+export async function listUserOverviewWithInvitations(deps: AppDeps, query: Parameters<typeof listUserOverview>[1]) {
+  const page = await listUserOverview(deps, query);
+  const invitations = await latestInvitationsForUsers(deps.db, page.items.map((u) => u.id));
+  const byUser = new Map(invitations.map((i) => [i.user_id, invitationView(i)]));
+  return { ...page, items: page.items.map((u) => ({ ...u, invitation: byUser.get(u.id) ?? null })) };
+}
+
 /**
  * Verifies a username-or-email and password and records the login (R10 hangs on it).
  * Unknown login, missing password and wrong password all take the same time and answer.
+ * The console signs in through here too: `staffOnly` refuses anyone else before a login is
+ * recorded, and `via` marks where the login happened in the trail.
  */
-export async function login(deps: AppDeps, loginName: string, password: string) {
+export async function login(deps: AppDeps, loginName: string, password: string, options: { staffOnly?: boolean; via?: Actor['key'] } = {}) {
   const user = await findUserByLoginKey(deps.db, canonicalLogin(loginName));
   const ok = await verifyPassword(user?.password_hash ?? null, password);
   if (!user || !ok) throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
   if (user.status === 'inactive') throw inactive(deps);
   if (user.status !== 'active') throw new DomainError('InvalidCredentials', 'The login or the password is wrong.');
+  if (options.staffOnly && !user.is_staff) throw new DomainError('NotStaff', 'Only users with staff status may sign in here.');
   const updated = await deps.db.transaction().execute(async (tx) => {
     const row = await recordLogin(tx, user.id);
-    if (row) await recordAudit(tx, { actor: selfActor(user.username), action: 'user.login', userId: user.id });
+    if (row) await recordAudit(tx, { actor: { ...selfActor(user.username), key: options.via ?? null }, action: 'user.login', userId: user.id });
     return row;
   });
   // Midnight (R10) may have deactivated the user between the check above and the update.

@@ -14,6 +14,9 @@ import { createMetrics, registerOpsRoutes, type Metrics } from './ops/routes.js'
 import { problemResponse, toDomainError, validationError } from './problem.js';
 import { registerPages } from './public/pages.js';
 import { registerPublicRoutes } from './public/routes.js';
+import { publicRateLimits } from './rate-limits.js';
+import { loginAccountKey } from '../accounts/user.service.js';
+import { registerConsole } from '../console/app.js';
 import { registerUserRoutes } from './users/routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 import { activeTracing } from '../telemetry.js';
@@ -52,7 +55,9 @@ export function createApp(deps: AppDeps, metrics: Metrics = createMetrics()) {
   registerAuditRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerWebhookRoutes(app, deps);
-  registerPublicRoutes(app, deps);
+  const limits = publicRateLimits(deps.config, (loginName) => loginAccountKey(deps, loginName));
+  registerPublicRoutes(app, deps, limits);
+  registerConsole(app, deps, limits);
   registerPages(app);
   registerOpsRoutes(app, deps);
   registerDocs(app);

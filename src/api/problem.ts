@@ -29,6 +29,7 @@ const titles: Record<FailureType, string> = {
   InvitationExpired: 'The invitation has expired',
   InvalidCredentials: 'Wrong login or password',
   AccountInactive: 'The account is inactive',
+  NotStaff: 'Only staff may do this',
   MissingScope: 'The API key lacks the scope this operation needs',
   Unauthorized: 'Authentication required',
   MalformedJson: 'The body is not valid JSON',

@@ -106,7 +106,9 @@ function loginFailureGuard(config: Config, accountOf: AccountOfLogin, clientOf: 
 
 async function bodyField(c: Context, field: string): Promise<string> {
   try {
-    const body = (await c.req.json()) as Record<string, unknown>;
+    // The console's sign-in form posts a form; the public endpoint JSON. Both bodies are cached for the handler.
+    const form = /^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(c.req.header('content-type') ?? '');
+    const body = (form ? await c.req.parseBody() : await c.req.json()) as Record<string, unknown>;
     return typeof body?.[field] === 'string' ? (body[field] as string) : '';
   } catch {
     return ''; // the validator answers malformed bodies
@@ -125,14 +127,14 @@ export interface ResetMailLimit {
   take(email: string): boolean;
 }
 
-export function publicRateLimits(
-  config: Config,
-  accountOf: AccountOfLogin,
-): {
+export interface PublicRateLimits {
   perClient: MiddlewareHandler;
+  /** One count per process for every way in: the login endpoint and the console's sign-in share it. */
   loginFailures: MiddlewareHandler;
   resetMails: ResetMailLimit;
-} {
+}
+
+export function publicRateLimits(config: Config, accountOf: AccountOfLogin): PublicRateLimits {
   const trusted = proxyTrustFunction(config.TRUST_PROXY);
   const clientOf = (c: Context) => clientAddressFrom(socketAddress(c), c.req.header('x-forwarded-for'), trusted);
   const perClient = rateLimiter({

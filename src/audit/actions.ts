@@ -5,6 +5,7 @@ export const auditActions = [
   'invitation.expired',
   'invitation.revoked',
   'user.login',
+  'user.logout',
   'user.reactivated',
   'user.reactivation_expired',
   'user.updated',

@@ -12,6 +12,9 @@ export interface Actor {
 
 export const BOOTSTRAP_KEY = 'bootstrap';
 
+/** A staff member signed in to the console (src/console): acting with their own session, no key. */
+export const CONSOLE_KEY = 'console';
+
 export const SYSTEM: Actor = { name: 'system', key: null };
 
 /** A user acting on their own account (accept, login, reset). */

@@ -4,7 +4,7 @@ import type { AuditEventRow } from '../db/schema.js';
 import { webhookEventsFor } from '../webhooks/events.js';
 import { nextWebhookSequences, webhookEventRows } from '../webhooks/outbox.repository.js';
 import type { AuditAction } from './actions.js';
-import { BOOTSTRAP_KEY, type Actor } from './actor.js';
+import { BOOTSTRAP_KEY, CONSOLE_KEY, type Actor } from './actor.js';
 
 
 /**
@@ -17,7 +17,8 @@ export async function recordAudit(
   event: { actor: Actor; action: AuditAction; userId: string | null; details?: Record<string, unknown> },
 ): Promise<void> {
   const { key } = event.actor;
-  const via: 'bootstrap' | 'api_key' | null = key === null ? null : key === BOOTSTRAP_KEY ? 'bootstrap' : 'api_key';
+  const via: 'bootstrap' | 'api_key' | 'console' | null =
+    key === null ? null : key === BOOTSTRAP_KEY ? 'bootstrap' : key === CONSOLE_KEY ? 'console' : 'api_key';
   const row = {
     actor: event.actor.name,
     action: event.action,

@@ -113,9 +113,20 @@ export interface AuditEventsTable {
   action: string;
   user_id: string | null;
   details: ColumnType<Record<string, unknown>, string | Record<string, unknown>, never>;
-  /** The credential the change came through: ADMIN_API_KEY or a named key; null for system and users themselves. */
-  via: 'bootstrap' | 'api_key' | null;
+  /** The credential the change came through: ADMIN_API_KEY, a named key or a console session; null for system and users themselves. */
+  via: 'bootstrap' | 'api_key' | 'console' | null;
   api_key_id: string | null;
+}
+
+/** A staff member signed in to the console (src/console-sessions); only the token's SHA-256 is kept. */
+export interface ConsoleSessionsTable {
+  token_hash: string;
+  user_id: string;
+  /** Digest of the password hash the session began with: a new password ends the session. */
+  password_fingerprint: string;
+  csrf_token: string;
+  created_at: CreatedAt;
+  last_seen_at: Timestamp;
 }
 
 /** A named API key (only its SHA-256 is kept); revoked, never deleted. */
@@ -252,6 +263,7 @@ export interface DB {
   invitations: InvitationsTable;
   emails: EmailsTable;
   audit_events: AuditEventsTable;
+  console_sessions: ConsoleSessionsTable;
   email_template_versions: EmailTemplateVersionsTable;
   api_keys: ApiKeysTable;
   email_encryption_keys: EmailEncryptionKeysTable;

@@ -47,6 +47,19 @@ export async function findInvitationWithUser(db: Queryable, invitationId: string
   return { invitation: { id: invitationId, user_id: user.id, status, expires_at }, user };
 }
 
+/** latestInvitationForUser for a page of users at once: one query, not one per row. */
+export async function latestInvitationsForUsers(db: Queryable, userIds: string[]): Promise<InvitationRow[]> {
+  if (userIds.length === 0) return [];
+  return db
+    .selectFrom('invitations')
+    .selectAll()
+    .where('user_id', 'in', userIds)
+    .distinctOn('user_id')
+    .orderBy('user_id')
+    .orderBy('created_at', 'desc')
+    .execute();
+}
+
 export async function latestInvitationForUser(db: Queryable, userId: string): Promise<InvitationRow | undefined> {
   return db
     .selectFrom('invitations')

@@ -13,7 +13,7 @@ import { emailResendWorkflowId, resendUpdate, resendUpdateId, type ResendRequest
 import { findEmailById, findEmailByKey } from './email-log.repository.js';
 import type { EmailRow } from '../db/schema.js';
 import { emailView } from './email.view.js';
-import { findLinkState } from './link-state.repository.js';
+import { findLinkState, type DeadLinkReason } from './link-state.repository.js';
 import { resendKey, resendRefusal } from './resend-rules.js';
 
 /**
@@ -73,6 +73,17 @@ export async function resendEmail(deps: AppDeps, rawId: string, idempotencyKey: 
   }
   const copy = await findEmailById(deps.db, result.emailId);
   return answer(deps, copy!);
+}
+
+/**
+ * Whether R7 allows a copy of this mail now, and if not why: what the console needs to offer
+ * "send again" only while it would work. resendEmail checks the same again when asked.
+ */
+export async function resendability(deps: AppDeps, id: string): Promise<{ allowed: true } | { allowed: false; reason: DeadLinkReason; message: string }> {
+  const original = isUuid(id) ? await findEmailById(deps.db, id) : undefined;
+  if (!original) throw new DomainError('EmailNotFound', `No email ${id}.`);
+  const link = await findLinkState(deps.db, original);
+  return link.alive ? { allowed: true } : { allowed: false, reason: link.reason, message: resendRefusal(original, link.reason).message };
 }
 
 /** 202 `{email, warning?}`: the warning when the copy goes to an address the user no longer has. */

@@ -14,6 +14,19 @@ export async function findUserById(db: Queryable, id: string): Promise<UserRow |
   return db.selectFrom('users').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
+/** The staff users there are (not deleted), active ones first: is there anyone to sign in to the console? */
+export async function findStaffUsers(db: Queryable, limit: number): Promise<UserRow[]> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('deleted_at', 'is', null)
+    .where('is_staff', '=', true)
+    .orderBy(sql`status = 'active'`, 'desc')
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+}
+
 /** `login` is a canonical username or a canonical email. */
 export async function findUserByLoginKey(db: Queryable, key: string): Promise<UserRow | undefined> {
   return db

@@ -32,7 +32,7 @@ export const AuditEventSchema = z
     action: z.enum(auditActions),
     actor: z.string().nullable().openapi({ description: 'Who acted: the X-Actor header (`api` without it), `system`, or the user themself' }),
     userId: z.string().nullable().openapi({ description: 'The user the event is about; null for events about API keys' }),
-    via: z.enum(['bootstrap', 'api_key']).nullable().openapi({ description: 'The key the request came with: ADMIN_API_KEY (`bootstrap`) or a named key (`api_key`); null when no key acted (system, the user themself)' }),
+    via: z.enum(['bootstrap', 'api_key', 'console']).nullable().openapi({ description: 'The credential the request came with: ADMIN_API_KEY (`bootstrap`), a named key (`api_key`) or a staff member\'s console session (`console`); null when none acted (system, the user themself)' }),
     apiKey: z.object({ id: z.string(), name: z.string() }).nullable().openapi({ description: 'The named key, when via is api_key' }),
     details: z.record(z.string(), z.unknown()).openapi({ description: 'What changed; an edit has `changes` with each field `from` and `to`. Never a password hash or token.' }),
   })

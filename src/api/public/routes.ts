@@ -2,9 +2,9 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
 import { acceptInvitation, inspectInvitation } from '../../invitations/invitation.service.js';
 import { completePasswordReset, inspectPasswordReset, requestPasswordReset } from '../../password-resets/password-reset.service.js';
-import { login, loginAccountKey } from '../../accounts/user.service.js';
+import { login } from '../../accounts/user.service.js';
 import type { ApiEnv } from '../middleware.js';
-import { publicRateLimits, RESET_REQUESTED_MESSAGE } from '../rate-limits.js';
+import { RESET_REQUESTED_MESSAGE, type PublicRateLimits } from '../rate-limits.js';
 import { bodyProblems, EmailField, json, jsonBody, PlainText, problem, rateLimited, Timestamp, unavailable, UserSchema } from '../schemas.js';
 
 // Public bodies are strict: a stray `status` or `isStaff` is refused, never assigned (security.md 16).
@@ -102,8 +102,7 @@ const resetCompleteRoute = createRoute({
   },
 });
 
-export function registerPublicRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
-  const limits = publicRateLimits(deps.config, (loginName) => loginAccountKey(deps, loginName));
+export function registerPublicRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps, limits: PublicRateLimits) {
   app.use('/api/v1/public/*', limits.perClient);
   app.use('/api/v1/public/login', limits.loginFailures);
   app.openapi(acceptRoute, async (c) => {
