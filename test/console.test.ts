@@ -1,6 +1,8 @@
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalUsername, skeletonOfUsernameKey } from '../src/users/identity.js';
 import { createApp } from '../src/api/app.js';
 import { launchChromium, localContext } from './support/browser.js';
 import { eventually, linkFrom, startHarness, type Harness } from './support/harness.js';
@@ -17,7 +19,7 @@ let foreignRequests: string[] = [];
 const PASSWORD = 'staff console passphrase';
 
 /** Every test's own signed-up users, made at once up front (each waits for its mail). */
-const STAFF = ['greta.staff', 'oliver.staff', 'bea.staff', 'rita.staff', 'tom.staff', 'cora.staff', 'cross.staff', 'site.staff', 'ida.staff', 'otto.staff', 'lost.staff', 'gone.staff', 'pw.staff'];
+const STAFF = ['greta.staff', 'oliver.staff', 'bea.staff', 'rita.staff', 'tom.staff', 'cora.staff', 'cross.staff', 'site.staff', 'ida.staff', 'otto.staff', 'lost.staff', 'gone.staff', 'pw.staff', 'paula.staff'];
 let users: Record<string, { id: string; username: string; email: string }>;
 let deliveries: Promise<void> = Promise.resolve();
 
@@ -430,6 +432,52 @@ describe('the overview', () => {
     const invited = await (await consoleRequest(h.app, 'GET', '/console/users?status=invited', { cookie })).text();
     expect(invited).toContain('>fritz.offen</a>');
     expect(invited).not.toContain('>cora.staff</a>');
+  });
+});
+
+describe('a thousand users in the Übersicht', () => {
+  it('pages through them 50 at a time, each user once and in order, and the table never shifts as it loads', async () => {
+    const now = Date.now();
+    const many = Array.from({ length: 1000 }, (_, i) => {
+      const username = `viele.${String(i).padStart(4, '0')}`;
+      const key = canonicalUsername(username);
+      // Older than everyone the other tests made, newest first: viele.0999 … viele.0000.
+      const at = new Date(now - 86_400_000 - (1000 - i) * 1000);
+      return {
+        id: randomUUID(), username, username_key: key, username_skeleton: skeletonOfUsernameKey(key),
+        email: `${username}@example.com`, email_key: `${username}@example.com`, user_type: 'member', is_staff: false,
+        locale: 'de' as const, status: i % 2 ? ('invited' as const) : ('inactive' as const), created_at: at, updated_at: at,
+        deactivated_at: i % 2 ? null : at, deactivation_reason: i % 2 ? null : 'invitation_expired',
+      };
+    });
+    await h.db.insertInto('users').values(many).execute();
+
+    const page = await newPage('de-DE');
+    // Layout shifts as the browser reports them (CLS's entries), from the first paint of each page on.
+    await page.addInitScript(() => {
+      const w = window as unknown as { shifts: number };
+      w.shifts = 0;
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries() as unknown as { value: number; hadRecentInput: boolean }[]) if (!entry.hadRecentInput) w.shifts += entry.value;
+      }).observe({ type: 'layout-shift', buffered: true });
+    });
+    await signIn(page, 'paula.staff', { login: 'Benutzername oder E-Mail-Adresse', password: 'Passwort', submit: 'Anmelden' });
+    await page.goto(`${base}/console/users`);
+    const listed: string[] = [];
+    for (let pages = 1; ; pages++) {
+      expect(pages).toBeLessThanOrEqual(25);
+      await page.waitForLoadState('load');
+      const names = await page.locator('tbody tr td:first-child a').allTextContents();
+      expect(names.length).toBeLessThanOrEqual(50);
+      listed.push(...names);
+      expect(await page.evaluate(() => (window as unknown as { shifts: number }).shifts)).toBeLessThan(0.001);
+      const next = page.getByRole('link', { name: 'Nächste Seite', exact: true });
+      if ((await next.count()) === 0) break;
+      await next.click();
+    }
+    const viele = listed.filter((name) => name.startsWith('viele.'));
+    expect(viele).toEqual(many.map((u) => u.username).reverse());
+    expect(new Set(listed).size).toBe(listed.length);
   });
 });
 
