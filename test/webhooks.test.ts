@@ -26,7 +26,7 @@ beforeAll(async () => {
     },
     // Mail to bounce.* is refused for good (550): the mail step marks it failed.
     mail: { reply: (envelope) => (envelope.to.some((to) => to.startsWith('bounce.')) ? { code: 550, message: 'No such mailbox' } : undefined) },
-    webhookHosts: { 'rebind.test': ['127.0.0.1'], 'public.test': ['93.184.216.34'], 'mixed.test': ['93.184.216.34', '10.0.0.7'] },
+    webhookHosts: { 'rebind.test': ['127.0.0.1'], 'public.test': ['93.184.216.34'], 'hooks.public.test': ['93.184.216.34'], 'mixed.test': ['93.184.216.34', '10.0.0.7'] },
   });
 });
 afterAll(async () => h?.close());
@@ -307,6 +307,44 @@ describe('endpoints', () => {
     expect(patched.status).toBe(422);
     expect((await h.api('GET', `/api/v1/webhooks/${created.body.id}`)).body.url).toBe('https://public.test/hooks');
     expect((await h.api('DELETE', `/api/v1/webhooks/${created.body.id}`)).status).toBe(204);
+  });
+
+  it('creating, changing, rotating the secret of, disabling, enabling and deleting an endpoint are in the audit trail with who did it', async () => {
+    const secretHolder = 'https://hooks.public.test/services/T000/B000/token-of-the-receiver';
+    const created = await h.api('POST', '/api/v1/webhooks', { url: secretHolder, events: ['user.invited'], description: 'crm' }, { 'x-actor': 'staff:anna' });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const as = (actor: string) => ({ 'x-actor': actor });
+    expect((await h.api('PATCH', `/api/v1/webhooks/${id}`, { url: 'http://127.0.0.1:9/other', events: ['user.invited', 'user.deleted'] }, as('staff:bo'))).status).toBe(200);
+    expect((await h.api('PATCH', `/api/v1/webhooks/${id}`, { rotateSecret: true }, as('staff:cem'))).status).toBe(200);
+    expect((await h.api('PATCH', `/api/v1/webhooks/${id}`, { status: 'disabled' }, as('staff:dora'))).status).toBe(200);
+    // Asking for what already is changes nothing and records nothing.
+    expect((await h.api('PATCH', `/api/v1/webhooks/${id}`, { status: 'disabled' }, as('staff:dora'))).status).toBe(200);
+    expect((await h.api('PATCH', `/api/v1/webhooks/${id}`, { status: 'enabled' }, as('staff:eli'))).status).toBe(200);
+    expect((await h.api('DELETE', `/api/v1/webhooks/${id}`, undefined, as('staff:fay'))).status).toBe(204);
+
+    const trail = await h.api('GET', '/api/v1/audit-events?limit=100');
+    expect(trail.status).toBe(200);
+    const mine = (trail.body.items as { action: string; actor: string; via: string; details: Record<string, unknown> }[]).filter((e) => e.details.endpointId === id).reverse();
+    expect(mine.map((e) => [e.action, e.actor, e.via])).toEqual([
+      ['webhook.endpoint_created', 'staff:anna', 'bootstrap'],
+      ['webhook.endpoint_changed', 'staff:bo', 'bootstrap'],
+      ['webhook.endpoint_secret_rotated', 'staff:cem', 'bootstrap'],
+      ['webhook.endpoint_disabled', 'staff:dora', 'bootstrap'],
+      ['webhook.endpoint_enabled', 'staff:eli', 'bootstrap'],
+      ['webhook.endpoint_deleted', 'staff:fay', 'bootstrap'],
+    ]);
+    expect(mine[0]!.details).toMatchObject({ destination: 'https://hooks.public.test', events: ['user.invited'], secret: 'generated' });
+    expect(mine[1]!.details).toEqual({
+      endpointId: id,
+      changes: { destination: { from: 'https://hooks.public.test', to: 'http://127.0.0.1:9' }, events: { from: ['user.invited'], to: ['user.invited', 'user.deleted'] } },
+    });
+    // Neither the receiver's token in the URL nor the secret is ever in the trail.
+    const text = JSON.stringify(mine);
+    expect(text).not.toContain('token-of-the-receiver');
+    expect(text).not.toContain(created.body.secret.slice(6));
+    expect(text).not.toContain('whsec_');
+    expect((await h.api('GET', '/api/v1/audit-events?action=webhook.endpoint_deleted&actor=staff:fay')).body.items).toHaveLength(1);
   });
 
   it('shows the secret once, keeps it sealed, and answers bad input with problems', async () => {

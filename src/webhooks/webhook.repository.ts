@@ -14,8 +14,9 @@ export async function insertEndpoint(
   return db.insertInto('webhook_endpoints').values({ ...values, updated_at: new Date() }).returningAll().executeTakeFirstOrThrow();
 }
 
-export async function findEndpoint(db: Queryable, id: string) {
-  return db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findEndpoint(db: Queryable, id: string, options: { forUpdate?: boolean } = {}) {
+  const q = db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id);
+  return (options.forUpdate ? q.forUpdate() : q).executeTakeFirst();
 }
 
 export async function listEndpoints(db: Queryable, limit: number, after?: { createdAt: string; id: string }) {
@@ -36,9 +37,8 @@ export async function enableEndpoint(db: Queryable, id: string) {
   return updateEndpoint(db, id, { status: 'enabled', disabled_at: null, disabled_reason: null, failing_since: null });
 }
 
-export async function deleteEndpoint(db: Queryable, id: string): Promise<boolean> {
-  const result = await db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
+export async function deleteEndpoint(db: Queryable, id: string) {
+  return db.deleteFrom('webhook_endpoints').where('id', '=', id).returning(['id', 'url']).executeTakeFirst();
 }
 
 export async function listDeliveries(db: Queryable, endpointId: string, limit: number, after?: { createdAt: string; id: string }) {
