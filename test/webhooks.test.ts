@@ -180,17 +180,51 @@ describe('delivery', () => {
     expect(entry.attempts).toBeGreaterThanOrEqual(4);
     expect(entry).toMatchObject({ lastResponseStatus: 503, lastResponseBody: 'no luck (503)' });
 
-    // Disabled: later events are not queued for it at all.
+    // Disabled: later events are kept for it, pending, and nothing is sent.
     const attempts = receiver.received.length;
     const later = await invite('hook.later');
     await eventually(async () => (await h.db.selectFrom('webhook_events').select('dispatched_at').where('user_id', '=', later.user.id).executeTakeFirst())?.dispatched_at);
     await settle();
     expect(receiver.received.length).toBe(attempts);
-    expect((await h.db.selectFrom('webhook_deliveries').select('id').where('user_id', '=', later.user.id).execute()).length).toBe(0);
+    expect(await h.db.selectFrom('webhook_deliveries').select('status').where('user_id', '=', later.user.id).execute()).toEqual([{ status: 'pending' }]);
     // A redelivery must wait until it is enabled again; enabling starts a fresh count.
     expect((await h.api('POST', `/api/v1/webhooks/${endpoint.id}/deliveries/${entry.id}/redeliver`)).status).toBe(409);
     const enabled = await h.api('PATCH', `/api/v1/webhooks/${endpoint.id}`, { status: 'enabled' });
     expect(enabled.body).toMatchObject({ status: 'enabled', failingSince: null, disabledAt: null });
+    expect((await h.api('DELETE', `/api/v1/webhooks/${endpoint.id}`)).status).toBe(204);
+    await receiver.close();
+  });
+});
+
+describe('a disabled endpoint', () => {
+  it('keeps the events raised while it is disabled and delivers them, in order per user, when it is enabled again', async () => {
+    const receiver = await startWebhookReceiver();
+    const endpoint = await register_(receiver.url);
+    const first = await invite('hook.off.a');
+    await eventually(async () => receiver.acceptedFor(first.user.id).length === 1, 20_000, 'user.invited before disabling');
+
+    expect((await h.api('PATCH', `/api/v1/webhooks/${endpoint.id}`, { status: 'disabled' }, { 'x-actor': 'staff:anna' })).status).toBe(200);
+    expect((await h.api('DELETE', `/api/v1/invitations/${first.invitation.id}`)).status).toBe(204);
+    expect((await h.api('POST', `/api/v1/users/${first.user.id}/reactivate`)).status).toBe(200);
+    const second = await invite('hook.off.b');
+    expect((await h.api('DELETE', `/api/v1/users/${second.user.id}`)).status).toBe(204);
+    // Every event was handed to the endpoint's lanes and waits there; none went out.
+    await eventually(async () => (await h.db.selectFrom('webhook_events').select('id').where('dispatched_at', 'is', null).where('user_id', 'in', [first.user.id, second.user.id]).execute()).length === 0);
+    await settle(1000);
+    expect(receiver.received).toHaveLength(1);
+    const waiting = await h.db.selectFrom('webhook_deliveries').select('status').where('endpoint_id', '=', endpoint.id).where('status', '=', 'pending').execute();
+    expect(waiting).toHaveLength(5);
+
+    expect((await h.api('PATCH', `/api/v1/webhooks/${endpoint.id}`, { status: 'enabled' }, { 'x-actor': 'staff:anna' })).status).toBe(200);
+    const a = await eventually(async () => receiver.acceptedFor(first.user.id).length >= 4 && receiver.acceptedFor(first.user.id), 20_000, "the first user's events");
+    const b = await eventually(async () => receiver.acceptedFor(second.user.id).length >= 2 && receiver.acceptedFor(second.user.id), 20_000, "the second user's events");
+    await settle();
+    expect(types(a)).toEqual(['user.invited', 'invitation.revoked', 'user.deactivated', 'user.reactivated']);
+    expect(a.map((r) => r.json.data.sequence)).toEqual([1, 2, 3, 4]);
+    expect(types(b)).toEqual(['user.invited', 'user.deleted']);
+    expect(receiver.received).toHaveLength(6);
+    const log = await h.api('GET', `/api/v1/webhooks/${endpoint.id}/deliveries?limit=100`);
+    expect(log.body.items.map((d: { status: string }) => d.status)).toEqual(Array(6).fill('succeeded'));
     expect((await h.api('DELETE', `/api/v1/webhooks/${endpoint.id}`)).status).toBe(204);
     await receiver.close();
   });

@@ -50,11 +50,12 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
      * The body is the same on every attempt (built from the stored event); the signature is
      * made fresh with each attempt's timestamp, as Standard Webhooks expects.
      */
-    async attemptWebhookDelivery({ deliveryId, windowMs }: { deliveryId: string; windowMs: number }): Promise<'succeeded' | 'gone' | 'done before'> {
+    async attemptWebhookDelivery({ deliveryId, windowMs }: { deliveryId: string; windowMs: number }): Promise<'succeeded' | 'gone' | 'done before' | 'endpoint disabled'> {
       const delivery = await deliveryForAttempt(db, deliveryId);
       if (!delivery) return 'gone'; // the endpoint was deleted with its log
       if (delivery.status !== 'pending') return 'done before';
-      if (delivery.endpoint_status !== 'enabled') throw ApplicationFailure.nonRetryable('not sent: the endpoint is disabled', 'WebhookEndpointDisabled');
+      // Kept pending: the lane ends (nextWebhookDelivery says null) and enabling sends it.
+      if (delivery.endpoint_status !== 'enabled') return 'endpoint disabled';
 
       const body = JSON.stringify({
         type: delivery.type,

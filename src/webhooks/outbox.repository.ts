@@ -38,9 +38,11 @@ export interface DispatchedLane {
 }
 
 /**
- * Fans undispatched outbox rows out into one delivery per subscribed, enabled endpoint, in
- * outbox order, and marks them dispatched, all in one transaction (retried as a whole). Rows
- * are locked, not skipped, so a second dispatcher attempt waits instead of overtaking.
+ * Fans undispatched outbox rows out into one delivery per subscribed endpoint, in outbox
+ * order, and marks them dispatched, all in one transaction (retried as a whole). Rows are
+ * locked, not skipped, so a second dispatcher attempt waits instead of overtaking. A disabled
+ * endpoint gets its deliveries too: they wait, pending, until it is enabled again (README
+ * promises staff can catch up), and are then sent in order.
  */
 export async function dispatchOutbox(tx: Queryable, batch: number): Promise<number> {
   const events = await tx
@@ -52,7 +54,7 @@ export async function dispatchOutbox(tx: Queryable, batch: number): Promise<numb
     .forUpdate()
     .execute();
   if (events.length === 0) return 0;
-  const endpoints = await tx.selectFrom('webhook_endpoints').select(['id', 'event_types']).where('status', '=', 'enabled').execute();
+  const endpoints = await tx.selectFrom('webhook_endpoints').select(['id', 'event_types']).execute();
   const deliveries = events.flatMap((event) =>
     endpoints
       .filter((endpoint) => endpoint.event_types.includes(event.type))
@@ -74,13 +76,18 @@ export async function dispatchOutbox(tx: Queryable, batch: number): Promise<numb
   return events.length;
 }
 
-/** Lanes with deliveries no lane workflow has been told about yet (new events, redeliveries). */
+/**
+ * Lanes with deliveries no lane workflow has been told about yet (new events, redeliveries),
+ * on enabled endpoints: a disabled endpoint's deliveries wait until enabling hands them over
+ * again (handBackPending).
+ */
 export async function lanesWaiting(db: Queryable, limit: number): Promise<(DispatchedLane & { upTo: string })[]> {
   const rows = await db
     .selectFrom('webhook_deliveries')
     .select(['endpoint_id', 'user_id', (eb) => eb.fn.max('position').as('up_to')])
     .where('status', '=', 'pending')
     .where('handed_over_at', 'is', null)
+    .where('endpoint_id', 'in', (eb) => eb.selectFrom('webhook_endpoints').select('id').where('status', '=', 'enabled'))
     .groupBy(['endpoint_id', 'user_id'])
     .limit(limit)
     .execute();
@@ -99,4 +106,18 @@ export async function markHandedOver(db: Queryable, lanes: (DispatchedLane & { u
       .where('handed_over_at', 'is', null)
       .execute();
   }
+}
+
+/**
+ * An endpoint was enabled again: what waited for it (events raised while it was disabled, and
+ * what its lanes left pending when they found it disabled) is handed to lanes again.
+ */
+export async function handBackPending(db: Queryable, endpointId: string): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ handed_over_at: null })
+    .where('endpoint_id', '=', endpointId)
+    .where('status', '=', 'pending')
+    .where('handed_over_at', 'is not', null)
+    .execute();
 }

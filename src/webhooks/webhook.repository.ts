@@ -81,21 +81,13 @@ export async function insertRedelivery(db: Queryable, original: { id: string; en
 // ---- What the delivery lanes do ----
 
 /**
- * The next delivery of a lane (endpoint, user), oldest first. If the endpoint is gone or
- * disabled, what is still pending there is marked failed (a redelivery can send it later).
+ * The next delivery of a lane (endpoint, user), oldest first, or null when there is none or
+ * the endpoint is disabled: then the lane ends and its deliveries stay pending until the
+ * endpoint is enabled again (handBackPending). A deleted endpoint took its deliveries with it.
  */
 export async function nextLaneDelivery(db: Queryable, endpointId: string, userId: string): Promise<string | null> {
   const endpoint = await db.selectFrom('webhook_endpoints').select('status').where('id', '=', endpointId).executeTakeFirst();
-  if (!endpoint || endpoint.status !== 'enabled') {
-    await db
-      .updateTable('webhook_deliveries')
-      .set({ status: 'failed', last_error: endpoint ? 'not sent: the endpoint is disabled' : 'not sent: the endpoint was deleted', next_attempt_at: null })
-      .where('endpoint_id', '=', endpointId)
-      .where('user_id', '=', userId)
-      .where('status', '=', 'pending')
-      .execute();
-    return null;
-  }
+  if (!endpoint || endpoint.status !== 'enabled') return null;
   const row = await db
     .selectFrom('webhook_deliveries')
     .select('id')

@@ -13,6 +13,7 @@ import { nudgeDispatcherSignal, webhookDispatcherWorkflowId } from '../workflows
 import { systemNetwork, webhookUrlProblem } from './address-policy.js';
 import type { WebhookEventType } from './events.js';
 import { generateWebhookSecret, webhookSecretProblem } from './signing.js';
+import { handBackPending } from './outbox.repository.js';
 import * as repo from './webhook.repository.js';
 import { deliveryView, endpointView } from './webhook.view.js';
 
@@ -133,6 +134,7 @@ export async function updateWebhookEndpoint(deps: AppDeps, id: string, edit: End
     if (secret !== undefined) await audit('webhook.endpoint_secret_rotated', { secret: edit.secret !== undefined ? 'given' : 'generated' });
     if (edit.status === 'enabled' && updated.status !== 'enabled') {
       updated = await repo.enableEndpoint(tx, id);
+      await handBackPending(tx, id);
       await audit('webhook.endpoint_enabled');
     }
     if (edit.status === 'disabled' && updated?.status !== 'disabled') {
@@ -142,6 +144,8 @@ export async function updateWebhookEndpoint(deps: AppDeps, id: string, edit: End
     return updated;
   });
   if (!row) throw new DomainError('WebhookNotFound', `No webhook endpoint ${id}.`);
+  // What waited while it was disabled goes out now rather than at the dispatcher's next round.
+  if (edit.status === 'enabled') await signalBestEffort(deps, webhookDispatcherWorkflowId(deps.config.TEMPORAL_TASK_QUEUE), nudgeDispatcherSignal);
   return { ...endpointView(row), ...(secret !== undefined ? { secret } : {}) };
 }
 
