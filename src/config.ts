@@ -231,6 +231,10 @@ const schema = z.object({
   WEBHOOK_RETRY_WINDOW: duration('3 days'),
   /** The dispatcher's durable timer: how soon a committed event is handed to its delivery workflow. */
   WEBHOOK_DISPATCH_INTERVAL: duration('2s'),
+  /**
+   * The total deadline of one delivery attempt, from the lookup to the last byte read (not per
+   * read: a receiver trickling a byte a second is cut off here). Default 10 s, at most 50 s.
+   */
   WEBHOOK_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...workerTuning,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Queryable } from '../db/database.js';
 import { recordAudit } from '../audit/audit.repository.js';
@@ -8,11 +9,28 @@ import { dispatchOutbox, lanesWaiting, markHandedOver, type DispatchedLane } fro
 import { postWebhook, WebhookSendError, type WebhookAnswer } from '../webhooks/sender.js';
 import { openOrDescribe } from '../mail/sealed-values.js';
 import { signWebhook } from '../webhooks/signing.js';
-import { deliveryForAttempt, disableFailingEndpoint, markDeliveryFailed, nextLaneDelivery, recordFailure, recordSuccess } from '../webhooks/webhook.repository.js';
+import {
+  deliveryForAttempt,
+  disableFailingEndpoint,
+  markDeliveryFailed,
+  nextLaneDelivery,
+  recordFailure,
+  recordSuccess,
+  releaseAttemptLease,
+  takeAttemptLease,
+} from '../webhooks/webhook.repository.js';
 import { nextRetryDelayMs } from './email.js';
 import type { ActivityDeps } from './index.js';
 
 const BATCH = 200;
+/**
+ * The lease outlasts the attempt's own deadline (WEBHOOK_TIMEOUT, enforced in-process) by this
+ * much, for the database round trips around it: a lease never lapses while its attempt can
+ * still be sending.
+ */
+const LEASE_MARGIN_MS = 5_000;
+/** How often a running POST tells Temporal it is alive; cancellation and timeouts arrive with the answer. */
+const HEARTBEAT_EVERY_MS = 1_000;
 
 /**
  * An endpoint was disabled: an audit row in the same transaction, a metric and a log line
@@ -49,13 +67,27 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
      * try is due); a non-2xx answer or no answer throws, and Temporal retries with backoff.
      * The body is the same on every attempt (built from the stored event); the signature is
      * made fresh with each attempt's timestamp, as Standard Webhooks expects.
+     *
+     * At most one attempt per lane is in flight (issue 14.5): the attempt takes the lane's lease
+     * first, and one that finds another attempt still running (a retry Temporal started after a
+     * timeout, while the first one still sends) waits for it instead of sending a second copy.
+     * The POST has a total deadline of WEBHOOK_TIMEOUT and is aborted when Temporal cancels or
+     * times out the activity (the heartbeat brings the news); the result is written only under
+     * the lease, so the log never says "succeeded" while another copy is on its way.
      */
     async attemptWebhookDelivery({ deliveryId, windowMs }: { deliveryId: string; windowMs: number }): Promise<'succeeded' | 'gone' | 'done before' | 'endpoint disabled'> {
+      const context = Context.current();
       const delivery = await deliveryForAttempt(db, deliveryId);
       if (!delivery) return 'gone'; // the endpoint was deleted with its log
       if (delivery.status !== 'pending') return 'done before';
       // Kept pending: the lane ends (nextWebhookDelivery says null) and enabling sends it.
       if (delivery.endpoint_status !== 'enabled') return 'endpoint disabled';
+      const lease = await db.transaction().execute((tx) => takeAttemptLease(tx, delivery, randomUUID(), config.WEBHOOK_TIMEOUT + LEASE_MARGIN_MS));
+      if (lease === 'not pending') return 'done before';
+      if ('busyForMs' in lease) {
+        throw ApplicationFailure.create({ message: 'another attempt of this lane is still in flight', type: 'WebhookAttemptInFlight', nextRetryDelay: lease.busyForMs });
+      }
+      const { token } = lease;
 
       const body = JSON.stringify({
         type: delivery.type,
@@ -66,6 +98,7 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
       const secret = openOrDescribe(secretBox, delivery.secret_ciphertext, 'webhook_secret');
       let answer: WebhookAnswer | undefined;
       let error: string | null = 'error' in secret ? secret.error : null;
+      const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
         const headers = {
           'webhook-id': delivery.event_id,
@@ -73,19 +106,35 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
           'webhook-signature': 'value' in secret ? signWebhook(secret.value, delivery.event_id, timestamp, body) : '',
         };
         // Unsigned is never sent: the delivery row shows why instead (issue 19.2).
-        if (error === null) answer = await postWebhook(delivery.url, body, headers, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, network, timeoutMs: config.WEBHOOK_TIMEOUT });
+        if (error === null) {
+          answer = await postWebhook(delivery.url, body, headers, {
+            allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+            network,
+            timeoutMs: config.WEBHOOK_TIMEOUT,
+            signal: context.cancellationSignal,
+          });
+        }
       } catch (e) {
         error = e instanceof WebhookSendError ? e.message : `could not deliver: ${(e as Error).message}`;
         webhookAttempts.inc({ outcome: e instanceof WebhookSendError && e.refused ? 'refused' : 'failed' });
+      } finally {
+        clearInterval(heartbeat);
+      }
+      // An answer that came back before the abort is recorded like any other.
+      if (!answer && context.cancellationSignal.aborted) {
+        // Temporal gave this attempt up (timed out, cancelled, worker shutting down): the POST is
+        // aborted; free the lane for the retry and report the cancellation as such.
+        await releaseAttemptLease(db, deliveryId, token);
+        throw context.cancellationSignal.reason;
       }
       if (answer && answer.status >= 200 && answer.status < 300) {
-        await db.transaction().execute((tx) => recordSuccess(tx, deliveryId, delivery.endpoint_id, answer));
+        const recorded = await db.transaction().execute((tx) => recordSuccess(tx, deliveryId, delivery.endpoint_id, answer, token));
         webhookAttempts.inc({ outcome: 'succeeded' });
-        return 'succeeded';
+        return recorded ? 'succeeded' : 'done before';
       }
       if (answer) webhookAttempts.inc({ outcome: 'failed' });
       const message = answer ? `the endpoint answered ${answer.status}` : error!;
-      const delayMs = nextRetryDelayMs(Context.current().info);
+      const delayMs = nextRetryDelayMs(context.info);
       const disabled = await db.transaction().execute(async (tx) => {
         const off = await recordFailure(
           tx,
@@ -93,6 +142,7 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
           delivery.endpoint_id,
           { status: answer?.status ?? null, excerpt: answer?.excerpt ?? null, error: answer ? null : error, nextAttemptAt: delayMs === undefined ? null : new Date(Date.now() + delayMs) },
           windowMs,
+          token,
         );
         if (off) await reportDisabled(tx, delivery.endpoint_id, message);
         return off;
