@@ -11,6 +11,7 @@ import { createSmtpMailer } from './mail/mailer.js';
 import { adminKeys, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { wakeWebhookDispatcherOnCommit } from './webhooks/wake-up.js';
 import { startInvitationReconciler } from './invitations/reconciler.js';
 import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
 import { startTracing } from './telemetry.js';
@@ -78,8 +79,10 @@ async function main() {
   });
   const workerDone = worker.run();
   await startWebhookDispatcher(temporal, config);
+  const stopWakingDispatcher = await wakeWebhookDispatcherOnCommit(database, temporal, config, log);
   await startInvitationReconciler(temporal, config);
   cleanups.unshift(async () => {
+    await stopWakingDispatcher();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerDone;
     await connection.close();

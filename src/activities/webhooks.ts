@@ -5,6 +5,8 @@ import { recordAudit } from '../audit/audit.repository.js';
 import { SYSTEM } from '../audit/actor.js';
 import { systemNetwork } from '../webhooks/address-policy.js';
 import { webhookAttempts, webhookEndpointsDisabled } from '../webhooks/metrics.js';
+import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery.js';
+import { moreDeliveriesSignal, webhookLaneWorkflowId, type WebhookRetrySettings } from '../workflows/webhook.messages.js';
 import { dispatchOutbox, lanesWaiting, markHandedOver, type DispatchedLane } from '../webhooks/outbox.repository.js';
 import { postWebhook, WebhookSendError, type WebhookAnswer } from '../webhooks/sender.js';
 import { openOrDescribe } from '../mail/sealed-values.js';
@@ -23,6 +25,14 @@ import { nextRetryDelayMs } from './email.js';
 import type { ActivityDeps } from './index.js';
 
 const BATCH = 200;
+/**
+ * How long one dispatch activity keeps draining a backlog before it returns (its caller runs
+ * another at once if there is more): short enough that a crashed worker's share is retried
+ * soon, long enough that a burst costs the dispatcher's history a handful of events.
+ */
+const DISPATCH_BUDGET_MS = 20_000;
+/** Lanes woken at once: each is one signal-with-start to Temporal. */
+const WAKE_CONCURRENCY = 16;
 /**
  * The lease outlasts the attempt's own deadline (WEBHOOK_TIMEOUT, enforced in-process) by this
  * much, for the database round trips around it: a lease never lapses while its attempt can
@@ -52,6 +62,44 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
     async dispatchWebhookRound(): Promise<{ moreEvents: boolean; lanes: (DispatchedLane & { upTo: string })[] }> {
       const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
       return { moreEvents: taken === BATCH, lanes: await lanesWaiting(db, BATCH) };
+    },
+
+    /**
+     * The dispatcher's round (issue 19.3): fans the outbox out into deliveries in batches and
+     * wakes each lane with new work by signal-with-start, here rather than as child workflows
+     * of the dispatcher, so the dispatcher's history holds one activity per round however many
+     * events and lanes it handled. Drains until the outbox is empty (or the budget is spent).
+     * Lanes run on the dispatcher's task queue, which it passes in.
+     */
+    async dispatchWebhookEvents({ taskQueue, retry }: { taskQueue: string; retry: WebhookRetrySettings }): Promise<{ events: number; lanes: number; more: boolean }> {
+      const context = Context.current();
+      const started = Date.now();
+      let events = 0;
+      let lanes = 0;
+      for (;;) {
+        const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
+        const waiting = await lanesWaiting(db, BATCH);
+        for (let i = 0; i < waiting.length; i += WAKE_CONCURRENCY) {
+          await Promise.all(
+            waiting.slice(i, i + WAKE_CONCURRENCY).map((lane) =>
+              context.client.workflow.signalWithStart<typeof webhookDeliveryWorkflow, []>('webhookDeliveryWorkflow', {
+                workflowId: webhookLaneWorkflowId(lane.endpointId, lane.userId),
+                taskQueue,
+                args: [{ endpointId: lane.endpointId, userId: lane.userId, retry }],
+                signal: moreDeliveriesSignal,
+                signalArgs: [],
+              }),
+            ),
+          );
+        }
+        if (waiting.length > 0) await markHandedOver(db, waiting);
+        events += taken;
+        lanes += waiting.length;
+        context.heartbeat();
+        const more = taken === BATCH || waiting.length === BATCH;
+        if (!more) return { events, lanes, more: false };
+        if (Date.now() - started > DISPATCH_BUDGET_MS) return { events, lanes, more: true };
+      }
     },
 
     async markWebhookLanesHandedOver({ lanes }: { lanes: (DispatchedLane & { upTo: string })[] }): Promise<void> {

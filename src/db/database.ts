@@ -13,6 +13,11 @@ export interface DatabaseHandle {
   db: Database;
   /** Where the database lives, without credentials (for start-up output). */
   description: string;
+  /**
+   * LISTEN on a channel; `onNotify` runs for each notification. postgres.js keeps one
+   * connection for it and listens again after a reconnect (notifications sent in between are lost).
+   */
+  listen(channel: string, onNotify: () => void): Promise<{ unlisten(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -59,6 +64,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   return {
     db,
     description,
+    async listen(channel, onNotify) {
+      const subscription = await sql.listen(channel, () => onNotify());
+      return { unlisten: () => subscription.unlisten() };
+    },
     async close() {
       await db.destroy();
       await stopEmbedded?.();

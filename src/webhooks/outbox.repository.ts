@@ -94,18 +94,13 @@ export async function lanesWaiting(db: Queryable, limit: number): Promise<(Dispa
   return rows.map((r) => ({ endpointId: r.endpoint_id, userId: r.user_id, upTo: String(r.up_to) }));
 }
 
-/** The lanes' workflows were started or signalled: these rows are theirs now. */
+/** The lanes' workflows were started or signalled: these rows are theirs now. One statement for all lanes. */
 export async function markHandedOver(db: Queryable, lanes: (DispatchedLane & { upTo: string })[]): Promise<void> {
-  for (const lane of lanes) {
-    await db
-      .updateTable('webhook_deliveries')
-      .set({ handed_over_at: sql<Date>`now()` })
-      .where('endpoint_id', '=', lane.endpointId)
-      .where('user_id', '=', lane.userId)
-      .where('position', '<=', lane.upTo)
-      .where('handed_over_at', 'is', null)
-      .execute();
-  }
+  if (lanes.length === 0) return;
+  const handed = sql.join(lanes.map((lane) => sql`(${lane.endpointId}::uuid, ${lane.userId}::uuid, ${lane.upTo}::bigint)`));
+  await sql`update webhook_deliveries d set handed_over_at = now()
+    from (values ${handed}) as l(endpoint_id, user_id, up_to)
+    where d.endpoint_id = l.endpoint_id and d.user_id = l.user_id and d.position <= l.up_to and d.handed_over_at is null`.execute(db);
 }
 
 /**

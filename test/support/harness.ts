@@ -18,6 +18,7 @@ import { dataConverterFor, type PayloadEncryptionCodec } from '../../src/tempora
 import { createInvitationWorker, type WorkerSetup } from '../../src/temporal/worker.js';
 import { isLoopbackAddress, type WebhookNetwork } from '../../src/webhooks/address-policy.js';
 import { startWebhookDispatcher } from '../../src/webhooks/dispatcher.js';
+import { wakeWebhookDispatcherOnCommit } from '../../src/webhooks/wake-up.js';
 import { webhookDispatcherWorkflowId } from '../../src/workflows/webhook.messages.js';
 
 let runtimeInstalled = false;
@@ -158,6 +159,8 @@ export async function startHarness(
   let worker = await makeWorker(options.wrapActivities);
   let running = worker.run();
   if (options.webhooks) await startWebhookDispatcher(client, config);
+  // As worker.ts does: new outbox rows nudge the dispatcher.
+  const stopWakingDispatcher = options.webhooks ? await wakeWebhookDispatcherOnCommit(database.handle, client, config, deps.log) : async () => {};
   let server: ServerType | undefined;
   const resetWorkflows = async () => {
     const statuses: string[] = [];
@@ -221,6 +224,7 @@ export async function startHarness(
     },
     async close() {
       server?.close();
+      await stopWakingDispatcher();
       // The dispatcher would otherwise wait on the dev server for a worker that never comes back.
       if (options.webhooks) await client.workflow.getHandle(webhookDispatcherWorkflowId(config.TEMPORAL_TASK_QUEUE)).terminate('test over').catch(() => {});
       if (worker.getState() === 'RUNNING') worker.shutdown();
