@@ -32,6 +32,9 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 const ALL = [...WEBHOOK_EVENT_TYPES];
+// A revoke that beats the invitation mail makes the mail step give up (email.failed): a race
+// of the mail, not of webhooks, so the ordering tests leave that type out.
+const ALL_BUT_MAIL = ALL.filter((type) => type !== 'email.failed');
 const settle = (ms = 800) => new Promise((r) => setTimeout(r, ms));
 
 async function register_(url: string, events: string[] = ALL): Promise<{ id: string; secret: string }> {
@@ -82,7 +85,7 @@ describe('delivery', () => {
 
   it("one user's events arrive in the order they happened, even when each first attempt fails", async () => {
     const receiver = await startWebhookReceiver(({ count }) => (count === 1 ? 500 : 200));
-    const endpoint = await register_(receiver.url);
+    const endpoint = await register_(receiver.url, ALL_BUT_MAIL);
     const { user, invitation } = await invite('hook.order');
     expect((await h.api('DELETE', `/api/v1/invitations/${invitation.id}`, undefined, { 'x-actor': 'staff:bo' })).status).toBe(204);
     expect((await h.api('POST', `/api/v1/users/${user.id}/reactivate`)).status).toBe(200);
@@ -99,7 +102,7 @@ describe('delivery', () => {
 
   it('an event committed while no worker runs is delivered once, after a new worker starts', async () => {
     const receiver = await startWebhookReceiver();
-    const endpoint = await register_(receiver.url);
+    const endpoint = await register_(receiver.url, ALL_BUT_MAIL);
     const { user, invitation } = await invite('hook.crash');
     await eventually(async () => receiver.acceptedFor(user.id).length === 1, 20_000, 'user.invited');
 
@@ -199,7 +202,7 @@ describe('delivery', () => {
 describe('a disabled endpoint', () => {
   it('keeps the events raised while it is disabled and delivers them, in order per user, when it is enabled again', async () => {
     const receiver = await startWebhookReceiver();
-    const endpoint = await register_(receiver.url);
+    const endpoint = await register_(receiver.url, ALL_BUT_MAIL);
     const first = await invite('hook.off.a');
     await eventually(async () => receiver.acceptedFor(first.user.id).length === 1, 20_000, 'user.invited before disabling');
 
@@ -212,19 +215,24 @@ describe('a disabled endpoint', () => {
     await eventually(async () => (await h.db.selectFrom('webhook_events').select('id').where('dispatched_at', 'is', null).where('user_id', 'in', [first.user.id, second.user.id]).execute()).length === 0);
     await settle(1000);
     expect(receiver.received).toHaveLength(1);
+    const raised = async (userId: string) =>
+      (await h.db.selectFrom('webhook_events').select(['type', 'sequence']).where('user_id', '=', userId).where('type', '!=', 'email.failed').orderBy('sequence').execute()).map((e) => [e.type, Number(e.sequence)]);
+    const [eventsA, eventsB] = [await raised(first.user.id), await raised(second.user.id)];
+    expect(eventsA.map(([type]) => type)).toEqual(['user.invited', 'invitation.revoked', 'user.deactivated', 'user.reactivated']);
+    expect(eventsB.map(([type]) => type)).toEqual(['user.invited', 'user.deleted']);
     const waiting = await h.db.selectFrom('webhook_deliveries').select('status').where('endpoint_id', '=', endpoint.id).where('status', '=', 'pending').execute();
-    expect(waiting).toHaveLength(5);
+    expect(waiting).toHaveLength(eventsA.length - 1 + eventsB.length);
 
     expect((await h.api('PATCH', `/api/v1/webhooks/${endpoint.id}`, { status: 'enabled' }, { 'x-actor': 'staff:anna' })).status).toBe(200);
-    const a = await eventually(async () => receiver.acceptedFor(first.user.id).length >= 4 && receiver.acceptedFor(first.user.id), 20_000, "the first user's events");
-    const b = await eventually(async () => receiver.acceptedFor(second.user.id).length >= 2 && receiver.acceptedFor(second.user.id), 20_000, "the second user's events");
+    const a = await eventually(async () => receiver.acceptedFor(first.user.id).length >= eventsA.length && receiver.acceptedFor(first.user.id), 20_000, "the first user's events");
+    const b = await eventually(async () => receiver.acceptedFor(second.user.id).length >= eventsB.length && receiver.acceptedFor(second.user.id), 20_000, "the second user's events");
     await settle();
-    expect(types(a)).toEqual(['user.invited', 'invitation.revoked', 'user.deactivated', 'user.reactivated']);
-    expect(a.map((r) => r.json.data.sequence)).toEqual([1, 2, 3, 4]);
-    expect(types(b)).toEqual(['user.invited', 'user.deleted']);
-    expect(receiver.received).toHaveLength(6);
+    // Each user's events, in the order they were raised, each once.
+    expect(a.map((r) => [r.json.type, r.json.data.sequence])).toEqual(eventsA);
+    expect(b.map((r) => [r.json.type, r.json.data.sequence])).toEqual(eventsB);
+    expect(receiver.received).toHaveLength(eventsA.length + eventsB.length);
     const log = await h.api('GET', `/api/v1/webhooks/${endpoint.id}/deliveries?limit=100`);
-    expect(log.body.items.map((d: { status: string }) => d.status)).toEqual(Array(6).fill('succeeded'));
+    expect(log.body.items.map((d: { status: string }) => d.status)).toEqual(Array(eventsA.length + eventsB.length).fill('succeeded'));
     expect((await h.api('DELETE', `/api/v1/webhooks/${endpoint.id}`)).status).toBe(204);
     await receiver.close();
   });

@@ -1,26 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Queryable } from '../db/database.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import { SYSTEM } from '../audit/actor.js';
 import { systemNetwork } from '../webhooks/address-policy.js';
-import { webhookAttempts, webhookEndpointsDisabled } from '../webhooks/metrics.js';
+import { webhookEndpointsDisabled } from '../webhooks/metrics.js';
 import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery.js';
 import { moreDeliveriesSignal, webhookLaneWorkflowId, type WebhookRetrySettings } from '../workflows/webhook.messages.js';
 import { dispatchOutbox, lanesWaiting, markHandedOver, type DispatchedLane } from '../webhooks/outbox.repository.js';
-import { postWebhook, WebhookSendError, type WebhookAnswer } from '../webhooks/sender.js';
-import { openOrDescribe } from '../mail/sealed-values.js';
-import { signWebhook } from '../webhooks/signing.js';
-import {
-  deliveryForAttempt,
-  disableFailingEndpoint,
-  markDeliveryFailed,
-  nextLaneDelivery,
-  recordFailure,
-  recordSuccess,
-  releaseAttemptLease,
-  takeAttemptLease,
-} from '../webhooks/webhook.repository.js';
+import { attemptDelivery, type AttemptDeps, type AttemptOutcome } from '../webhooks/attempt.js';
+import { disableFailingEndpoint, markDeliveryFailed, nextLaneDelivery } from '../webhooks/webhook.repository.js';
 import { nextRetryDelayMs } from './email.js';
 import type { ActivityDeps } from './index.js';
 
@@ -31,14 +19,24 @@ const BATCH = 200;
  * soon, long enough that a burst costs the dispatcher's history a handful of events.
  */
 const DISPATCH_BUDGET_MS = 20_000;
-/** Lanes woken at once: each is one signal-with-start to Temporal. */
-const WAKE_CONCURRENCY = 16;
+/** Runs `task` over `items`, at most `concurrency` at a time. */
+async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
+}
 /**
- * The lease outlasts the attempt's own deadline (WEBHOOK_TIMEOUT, enforced in-process) by this
- * much, for the database round trips around it: a lease never lapses while its attempt can
- * still be sending.
+ * A lane's first attempt is made right in the dispatcher's round when the lane is idle (the
+ * common case: one event, a healthy receiver), bounded by this (or WEBHOOK_TIMEOUT if
+ * shorter) so a slow receiver cannot hold up the round for everyone. Anything but a 2xx in
+ * time hands the lane to its workflow, which retries with the full timeout and backoff.
  */
-const LEASE_MARGIN_MS = 5_000;
+const INLINE_ATTEMPT_MS = 2_000;
+/** First attempts made at once by one round (each a POST to some receiver). */
+const INLINE_CONCURRENCY = 32;
 /** How often a running POST tells Temporal it is alive; cancellation and timeouts arrive with the answer. */
 const HEARTBEAT_EVERY_MS = 1_000;
 
@@ -54,6 +52,7 @@ async function reportDisabled(tx: Queryable, endpointId: string, lastError: stri
 
 export function createWebhookActivities({ db, secretBox, config, webhookNetwork }: ActivityDeps) {
   const network = webhookNetwork ?? systemNetwork;
+  const attemptDeps: AttemptDeps = { db, secretBox, config, network, reportDisabled };
   return {
     /**
      * One round of the dispatcher: fans out up to one batch of the outbox, then names the
@@ -71,34 +70,47 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
      * events and lanes it handled. Drains until the outbox is empty (or the budget is spent).
      * Lanes run on the dispatcher's task queue, which it passes in.
      */
-    async dispatchWebhookEvents({ taskQueue, retry }: { taskQueue: string; retry: WebhookRetrySettings }): Promise<{ events: number; lanes: number; more: boolean }> {
+    async dispatchWebhookEvents({ taskQueue, retry }: { taskQueue: string; retry: WebhookRetrySettings }): Promise<{ events: number; lanes: number; sentInline: number; more: boolean }> {
       const context = Context.current();
       const started = Date.now();
       let events = 0;
       let lanes = 0;
+      let sentInline = 0;
+      const wake = (lane: DispatchedLane) =>
+        context.client.workflow.signalWithStart<typeof webhookDeliveryWorkflow, []>('webhookDeliveryWorkflow', {
+          workflowId: webhookLaneWorkflowId(lane.endpointId, lane.userId),
+          taskQueue,
+          args: [{ endpointId: lane.endpointId, userId: lane.userId, retry }],
+          signal: moreDeliveriesSignal,
+          signalArgs: [],
+        });
       for (;;) {
         const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
         const waiting = await lanesWaiting(db, BATCH);
-        for (let i = 0; i < waiting.length; i += WAKE_CONCURRENCY) {
-          await Promise.all(
-            waiting.slice(i, i + WAKE_CONCURRENCY).map((lane) =>
-              context.client.workflow.signalWithStart<typeof webhookDeliveryWorkflow, []>('webhookDeliveryWorkflow', {
-                workflowId: webhookLaneWorkflowId(lane.endpointId, lane.userId),
-                taskQueue,
-                args: [{ endpointId: lane.endpointId, userId: lane.userId, retry }],
-                signal: moreDeliveriesSignal,
-                signalArgs: [],
-              }),
-            ),
-          );
-        }
+        await pool(waiting, INLINE_CONCURRENCY, async (lane) => {
+          // An idle lane with one new delivery: try it here; a 2xx means no lane workflow at all.
+          if (lane.only) {
+            const outcome = await attemptDelivery(attemptDeps, lane.only, {
+              windowMs: retry.windowMs,
+              timeoutMs: Math.min(config.WEBHOOK_TIMEOUT, INLINE_ATTEMPT_MS),
+              signal: context.cancellationSignal,
+              // The lane workflow takes over at once, with its own backoff from there.
+              retryInMs: 0,
+            });
+            if (outcome.kind === 'succeeded' || outcome.kind === 'gone' || outcome.kind === 'done before') {
+              sentInline++;
+              return;
+            }
+          }
+          await wake(lane);
+        });
         if (waiting.length > 0) await markHandedOver(db, waiting);
         events += taken;
         lanes += waiting.length;
         context.heartbeat();
         const more = taken === BATCH || waiting.length === BATCH;
-        if (!more) return { events, lanes, more: false };
-        if (Date.now() - started > DISPATCH_BUDGET_MS) return { events, lanes, more: true };
+        if (!more) return { events, lanes, sentInline, more: false };
+        if (Date.now() - started > DISPATCH_BUDGET_MS) return { events, lanes, sentInline, more: true };
       }
     },
 
@@ -111,94 +123,35 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
     },
 
     /**
-     * One signed POST. Every attempt is recorded (status, the answer's start, when the next
-     * try is due); a non-2xx answer or no answer throws, and Temporal retries with backoff.
-     * The body is the same on every attempt (built from the stored event); the signature is
-     * made fresh with each attempt's timestamp, as Standard Webhooks expects.
-     *
-     * At most one attempt per lane is in flight (issue 14.5): the attempt takes the lane's lease
-     * first, and one that finds another attempt still running (a retry Temporal started after a
-     * timeout, while the first one still sends) waits for it instead of sending a second copy.
-     * The POST has a total deadline of WEBHOOK_TIMEOUT and is aborted when Temporal cancels or
-     * times out the activity (the heartbeat brings the news); the result is written only under
-     * the lease, so the log never says "succeeded" while another copy is on its way.
+     * One attempt of a delivery in its lane (src/webhooks/attempt.ts): a non-2xx answer or no
+     * answer throws, and Temporal retries with backoff; another attempt of the lane still in
+     * flight (a retry Temporal started after a timeout, while the first one still sends) is
+     * waited for, not doubled. The POST heartbeats, so a timed-out or cancelled attempt learns
+     * it and aborts its request.
      */
     async attemptWebhookDelivery({ deliveryId, windowMs }: { deliveryId: string; windowMs: number }): Promise<'succeeded' | 'gone' | 'done before' | 'endpoint disabled'> {
       const context = Context.current();
-      const delivery = await deliveryForAttempt(db, deliveryId);
-      if (!delivery) return 'gone'; // the endpoint was deleted with its log
-      if (delivery.status !== 'pending') return 'done before';
-      // Kept pending: the lane ends (nextWebhookDelivery says null) and enabling sends it.
-      if (delivery.endpoint_status !== 'enabled') return 'endpoint disabled';
-      const lease = await db.transaction().execute((tx) => takeAttemptLease(tx, delivery, randomUUID(), config.WEBHOOK_TIMEOUT + LEASE_MARGIN_MS));
-      if (lease === 'not pending') return 'done before';
-      if ('busyForMs' in lease) {
-        throw ApplicationFailure.create({ message: 'another attempt of this lane is still in flight', type: 'WebhookAttemptInFlight', nextRetryDelay: lease.busyForMs });
-      }
-      const { token } = lease;
-
-      const body = JSON.stringify({
-        type: delivery.type,
-        timestamp: delivery.event_at,
-        data: { userId: delivery.user_id, sequence: Number(delivery.sequence), ...delivery.data },
-      });
-      const timestamp = Math.floor(Date.now() / 1000);
-      const secret = openOrDescribe(secretBox, delivery.secret_ciphertext, 'webhook_secret');
-      let answer: WebhookAnswer | undefined;
-      let error: string | null = 'error' in secret ? secret.error : null;
+      // The delay we log is the delay Temporal waits: the log's next attempt time is exact.
+      const delayMs = nextRetryDelayMs(context.info);
       const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+      let outcome: AttemptOutcome;
       try {
-        const headers = {
-          'webhook-id': delivery.event_id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': 'value' in secret ? signWebhook(secret.value, delivery.event_id, timestamp, body) : '',
-        };
-        // Unsigned is never sent: the delivery row shows why instead (issue 19.2).
-        if (error === null) {
-          answer = await postWebhook(delivery.url, body, headers, {
-            allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
-            network,
-            timeoutMs: config.WEBHOOK_TIMEOUT,
-            signal: context.cancellationSignal,
-          });
-        }
-      } catch (e) {
-        error = e instanceof WebhookSendError ? e.message : `could not deliver: ${(e as Error).message}`;
-        webhookAttempts.inc({ outcome: e instanceof WebhookSendError && e.refused ? 'refused' : 'failed' });
+        outcome = await attemptDelivery(attemptDeps, deliveryId, { windowMs, timeoutMs: config.WEBHOOK_TIMEOUT, signal: context.cancellationSignal, retryInMs: delayMs });
       } finally {
         clearInterval(heartbeat);
       }
-      // An answer that came back before the abort is recorded like any other.
-      if (!answer && context.cancellationSignal.aborted) {
-        // Temporal gave this attempt up (timed out, cancelled, worker shutting down): the POST is
-        // aborted; free the lane for the retry and report the cancellation as such.
-        await releaseAttemptLease(db, deliveryId, token);
-        throw context.cancellationSignal.reason;
+      switch (outcome.kind) {
+        case 'aborted':
+          throw context.cancellationSignal.reason;
+        case 'busy':
+          throw ApplicationFailure.create({ message: 'another attempt of this lane is still in flight', type: 'WebhookAttemptInFlight', nextRetryDelay: outcome.busyForMs });
+        case 'failed':
+          if (outcome.disabled) throw ApplicationFailure.nonRetryable(`the endpoint was disabled; last attempt: ${outcome.message}`, 'WebhookEndpointDisabled');
+          if (delayMs === undefined) throw ApplicationFailure.nonRetryable(`retries ran out; last attempt: ${outcome.message}`, 'WebhookRetriesExhausted');
+          throw ApplicationFailure.create({ message: outcome.message, type: 'WebhookDeferred', nextRetryDelay: delayMs });
+        default:
+          return outcome.kind;
       }
-      if (answer && answer.status >= 200 && answer.status < 300) {
-        const recorded = await db.transaction().execute((tx) => recordSuccess(tx, deliveryId, delivery.endpoint_id, answer, token));
-        webhookAttempts.inc({ outcome: 'succeeded' });
-        return recorded ? 'succeeded' : 'done before';
-      }
-      if (answer) webhookAttempts.inc({ outcome: 'failed' });
-      const message = answer ? `the endpoint answered ${answer.status}` : error!;
-      const delayMs = nextRetryDelayMs(context.info);
-      const disabled = await db.transaction().execute(async (tx) => {
-        const off = await recordFailure(
-          tx,
-          deliveryId,
-          delivery.endpoint_id,
-          { status: answer?.status ?? null, excerpt: answer?.excerpt ?? null, error: answer ? null : error, nextAttemptAt: delayMs === undefined ? null : new Date(Date.now() + delayMs) },
-          windowMs,
-          token,
-        );
-        if (off) await reportDisabled(tx, delivery.endpoint_id, message);
-        return off;
-      });
-      if (disabled) throw ApplicationFailure.nonRetryable(`the endpoint was disabled; last attempt: ${message}`, 'WebhookEndpointDisabled');
-      if (delayMs === undefined) throw ApplicationFailure.nonRetryable(`retries ran out; last attempt: ${message}`, 'WebhookRetriesExhausted');
-      // The delay we logged is the delay Temporal waits: the log's next attempt time is exact.
-      throw ApplicationFailure.create({ message, type: 'WebhookDeferred', nextRetryDelay: delayMs });
     },
 
     /**

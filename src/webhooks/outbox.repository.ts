@@ -81,17 +81,27 @@ export async function dispatchOutbox(tx: Queryable, batch: number): Promise<numb
  * on enabled endpoints: a disabled endpoint's deliveries wait until enabling hands them over
  * again (handBackPending).
  */
-export async function lanesWaiting(db: Queryable, limit: number): Promise<(DispatchedLane & { upTo: string })[]> {
+export async function lanesWaiting(db: Queryable, limit: number): Promise<(DispatchedLane & { upTo: string; only: string | null })[]> {
   const rows = await db
-    .selectFrom('webhook_deliveries')
-    .select(['endpoint_id', 'user_id', (eb) => eb.fn.max('position').as('up_to')])
-    .where('status', '=', 'pending')
-    .where('handed_over_at', 'is', null)
-    .where('endpoint_id', 'in', (eb) => eb.selectFrom('webhook_endpoints').select('id').where('status', '=', 'enabled'))
-    .groupBy(['endpoint_id', 'user_id'])
+    .selectFrom('webhook_deliveries as d')
+    .select([
+      'd.endpoint_id',
+      'd.user_id',
+      (eb) => eb.fn.max('d.position').as('up_to'),
+      // The lane's one delivery, if it has exactly one pending and no attempt in flight: an
+      // idle lane whose delivery the dispatcher may try itself (min() of one id is that id).
+      sql<string | null>`case when count(*) = 1
+        and not exists (select 1 from webhook_deliveries o where o.endpoint_id = d.endpoint_id and o.user_id = d.user_id and o.status = 'pending' and o.handed_over_at is not null)
+        and not exists (select 1 from webhook_deliveries o where o.endpoint_id = d.endpoint_id and o.user_id = d.user_id and o.attempt_until > now())
+        then min(d.id::text) end`.as('only'),
+    ])
+    .where('d.status', '=', 'pending')
+    .where('d.handed_over_at', 'is', null)
+    .where('d.endpoint_id', 'in', (eb) => eb.selectFrom('webhook_endpoints').select('id').where('status', '=', 'enabled'))
+    .groupBy(['d.endpoint_id', 'd.user_id'])
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ endpointId: r.endpoint_id, userId: r.user_id, upTo: String(r.up_to) }));
+  return rows.map((r) => ({ endpointId: r.endpoint_id, userId: r.user_id, upTo: String(r.up_to), only: r.only }));
 }
 
 /** The lanes' workflows were started or signalled: these rows are theirs now. One statement for all lanes. */

@@ -155,8 +155,17 @@ export async function releaseAttemptLease(db: Queryable, id: string, token: stri
   await db.updateTable('webhook_deliveries').set({ attempt_token: null, attempt_until: null }).where('id', '=', id).where('attempt_token', '=', token).execute();
 }
 
+/**
+ * The endpoint row first, then its delivery: the order deleting an endpoint takes them in (its
+ * row, then the cascade), so recording an attempt and a delete cannot deadlock.
+ */
+async function lockEndpointFirst(db: Queryable, endpointId: string): Promise<void> {
+  await db.selectFrom('webhook_endpoints').select('id').where('id', '=', endpointId).forKeyShare().execute();
+}
+
 /** Returns false if this attempt no longer held the lease (then it records nothing). */
 export async function recordSuccess(db: Queryable, id: string, endpointId: string, answer: { status: number; excerpt: string }, token: string): Promise<boolean> {
+  await lockEndpointFirst(db, endpointId);
   const updated = await db
     .updateTable('webhook_deliveries')
     .set({
@@ -195,6 +204,7 @@ export async function recordFailure(
   windowMs: number,
   token: string,
 ): Promise<boolean> {
+  await lockEndpointFirst(db, endpointId);
   const recorded = await db
     .updateTable('webhook_deliveries')
     .set({
