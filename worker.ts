@@ -44,7 +44,7 @@ const worker = await createInvitationWorker({
 // The webhook dispatcher is a workflow of this task queue; each worker makes sure it runs.
 const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(loadPayloadCodec(config)) });
 await startWebhookDispatcher(client, config);
-const stopWakingDispatcher = await wakeWebhookDispatcherOnCommit(database, client, config, log);
+const stopWakingDispatcher = await wakeWebhookDispatcherOnCommit(database, client, { secretBox, config, log });
 // Likewise the reconciler, which restarts pending invitations whose workflow an operator ended.
 await startInvitationReconciler(client, config);
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;

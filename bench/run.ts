@@ -570,7 +570,7 @@ async function main() {
   let webhooks: WebhookLagResult | undefined;
   if (settings.webhookSeconds > 0) {
     await startWebhookDispatcher(temporal, config);
-    const stopWaking = await wakeWebhookDispatcherOnCommit(database, temporal, config, { warn: (obj, msg) => log(`${msg} ${JSON.stringify(obj)}`) });
+    const stopWaking = await wakeWebhookDispatcherOnCommit(database, temporal, { secretBox: loadSecretBox(config), config, log: { warn: (obj, msg) => log(`${msg} ${JSON.stringify(obj)}`) } });
     cleanups.push({ what: 'webhook wake-ups', run: stopWaking });
     // The events of the phases above had no endpoint: let the dispatcher clear them first.
     const outboxClear = performance.now() + 60_000;

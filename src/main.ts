@@ -79,7 +79,7 @@ async function main() {
   });
   const workerDone = worker.run();
   await startWebhookDispatcher(temporal, config);
-  const stopWakingDispatcher = await wakeWebhookDispatcherOnCommit(database, temporal, config, log);
+  const stopWakingDispatcher = await wakeWebhookDispatcherOnCommit(database, temporal, { secretBox, config, log });
   await startInvitationReconciler(temporal, config);
   cleanups.unshift(async () => {
     await stopWakingDispatcher();

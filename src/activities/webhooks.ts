@@ -1,11 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Queryable } from '../db/database.js';
-import { recordAudit } from '../audit/audit.repository.js';
-import { SYSTEM } from '../audit/actor.js';
 import { systemNetwork } from '../webhooks/address-policy.js';
-import { webhookEndpointsDisabled } from '../webhooks/metrics.js';
-import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery.js';
-import { moreDeliveriesSignal, webhookLaneWorkflowId, type WebhookRetrySettings } from '../workflows/webhook.messages.js';
+import { disabledReporter, dispatchRound, laneWaker } from '../webhooks/dispatch-round.js';
+import type { WebhookRetrySettings } from '../workflows/webhook.messages.js';
 import { dispatchOutbox, lanesWaiting, markHandedOver, type DispatchedLane } from '../webhooks/outbox.repository.js';
 import { attemptDelivery, type AttemptDeps, type AttemptOutcome } from '../webhooks/attempt.js';
 import { disableFailingEndpoint, markDeliveryFailed, nextLaneDelivery } from '../webhooks/webhook.repository.js';
@@ -19,40 +15,12 @@ const BATCH = 200;
  * soon, long enough that a burst costs the dispatcher's history a handful of events.
  */
 const DISPATCH_BUDGET_MS = 20_000;
-/** Runs `task` over `items`, at most `concurrency` at a time. */
-async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) await task(items[next++]!);
-    }),
-  );
-}
-/**
- * A lane's first attempt is made right in the dispatcher's round when the lane is idle (the
- * common case: one event, a healthy receiver), bounded by this (or WEBHOOK_TIMEOUT if
- * shorter) so a slow receiver cannot hold up the round for everyone. Anything but a 2xx in
- * time hands the lane to its workflow, which retries with the full timeout and backoff.
- */
-const INLINE_ATTEMPT_MS = 2_000;
-/** First attempts made at once by one round (each a POST to some receiver). */
-const INLINE_CONCURRENCY = 32;
 /** How often a running POST tells Temporal it is alive; cancellation and timeouts arrive with the answer. */
 const HEARTBEAT_EVERY_MS = 1_000;
 
-/**
- * An endpoint was disabled: an audit row in the same transaction, a metric and a log line
- * (the log and the metric may repeat if the transaction is retried; the audit row cannot).
- */
-async function reportDisabled(tx: Queryable, endpointId: string, lastError: string): Promise<void> {
-  await recordAudit(tx, { actor: SYSTEM, action: 'webhook.endpoint_disabled', userId: null, details: { endpointId, lastError } });
-  webhookEndpointsDisabled.inc();
-  Context.current().log.warn('webhook endpoint disabled: every attempt failed for the retry window (WEBHOOK_RETRY_WINDOW)', { endpointId, lastError });
-}
-
 export function createWebhookActivities({ db, secretBox, config, webhookNetwork }: ActivityDeps) {
   const network = webhookNetwork ?? systemNetwork;
-  const attemptDeps: AttemptDeps = { db, secretBox, config, network, reportDisabled };
+  const attemptDeps: AttemptDeps = { db, secretBox, config, network, reportDisabled: disabledReporter((message, fields) => Context.current().log.warn(message, fields as Record<string, unknown>)) };
   return {
     /**
      * One round of the dispatcher: fans out up to one batch of the outbox, then names the
@@ -72,46 +40,15 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
      */
     async dispatchWebhookEvents({ taskQueue, retry }: { taskQueue: string; retry: WebhookRetrySettings }): Promise<{ events: number; lanes: number; sentInline: number; more: boolean }> {
       const context = Context.current();
-      const started = Date.now();
-      let events = 0;
-      let lanes = 0;
-      let sentInline = 0;
-      const wake = (lane: DispatchedLane) =>
-        context.client.workflow.signalWithStart<typeof webhookDeliveryWorkflow, []>('webhookDeliveryWorkflow', {
-          workflowId: webhookLaneWorkflowId(lane.endpointId, lane.userId),
-          taskQueue,
-          args: [{ endpointId: lane.endpointId, userId: lane.userId, retry }],
-          signal: moreDeliveriesSignal,
-          signalArgs: [],
-        });
-      for (;;) {
-        const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
-        const waiting = await lanesWaiting(db, BATCH);
-        await pool(waiting, INLINE_CONCURRENCY, async (lane) => {
-          // An idle lane with one new delivery: try it here; a 2xx means no lane workflow at all.
-          if (lane.only) {
-            const outcome = await attemptDelivery(attemptDeps, lane.only, {
-              windowMs: retry.windowMs,
-              timeoutMs: Math.min(config.WEBHOOK_TIMEOUT, INLINE_ATTEMPT_MS),
-              signal: context.cancellationSignal,
-              // The lane workflow takes over at once, with its own backoff from there.
-              retryInMs: 0,
-            });
-            if (outcome.kind === 'succeeded' || outcome.kind === 'gone' || outcome.kind === 'done before') {
-              sentInline++;
-              return;
-            }
-          }
-          await wake(lane);
-        });
-        if (waiting.length > 0) await markHandedOver(db, waiting);
-        events += taken;
-        lanes += waiting.length;
-        context.heartbeat();
-        const more = taken === BATCH || waiting.length === BATCH;
-        if (!more) return { events, lanes, sentInline, more: false };
-        if (Date.now() - started > DISPATCH_BUDGET_MS) return { events, lanes, sentInline, more: true };
-      }
+      return dispatchRound({
+        attempt: attemptDeps,
+        timeoutMs: config.WEBHOOK_TIMEOUT,
+        retry,
+        wake: laneWaker(context.client, taskQueue, retry),
+        signal: context.cancellationSignal,
+        progress: () => context.heartbeat(),
+        budgetMs: DISPATCH_BUDGET_MS,
+      });
     },
 
     async markWebhookLanesHandedOver({ lanes }: { lanes: (DispatchedLane & { upTo: string })[] }): Promise<void> {
@@ -164,7 +101,7 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
         const failed = await markDeliveryFailed(tx, deliveryId, reason);
         if (!failed?.first_attempt_at) return;
         if (await disableFailingEndpoint(tx, failed.endpoint_id, { firstAttemptOf: deliveryId })) {
-          await reportDisabled(tx, failed.endpoint_id, reason);
+          await attemptDeps.reportDisabled(tx, failed.endpoint_id, reason);
         }
       });
     },

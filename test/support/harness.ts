@@ -159,8 +159,10 @@ export async function startHarness(
   let worker = await makeWorker(options.wrapActivities);
   let running = worker.run();
   if (options.webhooks) await startWebhookDispatcher(client, config);
-  // As worker.ts does: new outbox rows nudge the dispatcher.
-  const stopWakingDispatcher = options.webhooks ? await wakeWebhookDispatcherOnCommit(database.handle, client, config, deps.log) : async () => {};
+  // As worker.ts does: the worker process delivers new outbox rows at commit. It lives and dies
+  // with the worker here, as it does with the worker process in production.
+  const wakeUps = () => (options.webhooks ? wakeWebhookDispatcherOnCommit(database.handle, client, { ...workerDeps, log: deps.log }) : Promise.resolve(async () => {}));
+  let stopWakingDispatcher = await wakeUps();
   let server: ServerType | undefined;
   const resetWorkflows = async () => {
     const statuses: string[] = [];
@@ -203,6 +205,7 @@ export async function startHarness(
       return `http://127.0.0.1:${port}`;
     },
     async stopWorker() {
+      await stopWakingDispatcher();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     },
@@ -212,6 +215,8 @@ export async function startHarness(
       await running;
       worker = await makeWorker(wrap);
       running = worker.run();
+      await stopWakingDispatcher();
+      stopWakingDispatcher = await wakeUps();
     },
     async countResetWorkflows() {
       return (await resetWorkflows()).length;
