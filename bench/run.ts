@@ -7,6 +7,7 @@
  * Knobs (env): BENCH_INVITES (300), BENCH_CONCURRENCY (8), BENCH_ACCEPTS (50),
  * BENCH_ACCEPT_CONCURRENCY (4), BENCH_SEARCHES (100), BENCH_BAD_REQUESTS (1000),
  * BENCH_RESENDS (100), BENCH_MAIL_TIMEOUT_MS (120000), BENCH_MAX_SECONDS (600), BENCH_PG_ADMIN_URL,
+ * BENCH_WEBHOOK_RATE (0: the invite phase's end-to-end rate), BENCH_WEBHOOK_SECONDS (20; 0 skips the webhook phase),
  * TEMPORAL_ADDRESS (use a running server instead of starting a dev server), BENCH_OUT.
  */
 import { randomBytes } from 'node:crypto';
