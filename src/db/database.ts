@@ -65,6 +65,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     db,
     description,
     async listen(channel, onNotify) {
+      // PGlite serves one session at a time: a LISTEN connection would wait for ever beside the pool's.
+      if (stopEmbedded) throw new Error('LISTEN is not available with embedded PGlite');
       const subscription = await sql.listen(channel, () => onNotify());
       return { unlisten: () => subscription.unlisten() };
     },
