@@ -8,6 +8,7 @@ import { describeTemporalTransport, temporalTransport } from './src/temporal/con
 import { serveWorkerMetrics } from './src/metrics.js';
 import { dataConverterFor } from './src/temporal/payload-codec.js';
 import { startWebhookDispatcher } from './src/webhooks/dispatcher.js';
+import { wakeWebhookDispatcherOnCommit } from './src/webhooks/wake-up.js';
 import { startInvitationReconciler } from './src/invitations/reconciler.js';
 import { startTracing } from './src/telemetry.js';
 
@@ -43,6 +44,7 @@ const worker = await createInvitationWorker({
 // The webhook dispatcher is a workflow of this task queue; each worker makes sure it runs.
 const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(loadPayloadCodec(config)) });
 await startWebhookDispatcher(client, config);
+const stopWakingDispatcher = await wakeWebhookDispatcherOnCommit(database, client, { secretBox, config, log });
 // Likewise the reconciler, which restarts pending invitations whose workflow an operator ended.
 await startInvitationReconciler(client, config);
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
@@ -59,6 +61,7 @@ try {
   exitCode = 1;
 }
 metrics?.close();
+await stopWakingDispatcher();
 mailer.close();
 await connection.close();
 await database.close();

@@ -7,6 +7,7 @@
  * Knobs (env): BENCH_INVITES (300), BENCH_CONCURRENCY (8), BENCH_ACCEPTS (50),
  * BENCH_ACCEPT_CONCURRENCY (4), BENCH_SEARCHES (100), BENCH_BAD_REQUESTS (1000),
  * BENCH_RESENDS (100), BENCH_TEMPLATE_PREVIEWS (20), BENCH_MAIL_TIMEOUT_MS (120000), BENCH_MAX_SECONDS (600), BENCH_PG_ADMIN_URL,
+ * BENCH_WEBHOOK_RATE (0: the invite phase's end-to-end rate), BENCH_WEBHOOK_SECONDS (20; 0 skips the webhook phase),
  * TEMPORAL_ADDRESS (use a running server instead of starting a dev server), BENCH_OUT.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,6 +35,9 @@ import { createInvitationWorker } from '../src/temporal/worker.js';
 import { freePort } from '../src/dev/ports.js';
 import { measureReferences } from './orchestration.js';
 import { openLoop, type OpenLoopResult } from './steady.js';
+import { measureWebhookLag, type WebhookLagResult } from './webhook-lag.js';
+import { startWebhookDispatcher } from '../src/webhooks/dispatcher.js';
+import { wakeWebhookDispatcherOnCommit } from '../src/webhooks/wake-up.js';
 import {
   commandVersion,
   envInt,
@@ -68,6 +72,9 @@ const settings = {
   steadyRate: envInt('BENCH_STEADY_RATE', 20, 1),
   steadySeconds: envInt('BENCH_STEADY_SECONDS', 60, 0),
   overloadSeconds: envInt('BENCH_OVERLOAD_SECONDS', 30, 0),
+  /** 0: the rate the invite phase sustained end to end. */
+  webhookRate: envInt('BENCH_WEBHOOK_RATE', 0, 0),
+  webhookSeconds: envInt('BENCH_WEBHOOK_SECONDS', 20, 0),
 };
 settings.accepts = Math.min(settings.accepts, settings.invites);
 
@@ -279,6 +286,8 @@ async function main() {
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: `bench-${randomBytes(6).toString('hex')}`,
     LOG_LEVEL: 'silent',
+    // The webhook phase's receiver is on 127.0.0.1.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     // All bench traffic comes from 127.0.0.1: the per-client limit on public endpoints (60/min
     // by default) would answer 429 after the first accepts. The limiter still runs on every request.
     RATE_LIMIT_PER_MINUTE: '1000000',
@@ -590,6 +599,24 @@ async function main() {
     ratioToFloor: Math.round((serviceEndToEnd.perSecond / references.floor.perSecond) * 100) / 100,
   };
 
+  // --- 9: webhook event lag (issue 19.3), last: the dispatcher runs from here on only ---
+  let webhooks: WebhookLagResult | undefined;
+  if (settings.webhookSeconds > 0) {
+    await startWebhookDispatcher(temporal, config);
+    const stopWaking = await wakeWebhookDispatcherOnCommit(database, temporal, { secretBox: loadSecretBox(config), config, log: { warn: (obj, msg) => log(`${msg} ${JSON.stringify(obj)}`) } });
+    cleanups.push({ what: 'webhook wake-ups', run: stopWaking });
+    // The events of the phases above had no endpoint: let the dispatcher clear them first.
+    const outboxClear = performance.now() + 60_000;
+    while (performance.now() < outboxClear) {
+      const waiting = await database.db.selectFrom('webhook_events').select('id').where('dispatched_at', 'is', null).limit(1).execute();
+      if (waiting.length === 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const rate = settings.webhookRate || Math.max(1, Math.round(serviceEndToEnd.perSecond));
+    log(`webhooks: ${rate} invitations/s (each one user.invited event) for ${settings.webhookSeconds} s, open-loop, to a receiver on 127.0.0.1`);
+    webhooks = await measureWebhookLag({ baseUrl, adminKey: ADMIN_KEY, ratePerSecond: rate, seconds: settings.webhookSeconds, tag, drainTimeoutMs: 60_000, log });
+  }
+
   if (workerError) throw workerError;
 
   const mailStats = latencyStats(inviteToMail);
@@ -630,6 +657,7 @@ async function main() {
     },
     memory: { ...memory, bench: { peakRssMiB }, gc: gc.how },
     orchestration,
+    webhooks,
   };
 
   report(results);
@@ -640,7 +668,8 @@ async function main() {
   const failures =
     inviteResult.errors + acceptResult.errors + loginResult.errors + pagesResult.errors + (pagingOk ? 0 : 1) + searchResult.errors + badResult.errors + (inviteResult.ok - inviteToMail.length) +
     resendResult.errors + resendDelivery.missing + templateNormalResult.errors + templateAdversarialResult.errors +
-    [steady, overload].reduce((n, x) => n + (x ? x.createdIncomplete.length + x.refusedButMade.length + x.unanswered : 0), 0);
+    [steady, overload].reduce((n, x) => n + (x ? x.createdIncomplete.length + x.refusedButMade.length + x.unanswered : 0), 0) +
+    (webhooks?.undelivered ?? 0);
   return failures;
 }
 
@@ -652,6 +681,7 @@ function report(r: {
   phases: Record<string, any>;
   memory: Record<string, any>;
   orchestration: Record<string, any>;
+  webhooks: WebhookLagResult | undefined;
   durationSeconds: number;
 }) {
   const p = r.phases;
@@ -733,6 +763,20 @@ function report(r: {
         `refusals p99 ${ms(x.refusalLatencyMs?.p99)} ms; 201s whole ${x.createdComplete}, incomplete ${x.createdIncomplete.length}, refused but made ${x.refusedButMade.length}, unanswered ${x.unanswered}`,
     );
     for (const line of [...x.createdIncomplete, ...x.refusedButMade]) out.push(`  ${name}: ${line}`);
+  }
+  if (r.webhooks) {
+    const w = r.webhooks;
+    out.push(
+      '',
+      table(
+        ['webhook events (same run)', 'events', 'per second', 'lag/POST p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'service / this'],
+        [
+          [`service: invite → outbox → dispatcher → lane → POST (${w.ratePerSecond}/s offered, ${w.seconds} s)`, `${w.delivered}/${w.invited}`, w.eventsPerSecond, ms(w.lagMs?.p50), ms(w.lagMs?.p95), ms(w.lagMs?.p99), ms(w.lagMs?.max), '1'],
+          [`reference: sign + POST straight to the receiver (C=${w.reference.concurrency})`, w.reference.events, w.reference.eventsPerSecond, ms(w.reference.postMs?.p50), ms(w.reference.postMs?.p95), ms(w.reference.postMs?.p99), ms(w.reference.postMs?.max), w.ratioToReference],
+        ],
+      ),
+      `webhook events undelivered ${w.undelivered}, delivered more than once ${w.duplicates}`,
+    );
   }
   out.push('');
   if (!p.usersPaged.pagingOk) {

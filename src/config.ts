@@ -595,12 +595,16 @@ const schema = z.object({
    */
   WEBHOOK_RETRY_WINDOW: duration('3 days'),
   /**
-   * The dispatcher's durable timer: how soon a committed event is handed to its delivery workflow.
+   * The webhook dispatcher's durable timer, a fallback: workers deliver new events at commit
+   * (LISTEN/NOTIFY), so this only bounds the delay of what that missed (a lost notification, a
+   * crashed worker, the embedded PGlite of `npm start`, which has no LISTEN).
    * @readBy worker start
    */
   WEBHOOK_DISPATCH_INTERVAL: duration('2s'),
   /**
-   * How long one webhook delivery attempt waits for an answer; at most 50 s (the delivery activity's start-to-close is 1 minute).
+   * The total deadline of one delivery attempt, from the lookup to the last byte read (not per
+   * read: a receiver trickling a byte a second is cut off here). At most 50 s (the delivery
+   * activity's start-to-close is 1 minute).
    * @readBy worker start
    */
   WEBHOOK_TIMEOUT: duration('10s'),

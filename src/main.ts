@@ -12,6 +12,7 @@ import { createSmtpMailer } from './mail/mailer.js';
 import { adminKey, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from './runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { wakeWebhookDispatcherOnCommit } from './webhooks/wake-up.js';
 import { startInvitationReconciler } from './invitations/reconciler.js';
 import { inviteFirstStaffUnlessAny, type FirstStaff } from './accounts/first-staff.js';
 import { connectWorkerTemporal, createInvitationWorker } from './temporal/worker.js';
@@ -81,8 +82,10 @@ async function main() {
   });
   const workerDone = worker.run();
   await startWebhookDispatcher(temporal, config);
+  const stopWakingDispatcher = await wakeWebhookDispatcherOnCommit(database, temporal, { secretBox, config, log });
   await startInvitationReconciler(temporal, config);
   cleanups.unshift(async () => {
+    await stopWakingDispatcher();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerDone;
     await connection.close();

@@ -14,7 +14,33 @@ describe('which addresses webhooks may reach', () => {
     expect(isNonPublicAddress(ip)).toBe(true);
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '2a00:1450:4001::1', '::ffff:8.8.8.8'])('%s is public', (ip) => {
+  // Every IPv6 form that carries a refused IPv4 address is refused like that address (issue 14.5).
+  it.each([
+    ['IPv4-compatible', '::127.0.0.1'],
+    ['IPv4-compatible, hex (how URL writes [::127.0.0.1])', '::7f00:1'],
+    ['IPv4-compatible, private', '::10.1.2.3'],
+    ['IPv4-translated', '::ffff:0:127.0.0.1'],
+    ['IPv4-translated, hex', '::ffff:0:7f00:1'],
+    ['IPv4-translated, spelled out', '0:0:0:0:ffff:0:a9fe:a9fe'],
+    ['IPv4-mapped, spelled out', '0:0:0:0:0:ffff:c0a8:0101'],
+    ['NAT64 well-known prefix, dotted', '64:ff9b::169.254.169.254'],
+    ['NAT64 well-known prefix, hex', '64:ff9b::7f00:1'],
+    ['NAT64 local-use /48', '64:ff9b:1::7f00:1'],
+    ['NAT64 local-use /48, any address in it', '64:ff9b:1:ab00::8.8.8.8'],
+    ['6to4 of loopback', '2002:7f00:1::1'],
+    ['6to4 of a private network', '2002:c0a8:101:0:0:0:0:1'],
+    ['6to4 of cloud metadata', '2002:a9fe:a9fe::'],
+    ['Teredo, client 127.0.0.1 obfuscated', '2001:0:4136:e378:8000:63bf:80ff:fffe'],
+    ['Teredo, server 10.0.0.1', '2001:0:a00:1::1'],
+  ])('%s (%s) is not public', (_form, ip) => {
+    expect(isNonPublicAddress(ip)).toBe(true);
+  });
+
+  it.each([
+    '93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '2a00:1450:4001::1', '::ffff:8.8.8.8',
+    // Embedded public addresses stay reachable: the rule is "the IPv4 policy", not "no such prefix".
+    '64:ff9b::8.8.8.8', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:f7f7:f7f7',
+  ])('%s is public', (ip) => {
     expect(isNonPublicAddress(ip)).toBe(false);
   });
 });
@@ -42,11 +68,18 @@ describe('a delivery checks the address it connects to, at that moment', () => {
 
   it('refuses loopback literals, IPv4 and IPv6, without the flag', async () => {
     const receiver = await startWebhookReceiver();
-    for (const url of [`http://127.0.0.1:${receiver.port}/`, `http://[::1]:${receiver.port}/`, `http://[::ffff:127.0.0.1]:${receiver.port}/`]) {
+    for (const host of ['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '[::ffff:0:127.0.0.1]', '[64:ff9b::127.0.0.1]', '[2002:7f00:1::1]']) {
+      const url = `http://${host}:${receiver.port}/`;
       await expect(postWebhook(url, body, {}, options(testWebhookNetwork())), url).rejects.toThrow(/refused/);
     }
     expect(receiver.received).toHaveLength(0);
     await receiver.close();
+  });
+
+  it('refuses an endpoint URL whose IPv6 literal carries a refused IPv4 address', async () => {
+    for (const host of ['[::127.0.0.1]', '[::ffff:0:127.0.0.1]', '[64:ff9b:1::a00:1]', '[2002:a9fe:a9fe::1]', '[2001:0:4136:e378:8000:63bf:80ff:fffe]']) {
+      expect(await webhookUrlProblem(`https://${host}/hooks`, { allowPrivate: false, network: testWebhookNetwork() }), host).toMatch(/loopback, link-local or private/);
+    }
   });
 
   it('does not follow redirects: a 3xx is the answer, and nothing is fetched from where it points', async () => {

@@ -1,31 +1,26 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Queryable } from '../db/database.js';
-import { recordAudit } from '../audit/audit.repository.js';
-import { SYSTEM } from '../audit/actor.js';
 import { systemNetwork } from '../webhooks/address-policy.js';
-import { webhookAttempts, webhookEndpointsDisabled } from '../webhooks/metrics.js';
+import { disabledReporter, dispatchRound, laneWaker } from '../webhooks/dispatch-round.js';
+import type { WebhookRetrySettings } from '../workflows/webhook.messages.js';
 import { dispatchOutbox, lanesWaiting, markHandedOver, type DispatchedLane } from '../webhooks/outbox.repository.js';
-import { postWebhook, WebhookSendError, type WebhookAnswer } from '../webhooks/sender.js';
-import { openOrDescribe } from '../mail/sealed-values.js';
-import { signWebhook } from '../webhooks/signing.js';
-import { deliveryForAttempt, disableFailingEndpoint, markDeliveryFailed, nextLaneDelivery, recordFailure, recordSuccess } from '../webhooks/webhook.repository.js';
+import { attemptDelivery, type AttemptDeps, type AttemptOutcome } from '../webhooks/attempt.js';
+import { disableFailingEndpoint, markDeliveryFailed, nextLaneDelivery } from '../webhooks/webhook.repository.js';
 import { nextRetryDelayMs } from './email.js';
 import type { ActivityDeps } from './index.js';
 
 const BATCH = 200;
-
 /**
- * An endpoint was disabled: an audit row in the same transaction, a metric and a log line
- * (the log and the metric may repeat if the transaction is retried; the audit row cannot).
+ * How long one dispatch activity keeps draining a backlog before it returns (its caller runs
+ * another at once if there is more): short enough that a crashed worker's share is retried
+ * soon, long enough that a burst costs the dispatcher's history a handful of events.
  */
-async function reportDisabled(tx: Queryable, endpointId: string, lastError: string): Promise<void> {
-  await recordAudit(tx, { actor: SYSTEM, action: 'webhook.endpoint_disabled', userId: null, details: { endpointId, lastError } });
-  webhookEndpointsDisabled.inc();
-  Context.current().log.warn('webhook endpoint disabled: every attempt failed for the retry window (WEBHOOK_RETRY_WINDOW)', { endpointId, lastError });
-}
+const DISPATCH_BUDGET_MS = 20_000;
+/** How often a running POST tells Temporal it is alive; cancellation and timeouts arrive with the answer. */
+const HEARTBEAT_EVERY_MS = 1_000;
 
 export function createWebhookActivities({ db, secretBox, config, webhookNetwork }: ActivityDeps) {
   const network = webhookNetwork ?? systemNetwork;
+  const attemptDeps: AttemptDeps = { db, secretBox, config, network, reportDisabled: disabledReporter((message, fields) => Context.current().log.warn(message, fields as Record<string, unknown>)) };
   return {
     /**
      * One round of the dispatcher: fans out up to one batch of the outbox, then names the
@@ -34,6 +29,26 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
     async dispatchWebhookRound(): Promise<{ moreEvents: boolean; lanes: (DispatchedLane & { upTo: string })[] }> {
       const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
       return { moreEvents: taken === BATCH, lanes: await lanesWaiting(db, BATCH) };
+    },
+
+    /**
+     * The dispatcher's round (issue 19.3): fans the outbox out into deliveries in batches and
+     * wakes each lane with new work by signal-with-start, here rather than as child workflows
+     * of the dispatcher, so the dispatcher's history holds one activity per round however many
+     * events and lanes it handled. Drains until the outbox is empty (or the budget is spent).
+     * Lanes run on the dispatcher's task queue, which it passes in.
+     */
+    async dispatchWebhookEvents({ taskQueue, retry }: { taskQueue: string; retry: WebhookRetrySettings }): Promise<{ events: number; lanes: number; sentInline: number; more: boolean }> {
+      const context = Context.current();
+      return dispatchRound({
+        attempt: attemptDeps,
+        timeoutMs: config.WEBHOOK_TIMEOUT,
+        retry,
+        wake: laneWaker(context.client, taskQueue, retry),
+        signal: context.cancellationSignal,
+        progress: () => context.heartbeat(),
+        budgetMs: DISPATCH_BUDGET_MS,
+      });
     },
 
     async markWebhookLanesHandedOver({ lanes }: { lanes: (DispatchedLane & { upTo: string })[] }): Promise<void> {
@@ -45,61 +60,35 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
     },
 
     /**
-     * One signed POST. Every attempt is recorded (status, the answer's start, when the next
-     * try is due); a non-2xx answer or no answer throws, and Temporal retries with backoff.
-     * The body is the same on every attempt (built from the stored event); the signature is
-     * made fresh with each attempt's timestamp, as Standard Webhooks expects.
+     * One attempt of a delivery in its lane (src/webhooks/attempt.ts): a non-2xx answer or no
+     * answer throws, and Temporal retries with backoff; another attempt of the lane still in
+     * flight (a retry Temporal started after a timeout, while the first one still sends) is
+     * waited for, not doubled. The POST heartbeats, so a timed-out or cancelled attempt learns
+     * it and aborts its request.
      */
-    async attemptWebhookDelivery({ deliveryId, windowMs }: { deliveryId: string; windowMs: number }): Promise<'succeeded' | 'gone' | 'done before'> {
-      const delivery = await deliveryForAttempt(db, deliveryId);
-      if (!delivery) return 'gone'; // the endpoint was deleted with its log
-      if (delivery.status !== 'pending') return 'done before';
-      if (delivery.endpoint_status !== 'enabled') throw ApplicationFailure.nonRetryable('not sent: the endpoint is disabled', 'WebhookEndpointDisabled');
-
-      const body = JSON.stringify({
-        type: delivery.type,
-        timestamp: delivery.event_at,
-        data: { userId: delivery.user_id, sequence: Number(delivery.sequence), ...delivery.data },
-      });
-      const timestamp = Math.floor(Date.now() / 1000);
-      const secret = openOrDescribe(secretBox, delivery.secret_ciphertext, 'webhook_secret');
-      let answer: WebhookAnswer | undefined;
-      let error: string | null = 'error' in secret ? secret.error : null;
+    async attemptWebhookDelivery({ deliveryId, windowMs }: { deliveryId: string; windowMs: number }): Promise<'succeeded' | 'gone' | 'done before' | 'endpoint disabled'> {
+      const context = Context.current();
+      // The delay we log is the delay Temporal waits: the log's next attempt time is exact.
+      const delayMs = nextRetryDelayMs(context.info);
+      const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+      let outcome: AttemptOutcome;
       try {
-        const headers = {
-          'webhook-id': delivery.event_id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': 'value' in secret ? signWebhook(secret.value, delivery.event_id, timestamp, body) : '',
-        };
-        // Unsigned is never sent: the delivery row shows why instead (issue 19.2).
-        if (error === null) answer = await postWebhook(delivery.url, body, headers, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, network, timeoutMs: config.WEBHOOK_TIMEOUT });
-      } catch (e) {
-        error = e instanceof WebhookSendError ? e.message : `could not deliver: ${(e as Error).message}`;
-        webhookAttempts.inc({ outcome: e instanceof WebhookSendError && e.refused ? 'refused' : 'failed' });
+        outcome = await attemptDelivery(attemptDeps, deliveryId, { windowMs, timeoutMs: config.WEBHOOK_TIMEOUT, signal: context.cancellationSignal, retryInMs: delayMs });
+      } finally {
+        clearInterval(heartbeat);
       }
-      if (answer && answer.status >= 200 && answer.status < 300) {
-        await db.transaction().execute((tx) => recordSuccess(tx, deliveryId, delivery.endpoint_id, answer));
-        webhookAttempts.inc({ outcome: 'succeeded' });
-        return 'succeeded';
+      switch (outcome.kind) {
+        case 'aborted':
+          throw context.cancellationSignal.reason;
+        case 'busy':
+          throw ApplicationFailure.create({ message: 'another attempt of this lane is still in flight', type: 'WebhookAttemptInFlight', nextRetryDelay: outcome.busyForMs });
+        case 'failed':
+          if (outcome.disabled) throw ApplicationFailure.nonRetryable(`the endpoint was disabled; last attempt: ${outcome.message}`, 'WebhookEndpointDisabled');
+          if (delayMs === undefined) throw ApplicationFailure.nonRetryable(`retries ran out; last attempt: ${outcome.message}`, 'WebhookRetriesExhausted');
+          throw ApplicationFailure.create({ message: outcome.message, type: 'WebhookDeferred', nextRetryDelay: delayMs });
+        default:
+          return outcome.kind;
       }
-      if (answer) webhookAttempts.inc({ outcome: 'failed' });
-      const message = answer ? `the endpoint answered ${answer.status}` : error!;
-      const delayMs = nextRetryDelayMs(Context.current().info);
-      const disabled = await db.transaction().execute(async (tx) => {
-        const off = await recordFailure(
-          tx,
-          deliveryId,
-          delivery.endpoint_id,
-          { status: answer?.status ?? null, excerpt: answer?.excerpt ?? null, error: answer ? null : error, nextAttemptAt: delayMs === undefined ? null : new Date(Date.now() + delayMs) },
-          windowMs,
-        );
-        if (off) await reportDisabled(tx, delivery.endpoint_id, message);
-        return off;
-      });
-      if (disabled) throw ApplicationFailure.nonRetryable(`the endpoint was disabled; last attempt: ${message}`, 'WebhookEndpointDisabled');
-      if (delayMs === undefined) throw ApplicationFailure.nonRetryable(`retries ran out; last attempt: ${message}`, 'WebhookRetriesExhausted');
-      // The delay we logged is the delay Temporal waits: the log's next attempt time is exact.
-      throw ApplicationFailure.create({ message, type: 'WebhookDeferred', nextRetryDelay: delayMs });
     },
 
     /**
@@ -112,7 +101,7 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
         const failed = await markDeliveryFailed(tx, deliveryId, reason);
         if (!failed?.first_attempt_at) return;
         if (await disableFailingEndpoint(tx, failed.endpoint_id, { firstAttemptOf: deliveryId })) {
-          await reportDisabled(tx, failed.endpoint_id, reason);
+          await attemptDeps.reportDisabled(tx, failed.endpoint_id, reason);
         }
       });
     },

@@ -18,7 +18,12 @@ export const auditActions = [
   'email_template.reset',
   'api_key.created',
   'api_key.revoked',
+  'webhook.endpoint_created',
+  'webhook.endpoint_changed',
+  'webhook.endpoint_secret_rotated',
   'webhook.endpoint_disabled',
+  'webhook.endpoint_enabled',
+  'webhook.endpoint_deleted',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

@@ -13,6 +13,11 @@ export interface DatabaseHandle {
   db: Database;
   /** Where the database lives, without credentials (for start-up output). */
   description: string;
+  /**
+   * LISTEN on a channel; `onNotify` runs for each notification. postgres.js keeps one
+   * connection for it and listens again after a reconnect (notifications sent in between are lost).
+   */
+  listen(channel: string, onNotify: () => void): Promise<{ unlisten(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -59,6 +64,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   return {
     db,
     description,
+    async listen(channel, onNotify) {
+      // PGlite serves one session at a time: a LISTEN connection would wait for ever beside the pool's.
+      if (stopEmbedded) throw new Error('LISTEN is not available with embedded PGlite');
+      const subscription = await sql.listen(channel, () => onNotify());
+      return { unlisten: () => subscription.unlisten() };
+    },
     async close() {
       await db.destroy();
       await stopEmbedded?.();

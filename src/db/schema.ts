@@ -212,6 +212,9 @@ export interface WebhookDeliveriesTable {
   delivered_at: Timestamp | null;
   redelivery_of: string | null;
   requested_by: string | null;
+  /** The lease of the attempt in flight (one per lane at a time), and when it lapses. */
+  attempt_token: string | null;
+  attempt_until: Timestamp | null;
 }
 
 /** A bulk invitation (POST /api/v1/invitations/bulk); its rows are in bulk_rows. */

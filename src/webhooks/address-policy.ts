@@ -28,23 +28,48 @@ for (const [net, prefix] of [
   ['::1', 128],
   ['100::', 64], // discard
   ['2001:db8::', 32], // documentation
+  // NAT64 local-use (RFC 8215): where the IPv4 address sits depends on the operator's prefix
+  // length, so there is nothing to check it against; refused outright.
+  ['64:ff9b:1::', 48],
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['fec0::', 10], // site-local (deprecated, still routed by some)
   ['ff00::', 8], // multicast
 ] as const) refused.addSubnet(net, prefix, 'ipv6');
 
-/** An IPv4 address carried inside an IPv6 one (mapped, compatible, NAT64), or undefined. */
-function embeddedIpv4(ip: string): string | undefined {
-  const lower = ip.toLowerCase();
-  const dotted = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (hex) {
-    const n = (parseInt(hex[1]!, 16) << 16) | parseInt(hex[2]!, 16);
-    return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+/** The eight 16-bit groups of an IPv6 address that isIP already accepted (zone id dropped). */
+function ipv6Groups(ip: string): number[] {
+  let text = ip.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  return undefined;
+  const [head, tail] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const middle = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...middle, ...right].map((g) => parseInt(g, 16));
+}
+
+const v4 = (high: number, low: number) => [high >>> 8, high & 255, low >>> 8, low & 255].join('.');
+
+/**
+ * Every IPv4 address an IPv6 one carries, by the prefixes that route to or translate into
+ * IPv4 (RFC 4291, 6052, 6145, 3056, 4380). Rather than refusing those prefixes outright, the
+ * embedded address goes through the IPv4 table: `64:ff9b::8.8.8.8` stays as reachable as
+ * 8.8.8.8, `[::127.0.0.1]` is as refused as 127.0.0.1.
+ */
+export function embeddedIpv4(ip: string): string[] {
+  const g = ipv6Groups(ip);
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const last = v4(g[6]!, g[7]!);
+  if (zero(0, 5) && (g[5] === 0 || g[5] === 0xffff)) return [last]; // ::/96 compatible, ::ffff:0:0/96 mapped
+  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return [last]; // ::ffff:0:0:0/96 translated
+  if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return [last]; // NAT64 well-known /96
+  if (g[0] === 0x2002) return [v4(g[1]!, g[2]!)]; // 6to4
+  if (g[0] === 0x2001 && g[1] === 0) return [v4(g[2]!, g[3]!), v4(g[6]! ^ 0xffff, g[7]! ^ 0xffff)]; // Teredo: server, and client obfuscated
+  return [];
 }
 
 /** Loopback, link-local, private, shared, reserved or multicast: not a place for webhooks. */
@@ -52,15 +77,19 @@ export function isNonPublicAddress(ip: string): boolean {
   const family = isIP(ip);
   if (family === 4) return refused.check(ip, 'ipv4');
   if (family === 6) {
-    const v4 = embeddedIpv4(ip);
-    return v4 !== undefined ? refused.check(v4, 'ipv4') : refused.check(ip, 'ipv6');
+    const carried = embeddedIpv4(ip);
+    return carried.length > 0 ? carried.some((a) => refused.check(a, 'ipv4')) : refused.check(ip, 'ipv6');
   }
   return true; // not an address at all: never connect
 }
 
 export function isLoopbackAddress(ip: string): boolean {
-  const v4 = isIP(ip) === 6 ? (embeddedIpv4(ip) ?? ip) : ip;
-  return isIP(v4) === 4 ? v4.startsWith('127.') : v4 === '::1';
+  if (isIP(ip) === 4) return ip.startsWith('127.');
+  if (isIP(ip) !== 6) return false;
+  const groups = ipv6Groups(ip);
+  if (groups.every((x, i) => x === (i === 7 ? 1 : 0))) return true; // ::1 (which would read as ::0.0.0.1)
+  const carried = embeddedIpv4(ip);
+  return carried.length > 0 && carried.every((a) => a.startsWith('127.'));
 }
 
 /** Resolves a host name to all its addresses (injected, so tests never ask real DNS). */

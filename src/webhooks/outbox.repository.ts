@@ -38,9 +38,11 @@ export interface DispatchedLane {
 }
 
 /**
- * Fans undispatched outbox rows out into one delivery per subscribed, enabled endpoint, in
- * outbox order, and marks them dispatched, all in one transaction (retried as a whole). Rows
- * are locked, not skipped, so a second dispatcher attempt waits instead of overtaking.
+ * Fans undispatched outbox rows out into one delivery per subscribed endpoint, in outbox
+ * order, and marks them dispatched, all in one transaction (retried as a whole). Rows are
+ * locked, not skipped, so a second dispatcher attempt waits instead of overtaking. A disabled
+ * endpoint gets its deliveries too: they wait, pending, until it is enabled again (README
+ * promises staff can catch up), and are then sent in order.
  */
 export async function dispatchOutbox(tx: Queryable, batch: number): Promise<number> {
   const events = await tx
@@ -52,7 +54,7 @@ export async function dispatchOutbox(tx: Queryable, batch: number): Promise<numb
     .forUpdate()
     .execute();
   if (events.length === 0) return 0;
-  const endpoints = await tx.selectFrom('webhook_endpoints').select(['id', 'event_types']).where('status', '=', 'enabled').execute();
+  const endpoints = await tx.selectFrom('webhook_endpoints').select(['id', 'event_types']).execute();
   const deliveries = events.flatMap((event) =>
     endpoints
       .filter((endpoint) => endpoint.event_types.includes(event.type))
@@ -74,29 +76,53 @@ export async function dispatchOutbox(tx: Queryable, batch: number): Promise<numb
   return events.length;
 }
 
-/** Lanes with deliveries no lane workflow has been told about yet (new events, redeliveries). */
-export async function lanesWaiting(db: Queryable, limit: number): Promise<(DispatchedLane & { upTo: string })[]> {
+/**
+ * Lanes with deliveries no lane workflow has been told about yet (new events, redeliveries),
+ * on enabled endpoints: a disabled endpoint's deliveries wait until enabling hands them over
+ * again (handBackPending).
+ */
+export async function lanesWaiting(db: Queryable, limit: number): Promise<(DispatchedLane & { upTo: string; only: string | null })[]> {
   const rows = await db
-    .selectFrom('webhook_deliveries')
-    .select(['endpoint_id', 'user_id', (eb) => eb.fn.max('position').as('up_to')])
-    .where('status', '=', 'pending')
-    .where('handed_over_at', 'is', null)
-    .groupBy(['endpoint_id', 'user_id'])
+    .selectFrom('webhook_deliveries as d')
+    .select([
+      'd.endpoint_id',
+      'd.user_id',
+      (eb) => eb.fn.max('d.position').as('up_to'),
+      // The lane's one delivery, if it has exactly one pending and no attempt in flight: an
+      // idle lane whose delivery the dispatcher may try itself (min() of one id is that id).
+      sql<string | null>`case when count(*) = 1
+        and not exists (select 1 from webhook_deliveries o where o.endpoint_id = d.endpoint_id and o.user_id = d.user_id and o.status = 'pending' and o.handed_over_at is not null)
+        and not exists (select 1 from webhook_deliveries o where o.endpoint_id = d.endpoint_id and o.user_id = d.user_id and o.attempt_until > now())
+        then min(d.id::text) end`.as('only'),
+    ])
+    .where('d.status', '=', 'pending')
+    .where('d.handed_over_at', 'is', null)
+    .where('d.endpoint_id', 'in', (eb) => eb.selectFrom('webhook_endpoints').select('id').where('status', '=', 'enabled'))
+    .groupBy(['d.endpoint_id', 'd.user_id'])
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ endpointId: r.endpoint_id, userId: r.user_id, upTo: String(r.up_to) }));
+  return rows.map((r) => ({ endpointId: r.endpoint_id, userId: r.user_id, upTo: String(r.up_to), only: r.only }));
 }
 
-/** The lanes' workflows were started or signalled: these rows are theirs now. */
+/** The lanes' workflows were started or signalled: these rows are theirs now. One statement for all lanes. */
 export async function markHandedOver(db: Queryable, lanes: (DispatchedLane & { upTo: string })[]): Promise<void> {
-  for (const lane of lanes) {
-    await db
-      .updateTable('webhook_deliveries')
-      .set({ handed_over_at: sql<Date>`now()` })
-      .where('endpoint_id', '=', lane.endpointId)
-      .where('user_id', '=', lane.userId)
-      .where('position', '<=', lane.upTo)
-      .where('handed_over_at', 'is', null)
-      .execute();
-  }
+  if (lanes.length === 0) return;
+  const handed = sql.join(lanes.map((lane) => sql`(${lane.endpointId}::uuid, ${lane.userId}::uuid, ${lane.upTo}::bigint)`));
+  await sql`update webhook_deliveries d set handed_over_at = now()
+    from (values ${handed}) as l(endpoint_id, user_id, up_to)
+    where d.endpoint_id = l.endpoint_id and d.user_id = l.user_id and d.position <= l.up_to and d.handed_over_at is null`.execute(db);
+}
+
+/**
+ * An endpoint was enabled again: what waited for it (events raised while it was disabled, and
+ * what its lanes left pending when they found it disabled) is handed to lanes again.
+ */
+export async function handBackPending(db: Queryable, endpointId: string): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ handed_over_at: null })
+    .where('endpoint_id', '=', endpointId)
+    .where('status', '=', 'pending')
+    .where('handed_over_at', 'is not', null)
+    .execute();
 }

@@ -24,18 +24,23 @@ const EXCERPT_BYTES = 1024;
  * use (a `lookup` of our own, or the literal itself), never on an earlier lookup, so a name
  * that resolves to a public address when saved and to 127.0.0.1 now is refused now. Redirects
  * are not followed (node:http never does): a 3xx is an answer like any other non-2xx.
+ *
+ * `timeoutMs` bounds the whole attempt, from the lookup to the last byte read: a receiver that
+ * sends its headers and then a byte a second is cut off then (a per-read timeout would wait for
+ * ever). `signal` aborts it sooner (the activity was cancelled or timed out in Temporal).
  */
 export async function postWebhook(
   target: string,
   body: string,
   headers: Record<string, string>,
-  options: { allowPrivate: boolean; network: WebhookNetwork; timeoutMs: number },
+  options: { allowPrivate: boolean; network: WebhookNetwork; timeoutMs: number; signal?: AbortSignal },
 ): Promise<WebhookAnswer> {
   const url = new URL(target);
   const permitted = (address: string) =>
     (options.allowPrivate || !isNonPublicAddress(address)) && (options.network.mayConnect?.(address) ?? true);
   const host = hostOf(url);
   if (isIP(host) && !permitted(host)) throw new WebhookSendError(`refused: ${host} is not an address webhooks may reach`, true);
+  options.signal?.throwIfAborted();
 
   const guardedLookup: LookupFunction = (hostname, lookupOptions, callback) => {
     options.network.resolve(hostname).then(
@@ -55,6 +60,23 @@ export async function postWebhook(
 
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<WebhookAnswer>((resolve, reject) => {
+    // Settled once: the deadline or an abort wins over a late 'close' that would report the status.
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', abort);
+      outcome();
+    };
+    const fail = (error: WebhookSendError) => {
+      settle(() => reject(error));
+      request.destroy();
+    };
+    const deadline = setTimeout(() => fail(new WebhookSendError(`no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+    const abort = () => fail(new WebhookSendError(`aborted: ${String(options.signal?.reason ?? 'cancelled')}`));
+    options.signal?.addEventListener('abort', abort, { once: true });
+
     const request = client.request(
       url,
       {
@@ -63,7 +85,6 @@ export async function postWebhook(
         lookup: guardedLookup,
         // A fresh connection per delivery: a pooled socket would skip the address check.
         agent: false,
-        timeout: options.timeoutMs,
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -74,14 +95,13 @@ export async function postWebhook(
           // The log keeps an excerpt; the rest is not worth waiting for.
           if (size >= EXCERPT_BYTES) response.destroy();
         });
-        const done = () => resolve({ status: response.statusCode ?? 0, excerpt: Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8') });
+        const done = () => settle(() => resolve({ status: response.statusCode ?? 0, excerpt: Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8') }));
         response.on('end', done);
         response.on('close', done);
         response.on('error', done);
       },
     );
-    request.on('timeout', () => request.destroy(new WebhookSendError(`no answer within ${options.timeoutMs} ms`)));
-    request.on('error', (error) => reject(error instanceof WebhookSendError ? error : new WebhookSendError(error.message)));
+    request.on('error', (error) => fail(error instanceof WebhookSendError ? error : new WebhookSendError(error.message)));
     request.end(body);
   });
 }

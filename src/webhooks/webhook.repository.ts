@@ -14,8 +14,9 @@ export async function insertEndpoint(
   return db.insertInto('webhook_endpoints').values({ ...values, updated_at: new Date() }).returningAll().executeTakeFirstOrThrow();
 }
 
-export async function findEndpoint(db: Queryable, id: string) {
-  return db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findEndpoint(db: Queryable, id: string, options: { forUpdate?: boolean } = {}) {
+  const q = db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id);
+  return (options.forUpdate ? q.forUpdate() : q).executeTakeFirst();
 }
 
 export async function listEndpoints(db: Queryable, limit: number, after?: { createdAt: string; id: string }) {
@@ -36,9 +37,8 @@ export async function enableEndpoint(db: Queryable, id: string) {
   return updateEndpoint(db, id, { status: 'enabled', disabled_at: null, disabled_reason: null, failing_since: null });
 }
 
-export async function deleteEndpoint(db: Queryable, id: string): Promise<boolean> {
-  const result = await db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
+export async function deleteEndpoint(db: Queryable, id: string) {
+  return db.deleteFrom('webhook_endpoints').where('id', '=', id).returning(['id', 'url']).executeTakeFirst();
 }
 
 export async function listDeliveries(db: Queryable, endpointId: string, limit: number, after?: { createdAt: string; id: string }) {
@@ -81,21 +81,13 @@ export async function insertRedelivery(db: Queryable, original: { id: string; en
 // ---- What the delivery lanes do ----
 
 /**
- * The next delivery of a lane (endpoint, user), oldest first. If the endpoint is gone or
- * disabled, what is still pending there is marked failed (a redelivery can send it later).
+ * The next delivery of a lane (endpoint, user), oldest first, or null when there is none or
+ * the endpoint is disabled: then the lane ends and its deliveries stay pending until the
+ * endpoint is enabled again (handBackPending). A deleted endpoint took its deliveries with it.
  */
 export async function nextLaneDelivery(db: Queryable, endpointId: string, userId: string): Promise<string | null> {
   const endpoint = await db.selectFrom('webhook_endpoints').select('status').where('id', '=', endpointId).executeTakeFirst();
-  if (!endpoint || endpoint.status !== 'enabled') {
-    await db
-      .updateTable('webhook_deliveries')
-      .set({ status: 'failed', last_error: endpoint ? 'not sent: the endpoint is disabled' : 'not sent: the endpoint was deleted', next_attempt_at: null })
-      .where('endpoint_id', '=', endpointId)
-      .where('user_id', '=', userId)
-      .where('status', '=', 'pending')
-      .execute();
-    return null;
-  }
+  if (!endpoint || endpoint.status !== 'enabled') return null;
   const row = await db
     .selectFrom('webhook_deliveries')
     .select('id')
@@ -131,8 +123,50 @@ export async function deliveryForAttempt(db: Queryable, id: string) {
     .executeTakeFirst();
 }
 
-export async function recordSuccess(db: Queryable, id: string, endpointId: string, answer: { status: number; excerpt: string }) {
-  await db
+/**
+ * Takes the lane's attempt lease for this delivery: at most one attempt per lane (endpoint and
+ * user) is in flight, whichever worker, retry or zombie runs it. A transaction-scoped advisory
+ * lock on the lane makes "no live lease in the lane, take one" atomic (two deliveries of a
+ * lane have two rows, so a row lock alone would not do). Returns the token, or how long the
+ * live lease has left.
+ */
+export async function takeAttemptLease(tx: Queryable, delivery: { id: string; endpoint_id: string; user_id: string }, token: string, leaseMs: number): Promise<{ token: string } | { busyForMs: number } | 'not pending'> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`webhook-lane:${delivery.endpoint_id}:${delivery.user_id}`}, 0))`.execute(tx);
+  const live = await tx
+    .selectFrom('webhook_deliveries')
+    .select(sql<number>`ceil(extract(epoch from max(attempt_until) - now()) * 1000)::int`.as('left_ms'))
+    .where('endpoint_id', '=', delivery.endpoint_id)
+    .where('user_id', '=', delivery.user_id)
+    .where('attempt_until', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  if (live?.left_ms) return { busyForMs: live.left_ms };
+  const taken = await tx
+    .updateTable('webhook_deliveries')
+    .set({ attempt_token: token, attempt_until: sql<Date>`now() + make_interval(secs => ${leaseMs / 1000})` })
+    .where('id', '=', delivery.id)
+    .where('status', '=', 'pending')
+    .returning('id')
+    .executeTakeFirst();
+  return taken ? { token } : 'not pending';
+}
+
+/** An attempt that ended without a result to record (aborted): its lease goes, nothing else changes. */
+export async function releaseAttemptLease(db: Queryable, id: string, token: string): Promise<void> {
+  await db.updateTable('webhook_deliveries').set({ attempt_token: null, attempt_until: null }).where('id', '=', id).where('attempt_token', '=', token).execute();
+}
+
+/**
+ * The endpoint row first, then its delivery: the order deleting an endpoint takes them in (its
+ * row, then the cascade), so recording an attempt and a delete cannot deadlock.
+ */
+async function lockEndpointFirst(db: Queryable, endpointId: string): Promise<void> {
+  await db.selectFrom('webhook_endpoints').select('id').where('id', '=', endpointId).forKeyShare().execute();
+}
+
+/** Returns false if this attempt no longer held the lease (then it records nothing). */
+export async function recordSuccess(db: Queryable, id: string, endpointId: string, answer: { status: number; excerpt: string }, token: string): Promise<boolean> {
+  await lockEndpointFirst(db, endpointId);
+  const updated = await db
     .updateTable('webhook_deliveries')
     .set({
       status: 'succeeded',
@@ -144,12 +178,18 @@ export async function recordSuccess(db: Queryable, id: string, endpointId: strin
       last_response_status: answer.status,
       last_response_body: answer.excerpt,
       last_error: null,
+      attempt_token: null,
+      attempt_until: null,
     })
     .where('id', '=', id)
     .where('status', '=', 'pending')
-    .execute();
+    .where('attempt_token', '=', token)
+    .returning('id')
+    .executeTakeFirst();
+  if (!updated) return false;
   // Any success ends the endpoint's run of failures.
   await db.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', endpointId).where('failing_since', 'is not', null).execute();
+  return true;
 }
 
 /**
@@ -162,8 +202,10 @@ export async function recordFailure(
   endpointId: string,
   failure: { status: number | null; excerpt: string | null; error: string | null; nextAttemptAt: Date | null },
   windowMs: number,
+  token: string,
 ): Promise<boolean> {
-  await db
+  await lockEndpointFirst(db, endpointId);
+  const recorded = await db
     .updateTable('webhook_deliveries')
     .set({
       attempts: sql<number>`attempts + 1`,
@@ -173,10 +215,15 @@ export async function recordFailure(
       last_response_status: failure.status,
       last_response_body: failure.excerpt,
       last_error: failure.error,
+      attempt_token: null,
+      attempt_until: null,
     })
     .where('id', '=', id)
     .where('status', '=', 'pending')
-    .execute();
+    .where('attempt_token', '=', token)
+    .executeTakeFirst();
+  // Not this attempt's to record any more (its lease lapsed): it changes nothing.
+  if (Number(recorded.numUpdatedRows) === 0) return false;
   await db.updateTable('webhook_endpoints').set({ failing_since: sql<Date>`now()` }).where('id', '=', endpointId).where('failing_since', 'is', null).execute();
   return disableFailingEndpoint(db, endpointId, { failingForMs: windowMs });
 }

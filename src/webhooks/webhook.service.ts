@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { AppDeps } from '../deps.js';
+import { recordAudit } from '../audit/audit.repository.js';
+import type { Actor } from '../audit/actor.js';
 import { DomainError } from '../errors.js';
 import type { SecretBox } from '../mail/secret-box.js';
 import { decodeCursor, keysetPage } from '../paging.js';
@@ -11,6 +13,7 @@ import { nudgeDispatcherSignal, webhookDispatcherWorkflowId } from '../workflows
 import { systemNetwork, webhookUrlProblem } from './address-policy.js';
 import type { WebhookEventType } from './events.js';
 import { generateWebhookSecret, webhookSecretProblem } from './signing.js';
+import { handBackPending } from './outbox.repository.js';
 import * as repo from './webhook.repository.js';
 import { deliveryView, endpointView } from './webhook.view.js';
 
@@ -47,18 +50,34 @@ export interface NewEndpoint {
   secret?: string | undefined;
 }
 
+/**
+ * Where an endpoint sends to, for the audit trail: scheme, host and port only. A webhook URL's
+ * path or query often carries a token of the receiver's (Slack-style hook URLs), and the trail
+ * never holds a token or a link.
+ */
+const destination = (url: string) => new URL(url).origin;
+
 /** The secret is shown in this answer only; later reads never include it. */
-export async function createWebhookEndpoint(deps: AppDeps, input: NewEndpoint, actor: string | null) {
+export async function createWebhookEndpoint(deps: AppDeps, input: NewEndpoint, actor: Actor) {
   if (input.secret !== undefined) checkSecret(input.secret);
   await checkUrl(deps, input.url);
   const secret = input.secret ?? generateWebhookSecret();
-  const row = await repo.insertEndpoint(deps.db, {
-    id: randomUUID(),
-    url: input.url,
-    description: input.description ?? null,
-    event_types: [...new Set(input.events)],
-    secret_ciphertext: webhookSecretBox(deps.config).seal(secret),
-    created_by: actor,
+  const row = await deps.db.transaction().execute(async (tx) => {
+    const created = await repo.insertEndpoint(tx, {
+      id: randomUUID(),
+      url: input.url,
+      description: input.description ?? null,
+      event_types: [...new Set(input.events)],
+      secret_ciphertext: webhookSecretBox(deps.config).seal(secret),
+      created_by: actor.name,
+    });
+    await recordAudit(tx, {
+      actor,
+      action: 'webhook.endpoint_created',
+      userId: null,
+      details: { endpointId: created.id, destination: destination(created.url), events: created.event_types, secret: input.secret !== undefined ? 'given' : 'generated' },
+    });
+    return created;
   });
   return { ...endpointView(row), secret };
 }
@@ -81,33 +100,65 @@ export interface EndpointEdit {
   status?: 'enabled' | 'disabled' | undefined;
 }
 
-/** A new or rotated secret is in this answer only. Enabling again starts a fresh failure count. */
-export async function updateWebhookEndpoint(deps: AppDeps, id: string, edit: EndpointEdit) {
+/**
+ * A new or rotated secret is in this answer only. Enabling again starts a fresh failure count.
+ * Each kind of change is its own audit row, in the change's transaction: a settings change
+ * (with from and to), a new secret (never the secret itself), disabling, enabling.
+ */
+export async function updateWebhookEndpoint(deps: AppDeps, id: string, edit: EndpointEdit, actor: Actor) {
   await endpointOrThrow(deps, id);
   if (edit.secret !== undefined && edit.rotateSecret) throw invalid('rotateSecret', 'give either a secret or rotateSecret, not both');
   if (edit.secret !== undefined) checkSecret(edit.secret);
   if (edit.url !== undefined) await checkUrl(deps, edit.url);
   const secret = edit.secret ?? (edit.rotateSecret ? generateWebhookSecret() : undefined);
   const row = await deps.db.transaction().execute(async (tx) => {
+    // Locked, so the audit row's "from" is what this change replaced.
+    const before = await repo.findEndpoint(tx, id, { forUpdate: true });
+    if (!before) return undefined;
     let updated = await repo.updateEndpoint(tx, id, {
       ...(edit.url !== undefined ? { url: edit.url } : {}),
       ...(edit.events !== undefined ? { event_types: [...new Set(edit.events)] } : {}),
       ...(edit.description !== undefined ? { description: edit.description } : {}),
       ...(secret !== undefined ? { secret_ciphertext: webhookSecretBox(deps.config).seal(secret) } : {}),
     });
-    if (updated && edit.status === 'enabled' && updated.status !== 'enabled') updated = await repo.enableEndpoint(tx, id);
-    if (updated && edit.status === 'disabled' && updated.status !== 'disabled') {
+    if (!updated) return undefined;
+    const audit = (action: 'webhook.endpoint_changed' | 'webhook.endpoint_secret_rotated' | 'webhook.endpoint_enabled' | 'webhook.endpoint_disabled', details: Record<string, unknown> = {}) =>
+      recordAudit(tx, { actor, action, userId: null, details: { endpointId: id, ...details } });
+    const changes: Record<string, { from: unknown; to: unknown }> = {};
+    if (before.url !== updated.url) {
+      changes.destination = { from: destination(before.url), to: destination(updated.url) };
+    }
+    if (before.event_types.join() !== updated.event_types.join()) changes.events = { from: before.event_types, to: updated.event_types };
+    if (before.description !== updated.description) changes.description = { from: before.description, to: updated.description };
+    if (Object.keys(changes).length > 0) await audit('webhook.endpoint_changed', { changes });
+    if (secret !== undefined) await audit('webhook.endpoint_secret_rotated', { secret: edit.secret !== undefined ? 'given' : 'generated' });
+    if (edit.status === 'enabled' && updated.status !== 'enabled') {
+      updated = await repo.enableEndpoint(tx, id);
+      await handBackPending(tx, id);
+      await audit('webhook.endpoint_enabled');
+    }
+    if (edit.status === 'disabled' && updated?.status !== 'disabled') {
       updated = await repo.updateEndpoint(tx, id, { status: 'disabled', disabled_at: new Date(), disabled_reason: 'disabled through the API' });
+      await audit('webhook.endpoint_disabled', { reason: 'disabled through the API' });
     }
     return updated;
   });
   if (!row) throw new DomainError('WebhookNotFound', `No webhook endpoint ${id}.`);
+  // What waited while it was disabled goes out now rather than at the dispatcher's next round.
+  if (edit.status === 'enabled') await signalBestEffort(deps, webhookDispatcherWorkflowId(deps.config.TEMPORAL_TASK_QUEUE), nudgeDispatcherSignal);
   return { ...endpointView(row), ...(secret !== undefined ? { secret } : {}) };
 }
 
-/** Deleting drops its delivery log too; lanes still running find it gone and stop. */
-export async function deleteWebhookEndpoint(deps: AppDeps, id: string): Promise<void> {
-  if (!isUuid(id) || !(await repo.deleteEndpoint(deps.db, id))) throw new DomainError('WebhookNotFound', `No webhook endpoint ${id}.`);
+/** Deleting drops its delivery log too; lanes still running find it gone and stop. The audit row stays. */
+export async function deleteWebhookEndpoint(deps: AppDeps, id: string, actor: Actor): Promise<void> {
+  const deleted =
+    isUuid(id) &&
+    (await deps.db.transaction().execute(async (tx) => {
+      const gone = await repo.deleteEndpoint(tx, id);
+      if (gone) await recordAudit(tx, { actor, action: 'webhook.endpoint_deleted', userId: null, details: { endpointId: id, destination: destination(gone.url) } });
+      return gone !== undefined;
+    }));
+  if (!deleted) throw new DomainError('WebhookNotFound', `No webhook endpoint ${id}.`);
 }
 
 export async function listWebhookDeliveries(deps: AppDeps, id: string, query: { limit: number; cursor?: string | undefined }) {

@@ -24,6 +24,9 @@ export async function webhookDeliveryWorkflow(lane: WebhookLane): Promise<void> 
   });
   const send = proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
+    // The POST heartbeats: a lost worker's attempt is retried within seconds, and a timed-out or
+    // cancelled attempt learns it at its next heartbeat and aborts its request (issue 14.5).
+    heartbeatTimeout: '10 seconds',
     scheduleToCloseTimeout: lane.retry.windowMs,
     retry: { initialInterval: lane.retry.initialMs, backoffCoefficient: 2, maximumInterval: lane.retry.maximumMs },
   });

@@ -19,6 +19,7 @@ import { dataConverterFor, type PayloadEncryptionCodec } from '../../src/tempora
 import { createInvitationWorker, type WorkerSetup } from '../../src/temporal/worker.js';
 import { isLoopbackAddress, type WebhookNetwork } from '../../src/webhooks/address-policy.js';
 import { startWebhookDispatcher } from '../../src/webhooks/dispatcher.js';
+import { wakeWebhookDispatcherOnCommit } from '../../src/webhooks/wake-up.js';
 import { webhookDispatcherWorkflowId } from '../../src/workflows/webhook.messages.js';
 
 let runtimeInstalled = false;
@@ -162,6 +163,10 @@ export async function startHarness(
   let worker = await makeWorker(options.wrapActivities);
   let running = worker.run();
   if (options.webhooks) await startWebhookDispatcher(client, config);
+  // As worker.ts does: the worker process delivers new outbox rows at commit. It lives and dies
+  // with the worker here, as it does with the worker process in production.
+  const wakeUps = () => (options.webhooks ? wakeWebhookDispatcherOnCommit(database.handle, client, { ...workerDeps, log: deps.log }) : Promise.resolve(async () => {}));
+  let stopWakingDispatcher = await wakeUps();
   let server: ServerType | undefined;
   const resetWorkflows = async () => {
     const statuses: string[] = [];
@@ -205,6 +210,7 @@ export async function startHarness(
       return `http://127.0.0.1:${port}`;
     },
     async stopWorker() {
+      await stopWakingDispatcher();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     },
@@ -214,6 +220,8 @@ export async function startHarness(
       await running;
       worker = await makeWorker(wrap);
       running = worker.run();
+      await stopWakingDispatcher();
+      stopWakingDispatcher = await wakeUps();
     },
     async countResetWorkflows() {
       return (await resetWorkflows()).length;
@@ -226,6 +234,7 @@ export async function startHarness(
     },
     async close() {
       server?.close();
+      await stopWakingDispatcher();
       // The dispatcher would otherwise wait on the dev server for a worker that never comes back.
       if (options.webhooks) await client.workflow.getHandle(webhookDispatcherWorkflowId(config.TEMPORAL_TASK_QUEUE)).terminate('test over').catch(() => {});
       if (worker.getState() === 'RUNNING') worker.shutdown();

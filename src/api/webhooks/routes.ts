@@ -71,7 +71,7 @@ const editRoute = createRoute({
   tags,
   summary: 'Change URL, events, description or secret; enable or disable',
   security: requires('webhooks:write'),
-  request: { ...idParam, body: { content: { 'application/json': { schema: WebhookEndpointEdit } }, required: true } },
+  request: { ...idParam, ...actorHeader, body: { content: { 'application/json': { schema: WebhookEndpointEdit } }, required: true } },
   responses: { 200: json(WebhookEndpointEdited, 'The endpoint; with the secret if it changed'), ...adminProblems, ...bodyProblems, ...notFound },
 });
 
@@ -81,7 +81,7 @@ const deleteRoute = createRoute({
   tags,
   summary: 'Remove an endpoint and its delivery log; nothing more is sent to it',
   security: requires('webhooks:write'),
-  request: idParam,
+  request: { ...idParam, ...actorHeader },
   responses: { 204: { description: 'Removed' }, ...adminProblems, ...notFound, 413: problem('A body was sent, and it is larger than 64 KiB') },
 });
 
@@ -118,11 +118,11 @@ const redeliverRoute = createRoute({
 
 export function registerWebhookRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   app.openapi(listRoute, async (c) => c.json(await listWebhookEndpoints(deps, c.req.valid('query')), 200));
-  app.openapi(createEndpointRoute, async (c) => c.json(await createWebhookEndpoint(deps, c.req.valid('json'), actorOf(c).name), 201));
+  app.openapi(createEndpointRoute, async (c) => c.json(await createWebhookEndpoint(deps, c.req.valid('json'), actorOf(c)), 201));
   app.openapi(getRoute, async (c) => c.json(await getWebhookEndpoint(deps, c.req.valid('param').id), 200));
-  app.openapi(editRoute, async (c) => c.json(await updateWebhookEndpoint(deps, c.req.valid('param').id, c.req.valid('json')), 200));
+  app.openapi(editRoute, async (c) => c.json(await updateWebhookEndpoint(deps, c.req.valid('param').id, c.req.valid('json'), actorOf(c)), 200));
   app.openapi(deleteRoute, async (c) => {
-    await deleteWebhookEndpoint(deps, c.req.valid('param').id);
+    await deleteWebhookEndpoint(deps, c.req.valid('param').id, actorOf(c));
     return c.body(null, 204);
   });
   app.openapi(deliveriesRoute, async (c) => c.json(await listWebhookDeliveries(deps, c.req.valid('param').id, c.req.valid('query')), 200));

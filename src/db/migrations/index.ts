@@ -11,6 +11,8 @@ import * as bulkInvitations from './2026-11-27T0200-bulk-invitations.js';
 import * as apiKeysAndAuditTrail from './2026-11-27T0300-api-keys-and-audit-trail.js';
 import * as emailEncryptionKeys from './2026-12-05T0700-email-encryption-keys.js';
 import * as consoleSessions from './2026-12-05T1200-console-sessions.js';
+import * as webhookAttemptLease from './2026-12-05T1200-webhook-attempt-lease.js';
+import * as webhookEventsNotify from './2026-12-05T1300-webhook-events-notify.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +28,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T0300-api-keys-and-audit-trail': apiKeysAndAuditTrail,
   '2026-12-05T0700-email-encryption-keys': emailEncryptionKeys,
   '2026-12-05T1200-console-sessions': consoleSessions,
+  '2026-12-05T1200-webhook-attempt-lease': webhookAttemptLease,
+  '2026-12-05T1300-webhook-events-notify': webhookEventsNotify,
 };
