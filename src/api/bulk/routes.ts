@@ -8,7 +8,7 @@ import { DomainError } from '../../errors.js';
 import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { actorOf, limitBody, type ApiEnv } from '../middleware.js';
 import { problemBody, validationError } from '../problem.js';
-import { requires } from '../api-keys/security.js';
+import { PRIVILEGE_SCOPE, requirePrivilegeScope, requires } from '../api-keys/security.js';
 import { ActorHeader, adminProblems, json, problem, unavailable } from '../schemas.js';
 import { BulkBatchSchema, BulkDryRunSchema, BulkJsonBody, checkRows, CsvBody } from './schemas.js';
 
@@ -41,7 +41,8 @@ const submitRoute = createRoute({
   description:
     'Every row is checked now (the rules of a single invitation, duplicates within the file, names and addresses already taken) and the rows that fail are reported in the answer; ' +
     'the others are invited one by one by a workflow, at most BULK_INVITES_PER_SECOND a second, each with its own invitation workflow and mail. ' +
-    'GET the Location for the progress and the result of every row. With ?dryRun=true nothing is stored or invited: the answer says what would happen.',
+    'GET the Location for the progress and the result of every row. With ?dryRun=true nothing is stored or invited: the answer says what would happen. ' +
+    `Needs the scope invitations:write; a file with any row that sets isStaff to true or gives permissions needs ${PRIVILEGE_SCOPE} as well (403 naming it, for the whole file, dry run included).`,
   security: requires('invitations:write'),
   request: {
     query: z.object({
@@ -70,6 +71,7 @@ const submitRoute = createRoute({
       }),
     },
     ...adminProblems,
+    403: problem(`A named API key without invitations:write, or without ${PRIVILEGE_SCOPE} when a row sets isStaff or permissions (\`requiredScope\` names the one missing)`),
     400: problem('The body is not valid JSON'),
     413: problem(`The body is larger than ${BULK_BODY_LIMIT / 1024 / 1024} MiB`),
     415: problem('The body is neither application/json nor text/csv'),
@@ -105,7 +107,9 @@ export function registerBulkRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
 
     const key = c.req.valid('header')['idempotency-key'];
     const idempotencyKey = key === undefined ? undefined : checkIdempotencyKey(key);
-    const rows = await checkBatch(deps, checkRows(deps.config, submitted));
+    const checked = checkRows(deps.config, submitted);
+    requirePrivilegeScope(c.get('scopes'), checked.flatMap((r) => (r.command ? [r.command] : [])));
+    const rows = await checkBatch(deps, checked);
 
     if (c.req.valid('query').dryRun === 'true') {
       const failed = rows.filter((r) => r.failure).length;
