@@ -20,11 +20,15 @@ import { resendKey, resendRefusal } from './resend-rules.js';
  * R7: an exact copy of a logged mail, through the workflow that owns its link: the
  * invitation workflow (as its `resend` update, visible in its history) for invitation mails,
  * and a short workflow of its own for reset mails, whose workflow ended when they were sent.
- * The same Idempotency-Key returns the first copy instead of sending another.
+ * The same Idempotency-Key from the same caller returns the first copy instead of sending another.
  */
-export async function resendEmail(deps: AppDeps, rawId: string, idempotencyKey: string | undefined, actor: Actor) {
+export async function resendEmail(deps: AppDeps, rawId: string, callerKey: string | undefined, actor: Actor) {
   // Ids are UUIDs; Postgres reads any case, so a retry spelled in capitals is the same request.
   const id = rawId.toLowerCase();
+  // The key is the caller's (bootstrap or a named key's id), as on POST /invitations: another
+  // integration choosing the same value neither gets this caller's copy nor blocks it. The
+  // scoped value names the copy's row, the update id and the reset resend's workflow id alike.
+  const idempotencyKey = callerKey === undefined ? undefined : `${actor.key ?? 'api'}:${callerKey}`;
   if (idempotencyKey) {
     const earlier = await findEmailByKey(deps.db, resendKey(idempotencyKey));
     if (earlier) {

@@ -52,7 +52,7 @@ const resendRoute = createRoute({
     ...bodylessPostProblems,
     409: problem('The invitation was accepted or revoked, or the reset link was replaced'),
     410: problem('The invitation expired (the detail says how to invite again, R11), or the reset link expired or was used'),
-    422: problem('Invalid Idempotency-Key, or one already used for another mail'),
+    422: problem('Invalid Idempotency-Key, or one this caller already used for another mail'),
     503: problem('Temporal unavailable; nothing was sent'),
   },
 });
