@@ -6,6 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { checkNamedKey } from '../api-keys/api-key.service.js';
 import { BOOTSTRAP_KEY, type Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
+import { actorFromHeaders } from './actor-header.js';
 import { DomainError } from '../errors.js';
 import type { Scope } from '../api-keys/scopes.js';
 import type { Requirement } from './api-keys/security.js';
@@ -47,9 +48,8 @@ export function authenticate(deps: AppDeps, requirementOf: (method: string, path
       apiKey = named.id;
       granted = named.scopes;
     }
-    // X-Actor names the staff member acting, for the audit trail; keep it printable and short.
-    const actor = c.req.header('x-actor')?.replace(/[\p{C}]/gu, '').trim().slice(0, 200);
-    c.set('actor', actor || 'api');
+    // X-Actor names the staff member acting, for the audit trail (decoding and reserved names: actor-header.ts).
+    c.set('actor', actorFromHeaders(c.req.header('x-actor'), c.req.header('x-actor*')) ?? 'api');
     c.set('principal', presented.toString('hex'));
     c.set('apiKey', apiKey);
     c.set('scopes', granted);

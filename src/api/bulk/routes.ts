@@ -9,7 +9,7 @@ import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { actorOf, limitBody, type ApiEnv } from '../middleware.js';
 import { problemBody, validationError } from '../problem.js';
 import { PRIVILEGE_SCOPE, requirePrivilegeScope, requires } from '../api-keys/security.js';
-import { ActorHeader, adminProblems, json, problem, unavailable } from '../schemas.js';
+import { ActorExtendedHeader, ActorHeader, adminProblems, json, problem, unavailable } from '../schemas.js';
 import { BulkBatchSchema, BulkDryRunSchema, BulkJsonBody, checkRows, CsvBody } from './schemas.js';
 
 /** The one path that takes CSV and a larger body; app.ts exempts it from the JSON-only rules. */
@@ -50,6 +50,7 @@ const submitRoute = createRoute({
     }),
     headers: z.object({
       'x-actor': ActorHeader,
+        'x-actor*': ActorExtendedHeader,
       'idempotency-key': z.string().optional().openapi({
         description: 'A retry with the same key answers with the batch the first request created (header Idempotent-Replayed: true) and never creates a second one; the same key with another file is a 422.',
         minLength: 1,

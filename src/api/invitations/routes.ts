@@ -7,6 +7,7 @@ import { PRIVILEGE_SCOPE, requirePrivilegeScope, requires } from '../api-keys/se
 import { actorOf, type ApiEnv } from '../middleware.js';
 import { admission } from '../admission.js';
 import {
+  ActorExtendedHeader,
   ActorHeader,
   actorHeader,
   adminProblems,
@@ -50,6 +51,7 @@ const inviteRoute = (config: Config) =>
       ...jsonBody(inviteBody(config)),
       headers: z.object({
         'x-actor': ActorHeader,
+        'x-actor*': ActorExtendedHeader,
         'idempotency-key': z.string().optional().openapi({
           description: 'A retry with the same key returns the first result (header Idempotent-Replayed: true) and never creates a second invitation; the same key with a different body is a 422.',
           example: 'b6f0c8e2-invite-erika',
