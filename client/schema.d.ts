@@ -1089,7 +1089,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send an exact copy (R7): same recipient, subject, bodies and link, while the link lives */
+        /**
+         * Send an exact copy (R7): same recipient, subject, bodies and link, while the link lives
+         * @description Limited against mail bombing: at most RESEND_LIMIT_PER_EMAIL copies of one mail and RESEND_LIMIT_PER_RECIPIENT copies to one address within RESEND_LIMIT_WINDOW, whoever asks; a retry with the same Idempotency-Key returns its copy and is not counted again.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1183,6 +1186,17 @@ export interface paths {
                 /** @description Invalid Idempotency-Key, or one this caller already used for another mail */
                 422: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many copies: RESEND_LIMIT_PER_EMAIL copies of this mail, or RESEND_LIMIT_PER_RECIPIENT copies to its recipient, within RESEND_LIMIT_WINDOW (defaults 3, 5, 1 hour). `limit` says which (per_email, per_recipient); nothing was sent */
+                429: {
+                    headers: {
+                        /** @description Seconds until a copy leaves the window */
+                        "Retry-After": string;
                         [name: string]: unknown;
                     };
                     content: {

@@ -207,6 +207,18 @@ const schema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR: z.coerce.number().int().min(1).default(100),
   /** Reset mails per address per hour; beyond it the answer stays 202 but no mail goes out. */
   RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
+  /**
+   * Re-sends (R7) of one logged mail within RESEND_LIMIT_WINDOW; beyond, 429 with Retry-After.
+   * A mail that did not arrive needs one or two copies; three leave room for a typo'd filter.
+   */
+  RESEND_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(3),
+  /**
+   * Re-sends to one recipient address (any of its mails, any user) within RESEND_LIMIT_WINDOW;
+   * beyond, 429. Bounds mail bombing through copies of copies and through several mails.
+   */
+  RESEND_LIMIT_PER_RECIPIENT: z.coerce.number().int().min(1).default(5),
+  /** The sliding window of both re-send limits (default 1 hour). */
+  RESEND_LIMIT_WINDOW: duration('1 hour'),
   /** Invitations one API process handles at once; beyond, an immediate 503 (src/api/admission.ts). */
   INVITE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(32),
   /**

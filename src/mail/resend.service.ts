@@ -3,6 +3,7 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/c
 import type { Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
+import { resendsLimited } from '../metrics.js';
 import { temporalCall } from '../temporal/calls.js';
 import { canonicalEmail } from '../users/identity.js';
 import { findUserById } from '../users/user.repository.js';
@@ -70,6 +71,7 @@ export async function resendEmail(deps: AppDeps, rawId: string, callerKey: strin
           }),
     );
   } catch (error) {
+    if (error instanceof DomainError && error.type === 'ResendLimited') resendsLimited.inc({ limit: String(error.extra.limit) });
     if (error instanceof WorkflowNotFoundError) {
       throw new DomainError('ResendNotAllowed', "The invitation's workflow has ended, so its mail can no longer be re-sent.");
     }
