@@ -24,6 +24,9 @@ export function createPlatformClient({ baseUrl, apiKey, actor, ...options }: Pla
   return createClient<paths>({
     ...options,
     baseUrl: baseUrl.replace(/\/+$/, ''),
-    headers: { authorization: `Bearer ${apiKey}`, ...(actor ? { 'x-actor': actor } : {}) },
+    headers: { authorization: `Bearer ${apiKey}`, ...(actor ? { 'x-actor': actorHeaderValue(actor) } : {}) },
   });
 }
+
+/** X-Actor is read as UTF-8 percent-encoding: plain ASCII names go as they are, others (and a literal %) encoded. */
+export const actorHeaderValue = (actor: string) => (/^[\x20-\x24\x26-\x7e]*$/.test(actor) ? actor : encodeURIComponent(actor));

@@ -14,13 +14,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Invite a person (R1–R3): creates the user as invited and mails a personal link */
+        /**
+         * Invite a person (R1–R3): creates the user as invited and mails a personal link
+         * @description Needs the scope invitations:write. Inviting with `isStaff: true` or any `permissions` grants privileges, which is editing a user: a named key then needs users:write as well (403 naming it otherwise).
+         */
         post: {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                     /** @description A retry with the same key returns the first result (header Idempotent-Replayed: true) and never creates a second invitation; the same key with a different body is a 422. */
                     "idempotency-key"?: string;
                 };
@@ -72,7 +77,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                /** @description A named API key without invitations:write, or without users:write when isStaff is true or permissions are given (`requiredScope` names the one missing) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -158,8 +163,10 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                 };
                 path: {
                     id: string;
@@ -220,6 +227,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Temporal is unreachable or a concurrent change got in the way; nothing was changed. Retry-After may say when to try again */
                 503: {
                     headers: {
@@ -247,7 +263,7 @@ export interface paths {
         put?: never;
         /**
          * Invite up to 1,000 people at once (JSON or CSV); answers at once with a batch to follow
-         * @description Every row is checked now (the rules of a single invitation, duplicates within the file, names and addresses already taken) and the rows that fail are reported in the answer; the others are invited one by one by a workflow, at most BULK_INVITES_PER_SECOND a second, each with its own invitation workflow and mail. GET the Location for the progress and the result of every row. With ?dryRun=true nothing is stored or invited: the answer says what would happen.
+         * @description Every row is checked now (the rules of a single invitation, duplicates within the file, names and addresses already taken) and the rows that fail are reported in the answer; the others are invited one by one by a workflow, at most BULK_INVITES_PER_SECOND a second, each with its own invitation workflow and mail. GET the Location for the progress and the result of every row. With ?dryRun=true nothing is stored or invited: the answer says what would happen. Needs the scope invitations:write; a file with any row that sets isStaff to true or gives permissions needs users:write as well (403 naming it, for the whole file, dry run included).
          */
         post: {
             parameters: {
@@ -256,8 +272,10 @@ export interface paths {
                     dryRun?: "true" | "false";
                 };
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                     /** @description A retry with the same key answers with the batch the first request created (header Idempotent-Replayed: true) and never creates a second one; the same key with another file is a 422. */
                     "idempotency-key"?: string;
                 };
@@ -311,7 +329,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                /** @description A named API key without invitations:write, or without users:write when a row sets isStaff or permissions (`requiredScope` names the one missing) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -412,6 +430,15 @@ export interface paths {
                 };
                 /** @description No such bulk invitation */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -560,6 +587,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -569,8 +605,10 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                 };
                 path: {
                     id: string;
@@ -622,6 +660,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Temporal is unreachable or a concurrent change got in the way; nothing was changed. Retry-After may say when to try again */
                 503: {
                     headers: {
@@ -640,8 +687,10 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                 };
                 path: {
                     id: string;
@@ -773,8 +822,10 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                 };
                 path: {
                     id: string;
@@ -1023,6 +1074,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1042,12 +1102,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send an exact copy (R7): same recipient, subject, bodies and link, while the link lives */
+        /**
+         * Send an exact copy (R7): same recipient, subject, bodies and link, while the link lives
+         * @description Limited against mail bombing: at most RESEND_LIMIT_PER_EMAIL copies of one mail and RESEND_LIMIT_PER_RECIPIENT copies to one address within RESEND_LIMIT_WINDOW, whoever asks; a retry with the same Idempotency-Key returns its copy and is not counted again.
+         */
         post: {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description A retry with the same key returns the first answer and sends nothing more */
+                    /** @description A retry with the same key from the same caller (the same API key, or ADMIN_API_KEY) returns the first answer and sends nothing more. Keys are per caller: another API key using the same value gets a copy of its own. */
                     "idempotency-key"?: string;
                 };
                 path: {
@@ -1146,9 +1209,20 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Invalid Idempotency-Key, or one already used for another mail; or a body with fields (`errors` names them): an exact copy takes none */
+                /** @description Invalid Idempotency-Key, or one this caller already used for another mail; or a body with fields (`errors` names them): an exact copy takes none */
                 422: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many copies: RESEND_LIMIT_PER_EMAIL copies of this mail, or RESEND_LIMIT_PER_RECIPIENT copies to its recipient, within RESEND_LIMIT_WINDOW (defaults 3, 5, 1 hour). `limit` says which (per_email, per_recipient); nothing was sent */
+                429: {
+                    headers: {
+                        /** @description Seconds until a copy leaves the window */
+                        "Retry-After": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1639,7 +1713,7 @@ export interface paths {
                     userId?: string;
                     /** @description Who acted, exactly as recorded: the X-Actor header, `api` without it, `system`, or the username of a user acting on their own account */
                     actor?: string;
-                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
+                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_created" | "webhook.endpoint_changed" | "webhook.endpoint_secret_rotated" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled" | "webhook.endpoint_deleted";
                     /** @description At or after this instant (ISO 8601) */
                     from?: string;
                     /** @description Before this instant (ISO 8601) */
@@ -1749,6 +1823,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1757,8 +1840,10 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                 };
                 path?: never;
                 cookie?: never;
@@ -1858,8 +1943,10 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                 };
                 path: {
                     id: string;
@@ -1904,6 +1991,15 @@ export interface paths {
                 };
                 /** @description A body was sent, and it is larger than 64 KiB */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1986,8 +2082,10 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                 };
                 path?: never;
                 cookie?: never;
@@ -2124,6 +2222,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -2132,7 +2239,12 @@ export interface paths {
         delete: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
+                    "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
+                };
                 path: {
                     id: string;
                 };
@@ -2183,6 +2295,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         options?: never;
@@ -2191,7 +2312,12 @@ export interface paths {
         patch: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
+                    "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
+                };
                 path: {
                     id: string;
                 };
@@ -2374,8 +2500,10 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept) */
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
                     "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
                 };
                 path: {
                     id: string;
@@ -3499,7 +3627,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {string} */
-            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_disabled";
+            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_created" | "webhook.endpoint_changed" | "webhook.endpoint_secret_rotated" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled" | "webhook.endpoint_deleted";
             /** @description Who acted: the X-Actor header (`api` without it), `system`, or the user themself */
             actor: string | null;
             /** @description The user the event is about; null for events about API keys */

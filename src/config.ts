@@ -512,7 +512,10 @@ const schema = z.object({
    */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   /**
-   * Failed logins per account and client address in 15 minutes (successes don't count).
+   * Failed logins per account and client address in 15 minutes (successes don't count). Client
+   * addresses: IPv4; IPv6 by /64; IPv4-mapped IPv6 as IPv4. A client that logged in to the
+   * account successfully within 30 days gets its own budget of the same size when this or the
+   * next limit is reached, so someone else's flood never locks the real user out.
    * @readBy api start
    */
   LOGIN_FAILURES_PER_15_MIN: z.coerce.number().int().min(1).default(10),
@@ -527,6 +530,23 @@ const schema = z.object({
    * @readBy api start
    */
   RESET_MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
+  /**
+   * Re-sends (R7) of one logged mail within `RESEND_LIMIT_WINDOW`; beyond, 429 with
+   * `Retry-After`. A mail that did not arrive needs one or two copies; three leave room for a slip.
+   * @readBy api start
+   */
+  RESEND_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(3),
+  /**
+   * Re-sends to one recipient address (any of its mails, any user) within `RESEND_LIMIT_WINDOW`;
+   * beyond, 429. Bounds mail bombing through copies of copies and through several mails.
+   * @readBy api start
+   */
+  RESEND_LIMIT_PER_RECIPIENT: z.coerce.number().int().min(1).default(5),
+  /**
+   * The sliding window of both re-send limits.
+   * @readBy api start
+   */
+  RESEND_LIMIT_WINDOW: duration('1 hour'),
   /**
    * Invitations one API process handles at once; beyond, an immediate 503 `overloaded` with
    * `Retry-After: 1` and nothing created, so an overloaded service refuses fast instead of

@@ -33,6 +33,8 @@ export const failureStatus = {
   UnsupportedMediaType: 415,
   PayloadTooLarge: 413,
   TooManyRequests: 429,
+  /** Re-sends of one mail or to one recipient exceed RESEND_LIMIT_* within the window (`limit` says which). */
+  ResendLimited: 429,
   DependencyUnavailable: 503,
   /** This process already has as many of these requests in flight as it admits (src/api/admission.ts). */
   Overloaded: 503,

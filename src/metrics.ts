@@ -70,3 +70,11 @@ export const sealedValuesUnopenable = new Counter({
   labelNames: ['what'] as const,
   registers: [register],
 });
+
+/** Re-sends refused by RESEND_LIMIT_PER_EMAIL / _PER_RECIPIENT (issue 15.3): a rising count is someone mail bombing, or a loop. */
+export const resendsLimited = new Counter({
+  name: 'email_resends_limited_total',
+  help: 'Re-sends (POST /api/v1/emails/{id}/resend) refused with 429 by the per-mail or per-recipient limit',
+  labelNames: ['limit'] as const,
+  registers: [register],
+});

@@ -142,6 +142,30 @@ describe('re-sending a mail from the email log (R7)', () => {
     expect(reused.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'was already used for another mail' }]);
   });
 
+  it('an Idempotency-Key is the caller’s own: another key using the same value gets its own copy, and is never refused for it', async () => {
+    const keyWith = async (name: string) => (await h.api('POST', '/api/v1/api-keys', { name, scopes: ['emails:write'] })).body.key as string;
+    const [one, two] = [await keyWith('resend one'), await keyWith('resend two')];
+    const as = (key: string) => ({ authorization: `Bearer ${key}`, 'idempotency-key': 'shared-value-1' });
+    const first = await invited('copy.shared');
+    const a = await resend(first.emailId, as(one));
+    expect(a.status).toBe(202);
+    const b = await resend(first.emailId, as(two));
+    expect(b.status).toBe(202);
+    expect(b.body.email.id).not.toBe(a.body.email.id);
+    // Each caller's retry finds its own copy.
+    expect((await resend(first.emailId, as(one))).body.email.id).toBe(a.body.email.id);
+    expect((await resend(first.emailId, as(two))).body.email.id).toBe(b.body.email.id);
+    await sentCopy(a.body.email.id);
+    await sentCopy(b.body.email.id);
+    expect(mailsTo(first.email)).toHaveLength(3);
+    // The value another caller used for another mail is free for this one.
+    const other = await invited('copy.shared.other');
+    const three = await keyWith('resend three');
+    const c = await resend(other.emailId, as(three));
+    expect(c.status).toBe(202);
+    expect(c.body.email.resentFrom).toBe(other.emailId);
+  });
+
   it('a reset mail is re-sent while its link lives, with the same link; a used one answers 410', async () => {
     const first = await invited('copy.reset');
     expect((await h.api('POST', '/api/v1/public/password-resets', { email: first.email }, pub)).status).toBe(202);

@@ -1,13 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { recordAudit } from '../audit/audit.repository.js';
-import { findEmailById, findEmailByKey, insertEmail } from '../mail/email-log.repository.js';
+import { findEmailById, findEmailByKey, insertEmail, recentCopies } from '../mail/email-log.repository.js';
 import { findLinkState } from '../mail/link-state.repository.js';
 import { resendKey, resendRefusal } from '../mail/resend-rules.js';
 import { lockAccount } from '../users/account-status.js';
 import type { ResendRequest, ResendResult } from '../workflows/mail.messages.js';
 import type { ActivityDeps } from './index.js';
 
-export function createResendActivities({ db }: ActivityDeps) {
+export function createResendActivities({ db, config }: ActivityDeps) {
   return {
     /**
      * Logs an exact copy of a mail (R7): the original's recipient (even if the user's address
@@ -31,6 +31,14 @@ export function createResendActivities({ db }: ActivityDeps) {
         if (!link.alive) {
           const refusal = resendRefusal(original, link.reason);
           throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
+        }
+        // Mail bombing (issue 15.3): counted here, under the user's and the recipient's locks and in
+        // the transaction that logs the copy, so parallel requests and several API processes
+        // cannot pass the limit together. A replayed key returned its copy above, uncounted.
+        const copies = await recentCopies(tx, original, config.RESEND_LIMIT_WINDOW);
+        if (copies.ofMail >= config.RESEND_LIMIT_PER_EMAIL) throw resendLimited('per_email', config.RESEND_LIMIT_PER_EMAIL, 'this mail', copies.mailFreesInSeconds, config.RESEND_LIMIT_WINDOW);
+        if (copies.toRecipient >= config.RESEND_LIMIT_PER_RECIPIENT) {
+          throw resendLimited('per_recipient', config.RESEND_LIMIT_PER_RECIPIENT, 'this recipient', copies.recipientFreesInSeconds, config.RESEND_LIMIT_WINDOW);
         }
         const copy = await insertEmail(tx, {
           id: crypto.randomUUID(),
@@ -64,5 +72,15 @@ function keyReused() {
     message: 'This Idempotency-Key was already used to re-send another mail.',
     nonRetryable: true,
     details: [{ errors: [{ field: 'Idempotency-Key', message: 'was already used for another mail' }] }],
+  });
+}
+
+function resendLimited(limit: 'per_email' | 'per_recipient', max: number, what: string, freesInSeconds: number, windowMs: number) {
+  const retryAfterSeconds = Math.max(1, Math.ceil(freesInSeconds));
+  return ApplicationFailure.create({
+    type: 'ResendLimited',
+    message: `At most ${max} copies of ${what} within ${Math.round(windowMs / 60_000)} minutes; the next one is possible in ${retryAfterSeconds} s.`,
+    nonRetryable: true,
+    details: [{ limit, retryAfterSeconds }],
   });
 }

@@ -6,14 +6,16 @@ import { bodyLimit } from 'hono/body-limit';
 import { checkNamedKey } from '../api-keys/api-key.service.js';
 import { BOOTSTRAP_KEY, type Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
+import { actorFromHeaders } from './actor-header.js';
 import { DomainError } from '../errors.js';
+import type { Scope } from '../api-keys/scopes.js';
 import type { Requirement } from './api-keys/security.js';
 
 /**
  * `principal`: which key authenticated the request (a digest), e.g. to scope Idempotency-Keys.
  * `apiKey`: `bootstrap` for ADMIN_API_KEY, else the named key's id; recorded beside the actor.
  */
-export type ApiEnv = { Variables: { actor: string | null; principal: string; apiKey: string } };
+export type ApiEnv = { Variables: { actor: string | null; principal: string; apiKey: string; scopes: readonly Scope[] | 'all' } };
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -31,6 +33,7 @@ export function authenticate(deps: AppDeps, requirementOf: (method: string, path
     if (!match) throw new DomainError('Unauthorized', 'Send an API key as "Authorization: Bearer <key>".');
     const presented = digest(match[1]!);
     let apiKey = BOOTSTRAP_KEY;
+    let granted: readonly Scope[] | 'all' = 'all';
     if (!digests.some((d) => timingSafeEqual(d, presented))) {
       const named = await checkNamedKey(deps, match[1]!);
       if (named.outcome === 'revoked') throw new DomainError('Unauthorized', 'This API key was revoked.');
@@ -43,12 +46,13 @@ export function authenticate(deps: AppDeps, requirementOf: (method: string, path
         throw new DomainError('MissingScope', `The API key "${named.name}" lacks the scope "${need.scope}".`, { requiredScope: need.scope });
       }
       apiKey = named.id;
+      granted = named.scopes;
     }
-    // X-Actor names the staff member acting, for the audit trail; keep it printable and short.
-    const actor = c.req.header('x-actor')?.replace(/[\p{C}]/gu, '').trim().slice(0, 200);
-    c.set('actor', actor || 'api');
+    // X-Actor names the staff member acting, for the audit trail (decoding and reserved names: actor-header.ts).
+    c.set('actor', actorFromHeaders(c.req.header('x-actor'), c.req.header('x-actor*')) ?? 'api');
     c.set('principal', presented.toString('hex'));
     c.set('apiKey', apiKey);
+    c.set('scopes', granted);
     await next();
   };
 }

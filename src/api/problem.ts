@@ -36,6 +36,7 @@ const titles: Record<FailureType, string> = {
   UnsupportedMediaType: 'Unsupported media type',
   PayloadTooLarge: 'The body is too large',
   TooManyRequests: 'Too many requests',
+  ResendLimited: 'Too many copies of this mail, or to this recipient, for now',
   DependencyUnavailable: 'A service this one depends on is unavailable',
   Overloaded: 'Too many requests of this kind are in progress',
   MailRejected: 'The mail server rejected the mail',

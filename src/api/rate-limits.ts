@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { rateLimiter } from 'hono-rate-limiter';
@@ -6,6 +7,7 @@ import proxyAddr from 'proxy-addr';
 import type { Config, ProxyTrust } from '../config.js';
 import { DomainError } from '../errors.js';
 import { canonicalEmail } from '../users/identity.js';
+import { ipv6Groups } from '../ip-address.js';
 
 /**
  * Rate limits on the public endpoints (security.md 15), in memory per process. Keys are
@@ -26,6 +28,23 @@ export function proxyTrustFunction(trust: ProxyTrust): (address: string, hop: nu
 export function clientAddressFrom(socketAddress: string | undefined, forwardedFor: string | undefined, trusted: (address: string, hop: number) => boolean): string {
   const request = { headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress: socketAddress } };
   return proxyAddr(request as unknown as IncomingMessage, trusted) || 'unknown';
+}
+
+/**
+ * The bucket a client address counts in: IPv4 as it is (an IPv4-mapped IPv6 address is its
+ * IPv4 address), IPv6 by its /64 in one canonical spelling — one host, one LAN, typically
+ * holds a whole /64, so counting per address would give it 2^64 budgets.
+ */
+export function clientBucket(address: string): string {
+  const zone = address.indexOf('%');
+  const plain = zone === -1 ? address : address.slice(0, zone);
+  if (isIPv4(plain)) return plain;
+  if (!isIPv6(plain)) return address;
+  const groups = ipv6Groups(plain);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
+  }
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
 }
 
 function socketAddress(c: Context): string | undefined {
@@ -64,6 +83,11 @@ class FixedWindows {
     if (this.counts.size > 100_000) for (const [k, v] of this.counts) if (v.resetAt <= now) this.counts.delete(k);
   }
 
+  /** Marks a key for a fresh window (a successful login: this client is known for the window). */
+  remember(key: string, now: number): void {
+    this.counts.set(key, { n: 1, resetAt: now + this.windowMs });
+  }
+
   /** Gives back a hit taken in advance (an attempt that turned out not to count). */
   release(key: string, now: number): void {
     const entry = this.counts.get(key);
@@ -71,35 +95,52 @@ class FixedWindows {
   }
 }
 
+/** How long a client that logged in successfully stays known to that account. */
+const KNOWN_CLIENT_MS = 30 * 24 * 60 * 60_000;
+
 /**
  * Failed logins, counted two ways. Per account *and* client: a client that keeps guessing
  * is stopped (LOGIN_FAILURES_PER_15_MIN). Per account across clients (NIST SP 800-63B 5.2.2,
  * ~100): once reached, clients that already failed on this account are stopped too, but a
- * client with a clean record still gets its try, so a flood can never lock the real user
- * out; a guesser spread over many addresses gets one guess per address and hour.
+ * client with a clean record still gets its try; a guesser spread over many addresses gets
+ * one guess per address and hour.
+ *
+ * The real user is never locked out by someone else (issue 15.4): a client (address bucket)
+ * that logged in to this account successfully within 30 days keeps a lane of its own when the
+ * limits above are reached, with the same per-15-minutes budget, which only its own failures
+ * use up. An attacker elsewhere never has a success to show, so stays stopped; the real user,
+ * whose own typo put their address on the account's list of failed clients while a flood
+ * filled the account's count, still gets in. (An attacker sharing the user's address bucket
+ * can use that lane too, at the same slow rate: buckets are all we know of a client.)
  */
 function loginFailureGuard(config: Config, accountOf: AccountOfLogin, clientOf: (c: Context) => string): MiddlewareHandler {
   const perPair = new FixedWindows(15 * 60_000);
   const perAccount = new FixedWindows(60 * 60_000);
+  const knownLane = new FixedWindows(15 * 60_000);
+  const known = new FixedWindows(KNOWN_CLIENT_MS);
   return async (c, next) => {
     const account = await accountOf(await bodyField(c, 'login'));
     const pairKey = `${account}\u0000${clientOf(c)}`;
     const now = Date.now();
     const pair = perPair.get(pairKey, now);
-    if (pair.n >= config.LOGIN_FAILURES_PER_15_MIN) tooManyUntil(pair.resetAt);
     const all = perAccount.get(account, now);
-    if (all.n >= config.LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR && pair.n > 0) tooManyUntil(Math.min(all.resetAt, pair.resetAt));
+    const limitedUntil =
+      pair.n >= config.LOGIN_FAILURES_PER_15_MIN ? pair.resetAt : all.n >= config.LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR && pair.n > 0 ? Math.min(all.resetAt, pair.resetAt) : undefined;
+    let counted = [perPair, perAccount].map((w) => [w, w === perPair ? pairKey : account] as const);
+    if (limitedUntil !== undefined) {
+      if (known.get(pairKey, now).n === 0) tooManyUntil(limitedUntil);
+      const lane = knownLane.get(pairKey, now);
+      if (lane.n >= config.LOGIN_FAILURES_PER_15_MIN) tooManyUntil(Math.min(limitedUntil, lane.resetAt));
+      counted = [[knownLane, pairKey]];
+    }
     // Every attempt counts as a failure until it is known not to be one: otherwise attempts
     // sent in parallel all see the count from before any of them failed, and pass the limit.
-    perPair.hit(pairKey, now);
-    perAccount.hit(account, now);
+    for (const [w, key] of counted) w.hit(key, now);
     try {
       await next();
     } finally {
-      if (c.res.status !== 401) {
-        perPair.release(pairKey, Date.now());
-        perAccount.release(account, Date.now());
-      }
+      if (c.res.status !== 401) for (const [w, key] of counted) w.release(key, Date.now());
+      if (c.res.status === 200) known.remember(pairKey, Date.now());
     }
   };
 }
@@ -136,7 +177,7 @@ export interface PublicRateLimits {
 
 export function publicRateLimits(config: Config, accountOf: AccountOfLogin): PublicRateLimits {
   const trusted = proxyTrustFunction(config.TRUST_PROXY);
-  const clientOf = (c: Context) => clientAddressFrom(socketAddress(c), c.req.header('x-forwarded-for'), trusted);
+  const clientOf = (c: Context) => clientBucket(clientAddressFrom(socketAddress(c), c.req.header('x-forwarded-for'), trusted));
   const perClient = rateLimiter({
     windowMs: 60_000,
     limit: config.RATE_LIMIT_PER_MINUTE,

@@ -71,6 +71,7 @@ export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
 export const adminProblems = {
   401: problem('No key, a wrong one or a revoked one: send "Authorization: Bearer <key>"'),
   403: problem('A named API key without the scope this operation lists (`requiredScope` names it)'),
+  422: problem('X-Actor names the reserved actor "system", or is not UTF-8 (see the X-Actor header); operations with a body or query say more'),
 } as const;
 /** Operations with a JSON body. */
 export const bodyProblems = {
@@ -113,8 +114,19 @@ export const bearer = [{ bearerAuth: [] }];
 export const ActorHeader = z
   .string()
   .optional()
-  .openapi({ description: 'The staff member acting, recorded in the audit trail (control characters removed, at most 200 characters kept)' });
-export const actorHeader = { headers: z.object({ 'x-actor': ActorHeader }) };
+  .openapi({
+    description:
+      'The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). ' +
+      'Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. ' +
+      '"system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422.',
+    example: 'staff:j%C3%BCrgen',
+  });
+/** RFC 8187's extended form of X-Actor; wins over X-Actor when both are sent. */
+export const ActorExtendedHeader = z
+  .string()
+  .optional()
+  .openapi({ description: "X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor.", example: "UTF-8''j%C3%BCrgen" });
+export const actorHeader = { headers: z.object({ 'x-actor': ActorHeader, 'x-actor*': ActorExtendedHeader }) };
 
 // The same rules the services apply, here too so that one 422 lists every bad field at once.
 // Lengths count code points, as JSON Schema's minLength/maxLength do.

@@ -28,7 +28,7 @@ export async function recordAudit(
     via,
     api_key_id: via === 'api_key' ? key : null,
   };
-  const events = event.userId ? webhookEventsFor(event.action, event.actor.name, event.details ?? {}) : [];
+  const events = event.userId ? webhookEventsFor(event.action, event.actor, event.details ?? {}) : [];
   if (!event.userId || events.length === 0) {
     await db.insertInto('audit_events').values(row).execute();
     return;

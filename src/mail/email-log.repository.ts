@@ -134,3 +134,24 @@ export function redactLink(body: string, link: string): string {
 export function restoreLink(body: string, link: string, html: boolean): string {
   return body.split(LINK_PLACEHOLDER).join(html ? link.replace(/&/g, '&amp;') : link);
 }
+
+/**
+ * The copies (R7) made within the window: of one mail, and to one recipient (case-insensitive),
+ * each with the moment its oldest copy in the window leaves it (for Retry-After). Takes a
+ * transaction-scoped lock on the recipient first, so two re-sends to one address in parallel
+ * (several API processes, several users sharing an address) count one after the other.
+ */
+export async function recentCopies(db: Queryable, original: { id: string; to_address: string }, windowMs: number) {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${'resend-recipient:' + original.to_address.toLowerCase()}, 0))`.execute(db);
+  const window = sql`now() - make_interval(secs => ${windowMs / 1000})`;
+  const { rows } = await sql<{ of_mail: string; to_recipient: string; mail_frees_in: number | null; recipient_frees_in: number | null }>`
+    select
+      count(*) filter (where resent_from = ${original.id}) as of_mail,
+      count(*) as to_recipient,
+      extract(epoch from min(created_at) filter (where resent_from = ${original.id}) + make_interval(secs => ${windowMs / 1000}) - now())::float8 as mail_frees_in,
+      extract(epoch from min(created_at) + make_interval(secs => ${windowMs / 1000}) - now())::float8 as recipient_frees_in
+    from emails
+    where resent_from is not null and lower(to_address) = ${original.to_address.toLowerCase()} and created_at > ${window}`.execute(db);
+  const row = rows[0]!;
+  return { ofMail: Number(row.of_mail), toRecipient: Number(row.to_recipient), mailFreesInSeconds: row.mail_frees_in ?? 0, recipientFreesInSeconds: row.recipient_frees_in ?? 0 };
+}

@@ -3,6 +3,7 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/c
 import type { Actor } from '../audit/actor.js';
 import type { AppDeps } from '../deps.js';
 import { DomainError } from '../errors.js';
+import { resendsLimited } from '../metrics.js';
 import { temporalCall } from '../temporal/calls.js';
 import { canonicalEmail } from '../users/identity.js';
 import { findUserById } from '../users/user.repository.js';
@@ -20,11 +21,15 @@ import { resendKey, resendRefusal } from './resend-rules.js';
  * R7: an exact copy of a logged mail, through the workflow that owns its link: the
  * invitation workflow (as its `resend` update, visible in its history) for invitation mails,
  * and a short workflow of its own for reset mails, whose workflow ended when they were sent.
- * The same Idempotency-Key returns the first copy instead of sending another.
+ * The same Idempotency-Key from the same caller returns the first copy instead of sending another.
  */
-export async function resendEmail(deps: AppDeps, rawId: string, idempotencyKey: string | undefined, actor: Actor) {
+export async function resendEmail(deps: AppDeps, rawId: string, callerKey: string | undefined, actor: Actor) {
   // Ids are UUIDs; Postgres reads any case, so a retry spelled in capitals is the same request.
   const id = rawId.toLowerCase();
+  // The key is the caller's (bootstrap or a named key's id), as on POST /invitations: another
+  // integration choosing the same value neither gets this caller's copy nor blocks it. The
+  // scoped value names the copy's row, the update id and the reset resend's workflow id alike.
+  const idempotencyKey = callerKey === undefined ? undefined : `${actor.key ?? 'api'}:${callerKey}`;
   if (idempotencyKey) {
     const earlier = await findEmailByKey(deps.db, resendKey(idempotencyKey));
     if (earlier) {
@@ -66,6 +71,7 @@ export async function resendEmail(deps: AppDeps, rawId: string, idempotencyKey: 
           }),
     );
   } catch (error) {
+    if (error instanceof DomainError && error.type === 'ResendLimited') resendsLimited.inc({ limit: String(error.extra.limit) });
     if (error instanceof WorkflowNotFoundError) {
       throw new DomainError('ResendNotAllowed', "The invitation's workflow has ended, so its mail can no longer be re-sent.");
     }

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { ipv6Groups } from '../ip-address.js';
 
 /**
  * SSRF guard (docs/security.md): a webhook may only reach public addresses, unless
@@ -36,21 +37,6 @@ for (const [net, prefix] of [
   ['fec0::', 10], // site-local (deprecated, still routed by some)
   ['ff00::', 8], // multicast
 ] as const) refused.addSubnet(net, prefix, 'ipv6');
-
-/** The eight 16-bit groups of an IPv6 address that isIP already accepted (zone id dropped). */
-function ipv6Groups(ip: string): number[] {
-  let text = ip.toLowerCase().replace(/%.*$/, '');
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const middle = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
-  return [...left, ...middle, ...right].map((g) => parseInt(g, 16));
-}
 
 const v4 = (high: number, low: number) => [high >>> 8, high & 255, low >>> 8, low & 255].join('.');
 

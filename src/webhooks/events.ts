@@ -1,4 +1,5 @@
 import type { AuditAction } from '../audit/actions.js';
+import type { Actor } from '../audit/actor.js';
 
 /** The events the platform can subscribe to (README, "Webhooks"). */
 export const WEBHOOK_EVENT_TYPES = [
@@ -29,9 +30,11 @@ const pick = (details: Record<string, unknown>, ...keys: string[]) =>
  * change already writes its audit row inside its own transaction, so deriving the events here
  * puts them in that same transaction, whichever service or activity made the change.
  * Data carries ids and reasons, no addresses: the platform reads the user by id if it needs more.
+ * `apiKeyId`: the named key's id, `bootstrap` for ADMIN_API_KEY, null when no key acted (the service, a user).
  */
-export function webhookEventsFor(action: AuditAction, actor: string | null, details: Record<string, unknown>): WebhookEventDraft[] {
-  const by = { actor };
+export function webhookEventsFor(action: AuditAction, actor: Actor, details: Record<string, unknown>): WebhookEventDraft[] {
+  // The key beside the name: X-Actor is the caller's word, the key is what authenticated it.
+  const by = { actor: actor.name, apiKeyId: actor.key };
   switch (action) {
     case 'user.invited':
       return [{ type: 'user.invited', data: { ...by, ...pick(details, 'invitationId', 'expiresAt') } }];

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { METHOD_NAME_ALL } from 'hono/router';
 import { TrieRouter } from 'hono/router/trie-router';
 import type { Scope } from '../../api-keys/scopes.js';
+import { DomainError } from '../../errors.js';
 
 /**
  * Which key may call which operation is declared on the route itself, in its OpenAPI
@@ -42,4 +43,23 @@ export function routeRequirements(app: OpenAPIHono<any>): (method: string, path:
     const [matches] = router.match(method === 'HEAD' ? 'GET' : method, path);
     return matches[0]?.[0];
   };
+}
+
+/**
+ * Granting privileges is editing users: a staff flag or permissions set at invitation (single
+ * or bulk) need `users:write` as well as `invitations:write`, the scope PATCH /users/{id}
+ * needs to set the same fields. Otherwise an `invitations:write` key (a sign-up form, a CRM
+ * sync) could mint administrators. Plain invitations (isStaff false or absent, no
+ * permissions) need `invitations:write` alone.
+ */
+export const PRIVILEGE_SCOPE: Scope = 'users:write';
+
+export const grantsPrivileges = (row: { isStaff?: boolean | undefined; permissions?: readonly string[] | undefined }) =>
+  row.isStaff === true || (row.permissions?.length ?? 0) > 0;
+
+/** 403 naming `users:write` when a named key without it asks to grant privileges. */
+export function requirePrivilegeScope(granted: readonly Scope[] | 'all', rows: readonly Parameters<typeof grantsPrivileges>[0][]) {
+  if (granted === 'all' || granted.includes(PRIVILEGE_SCOPE)) return;
+  if (!rows.some(grantsPrivileges)) return;
+  throw new DomainError('MissingScope', `Setting isStaff or permissions on an invitation needs the scope "${PRIVILEGE_SCOPE}" as well.`, { requiredScope: PRIVILEGE_SCOPE });
 }

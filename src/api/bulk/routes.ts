@@ -8,8 +8,8 @@ import { DomainError } from '../../errors.js';
 import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { actorOf, limitBody, type ApiEnv } from '../middleware.js';
 import { problemBody, validationError } from '../problem.js';
-import { requires } from '../api-keys/security.js';
-import { ActorHeader, adminProblems, json, problem, unavailable } from '../schemas.js';
+import { PRIVILEGE_SCOPE, requirePrivilegeScope, requires } from '../api-keys/security.js';
+import { ActorExtendedHeader, ActorHeader, adminProblems, json, problem, unavailable } from '../schemas.js';
 import { BulkBatchSchema, BulkDryRunSchema, BulkJsonBody, checkRows, CsvBody } from './schemas.js';
 
 /** The one path that takes CSV and a larger body; app.ts exempts it from the JSON-only rules. */
@@ -53,7 +53,8 @@ const submitRoute = createRoute({
   description:
     'Every row is checked now (the rules of a single invitation, duplicates within the file, names and addresses already taken) and the rows that fail are reported in the answer; ' +
     'the others are invited one by one by a workflow, at most BULK_INVITES_PER_SECOND a second, each with its own invitation workflow and mail. ' +
-    'GET the Location for the progress and the result of every row. With ?dryRun=true nothing is stored or invited: the answer says what would happen.',
+    'GET the Location for the progress and the result of every row. With ?dryRun=true nothing is stored or invited: the answer says what would happen. ' +
+    `Needs the scope invitations:write; a file with any row that sets isStaff to true or gives permissions needs ${PRIVILEGE_SCOPE} as well (403 naming it, for the whole file, dry run included).`,
   security: requires('invitations:write'),
   request: {
     query: z.object({
@@ -61,6 +62,7 @@ const submitRoute = createRoute({
     }),
     headers: z.object({
       'x-actor': ActorHeader,
+        'x-actor*': ActorExtendedHeader,
       'idempotency-key': z.string().optional().openapi({
         description: 'A retry with the same key answers with the batch the first request created (header Idempotent-Replayed: true) and never creates a second one; the same key with another file is a 422.',
         minLength: 1,
@@ -82,6 +84,7 @@ const submitRoute = createRoute({
       }),
     },
     ...adminProblems,
+    403: problem(`A named API key without invitations:write, or without ${PRIVILEGE_SCOPE} when a row sets isStaff or permissions (\`requiredScope\` names the one missing)`),
     400: problem('The body is not valid JSON'),
     413: problem(`The body is larger than ${BULK_BODY_LIMIT / 1024 / 1024} MiB`),
     415: problem(`The body is neither application/json nor text/csv, or the CSV declares a charset other than ${csvCharsets.join(', ')}`),
@@ -117,7 +120,9 @@ export function registerBulkRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
 
     const key = c.req.valid('header')['idempotency-key'];
     const idempotencyKey = key === undefined ? undefined : checkIdempotencyKey(key);
-    const rows = await checkBatch(deps, checkRows(deps.config, submitted));
+    const checked = checkRows(deps.config, submitted);
+    requirePrivilegeScope(c.get('scopes'), checked.flatMap((r) => (r.command ? [r.command] : [])));
+    const rows = await checkBatch(deps, checked);
 
     if (c.req.valid('query').dryRun === 'true') {
       const failed = rows.filter((r) => r.failure).length;

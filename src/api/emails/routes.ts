@@ -43,6 +43,7 @@ const resendRoute = createRoute({
   path: '/api/v1/emails/{id}/resend',
   tags: ['Emails'],
   summary: 'Send an exact copy (R7): same recipient, subject, bodies and link, while the link lives',
+  description: 'Limited against mail bombing: at most RESEND_LIMIT_PER_EMAIL copies of one mail and RESEND_LIMIT_PER_RECIPIENT copies to one address within RESEND_LIMIT_WINDOW, whoever asks; a retry with the same Idempotency-Key returns its copy and is not counted again.',
   security: requires('emails:write'),
   // The copy is exact (R7): no field may change it, and one sent is refused, not ignored.
   request: { ...idParam, headers: ResendHeaders, ...noBody },
@@ -53,7 +54,11 @@ const resendRoute = createRoute({
     ...bodylessPostProblems,
     409: problem('The invitation was accepted or revoked, or the reset link was replaced'),
     410: problem('The invitation expired (the detail says how to invite again, R11), or the reset link expired or was used'),
-    422: problem('Invalid Idempotency-Key, or one already used for another mail; or a body with fields (`errors` names them): an exact copy takes none'),
+    422: problem('Invalid Idempotency-Key, or one this caller already used for another mail; or a body with fields (`errors` names them): an exact copy takes none'),
+    429: {
+      ...problem('Too many copies: RESEND_LIMIT_PER_EMAIL copies of this mail, or RESEND_LIMIT_PER_RECIPIENT copies to its recipient, within RESEND_LIMIT_WINDOW (defaults 3, 5, 1 hour). `limit` says which (per_email, per_recipient); nothing was sent'),
+      headers: z.object({ 'Retry-After': z.string().openapi({ description: 'Seconds until a copy leaves the window' }) }),
+    },
     503: problem('Temporal unavailable; nothing was sent'),
   },
 });

@@ -68,7 +68,7 @@ export const ResendHeaders = z.object({
     .max(200)
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
     .optional()
-    .openapi({ description: 'A retry with the same key returns the first answer and sends nothing more' }),
+    .openapi({ description: 'A retry with the same key from the same caller (the same API key, or ADMIN_API_KEY) returns the first answer and sends nothing more. Keys are per caller: another API key using the same value gets a copy of its own.' }),
 });
 
 export const ResendAnswer = z.object({

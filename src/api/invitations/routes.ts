@@ -3,10 +3,11 @@ import type { Config } from '../../config.js';
 import type { AppDeps } from '../../deps.js';
 import { checkIdempotencyKey } from '../../invitations/idempotency.js';
 import { inviteUser, revokeInvitationById } from '../../invitations/invitation.service.js';
-import { requires } from '../api-keys/security.js';
+import { PRIVILEGE_SCOPE, requirePrivilegeScope, requires } from '../api-keys/security.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import { admission } from '../admission.js';
 import {
+  ActorExtendedHeader,
   ActorHeader,
   actorHeader,
   adminProblems,
@@ -44,11 +45,13 @@ const inviteRoute = (config: Config) =>
     path: '/api/v1/invitations',
     tags: ['Invitations'],
     summary: 'Invite a person (R1–R3): creates the user as invited and mails a personal link',
+    description: `Needs the scope invitations:write. Inviting with \`isStaff: true\` or any \`permissions\` grants privileges, which is editing a user: a named key then needs ${PRIVILEGE_SCOPE} as well (403 naming it otherwise).`,
     security: requires('invitations:write'),
     request: {
       ...jsonBody(inviteBody(config)),
       headers: z.object({
         'x-actor': ActorHeader,
+        'x-actor*': ActorExtendedHeader,
         'idempotency-key': z.string().optional().openapi({
           description: 'A retry with the same key returns the first result (header Idempotent-Replayed: true) and never creates a second invitation; the same key with a different body is a 422.',
           example: 'b6f0c8e2-invite-erika',
@@ -68,6 +71,7 @@ const inviteRoute = (config: Config) =>
         }),
       },
       ...adminProblems,
+      403: problem(`A named API key without invitations:write, or without ${PRIVILEGE_SCOPE} when isStaff is true or permissions are given (\`requiredScope\` names the one missing)`),
       ...bodyProblems,
       404: problem('The user was deleted again while being invited'),
       409: problem('Username or email already in use'),
@@ -97,6 +101,7 @@ export function registerInvitationRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps
   const invites = admission('invitations', deps.config.INVITE_MAX_IN_FLIGHT);
   app.openapi(inviteRoute(deps.config), async (c) => {
     const key = c.req.valid('header')['idempotency-key'];
+    requirePrivilegeScope(c.get('scopes'), [c.req.valid('json')]);
     const idempotency = key === undefined ? undefined : { principal: c.get('principal'), key: checkIdempotencyKey(key) };
     const result = await invites.run(() => inviteUser(deps, c.req.valid('json'), actorOf(c), idempotency));
     c.header('location', `/api/v1/users/${result.user.id}`);

@@ -13,6 +13,7 @@ import * as emailEncryptionKeys from './2026-12-05T0700-email-encryption-keys.js
 import * as consoleSessions from './2026-12-05T1200-console-sessions.js';
 import * as webhookAttemptLease from './2026-12-05T1200-webhook-attempt-lease.js';
 import * as webhookEventsNotify from './2026-12-05T1300-webhook-events-notify.js';
+import * as resendLimits from './2026-12-05T1400-resend-limits.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-05T1200-console-sessions': consoleSessions,
   '2026-12-05T1200-webhook-attempt-lease': webhookAttemptLease,
   '2026-12-05T1300-webhook-events-notify': webhookEventsNotify,
+  '2026-12-05T1400-resend-limits': resendLimits,
 };
