@@ -47,7 +47,7 @@ await startWebhookDispatcher(client, config);
 await startInvitationReconciler(client, config);
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
 if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
-log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);
+log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} (and its -mail, -webhooks queues) on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);
 // SIGINT/SIGTERM (the SDK's runtime handles them) stop polling; running activities get
 // WORKER_SHUTDOWN_GRACE_TIME to finish, then are cancelled, fail, and are retried by another
 // worker. run() returns once nothing runs; only then close what the activities used.

@@ -148,6 +148,14 @@ const workerTuning = {
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: count(40),
   WORKER_MAX_CONCURRENT_ACTIVITIES: count(100),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: count(100),
+  /**
+   * SMTP attempts (invitation, reminder, reset, resend) one worker runs at once, on their own
+   * task queue `<TEMPORAL_TASK_QUEUE>-mail`: a hanging mail server holds these slots only, not
+   * the ones webhooks and database steps need (issue 19.4). Default 20.
+   */
+  WORKER_MAX_CONCURRENT_MAIL_ACTIVITIES: count(20),
+  /** Webhook delivery attempts one worker runs at once, on `<TEMPORAL_TASK_QUEUE>-webhooks`: a slow receiver holds these only. Default 20. */
+  WORKER_MAX_CONCURRENT_WEBHOOK_ACTIVITIES: count(20),
   /** How long a task waits for the worker that has its workflow cached before any worker may take it: the lag after a worker dies. */
   WORKER_STICKY_QUEUE_TIMEOUT: duration('5s'),
   /**
