@@ -2,7 +2,7 @@ import { Client } from '@temporalio/client';
 import { loadConfig } from './src/config.js';
 import { createLogger } from './src/log.js';
 import { createSmtpMailer } from './src/mail/mailer.js';
-import { exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase } from './src/runtime.js';
+import { exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, shutdownWatchdog } from './src/runtime.js';
 import { connectWorkerTemporal, createInvitationWorker } from './src/temporal/worker.js';
 import { describeTemporalTransport, temporalTransport } from './src/temporal/connection.js';
 import { serveWorkerMetrics } from './src/metrics.js';
@@ -49,10 +49,12 @@ const stopWakingDispatcher = await wakeWebhookDispatcherOnCommit(database, clien
 await startInvitationReconciler(client, config);
 const metrics = config.WORKER_METRICS_PORT ? await serveWorkerMetrics(config.WORKER_METRICS_PORT) : undefined;
 if (metrics) log.info(`worker metrics on http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`);
-log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);
+log.info(`worker polling ${config.TEMPORAL_NAMESPACE}/${config.TEMPORAL_TASK_QUEUE} (and its -mail, -webhooks queues) on ${config.TEMPORAL_ADDRESS} (${describeTemporalTransport(temporalTransport(config))})`);
 // SIGINT/SIGTERM (the SDK's runtime handles them) stop polling; running activities get
 // WORKER_SHUTDOWN_GRACE_TIME to finish, then are cancelled, fail, and are retried by another
 // worker. run() returns once nothing runs; only then close what the activities used.
+// The SDK's own handler (shutdownSignals) starts the shutdown; the watchdog bounds it.
+const watchdog = shutdownWatchdog(config.WORKER_SHUTDOWN_GRACE_TIME, log);
 let exitCode = 0;
 try {
   await worker.run();
@@ -60,6 +62,7 @@ try {
   log.fatal({ err: (error as Error).message }, 'worker failed');
   exitCode = 1;
 }
+watchdog.arm('worker stopped running');
 metrics?.close();
 await stopWakingDispatcher();
 mailer.close();

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import postgres from 'postgres';
 import { createApp } from '../src/api/app.js';
 import { loadConfig } from '../src/config.js';
@@ -31,7 +31,7 @@ import { createSmtpMailer, type Mailer } from '../src/mail/mailer.js';
 import { connectTemporal, loadPayloadCodec, loadSecretBox } from '../src/runtime.js';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes.js';
 import { bundleInvitationWorkflows } from '../src/temporal/bundle.js';
-import { createInvitationWorker } from '../src/temporal/worker.js';
+import { createInvitationWorker, type InvitationWorker } from '../src/temporal/worker.js';
 import { freePort } from '../src/dev/ports.js';
 import { measureReferences } from './orchestration.js';
 import { openLoop, type OpenLoopResult } from './steady.js';
@@ -312,7 +312,7 @@ async function main() {
   const bundle = await bundleInvitationWorkflows(log);
   const bundleMs = performance.now() - bundleStarted;
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-  const worker: Worker = await createInvitationWorker({
+  const worker: InvitationWorker = await createInvitationWorker({
     connection: nativeConnection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,

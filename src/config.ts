@@ -269,7 +269,8 @@ const workerTuning = {
    */
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: count(40),
   /**
-   * SMTP deliveries (and webhook deliveries) one worker runs at once.
+   * Activities one worker runs at once besides mail and webhooks (the dispatcher's database
+   * steps, resets, reactivations, bulk); those two have their own slots below.
    * @readBy worker start
    */
   WORKER_MAX_CONCURRENT_ACTIVITIES: count(100),
@@ -278,6 +279,19 @@ const workerTuning = {
    * @readBy worker start
    */
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: count(100),
+  /**
+   * SMTP attempts (invitation, reminder, reset, resend) one worker runs at once, on their own
+   * task queue `<TEMPORAL_TASK_QUEUE>-mail`: a hanging mail server holds these slots only, not
+   * the ones webhooks and database steps need (issue 19.4).
+   * @readBy worker start
+   */
+  WORKER_MAX_CONCURRENT_MAIL_ACTIVITIES: count(20),
+  /**
+   * Webhook delivery attempts one worker runs at once, on `<TEMPORAL_TASK_QUEUE>-webhooks`: a
+   * slow receiver holds these slots only.
+   * @readBy worker start
+   */
+  WORKER_MAX_CONCURRENT_WEBHOOK_ACTIVITIES: count(20),
   /**
    * How long a task waits for the worker that has its workflow cached before any worker may take it: the lag after a worker dies.
    * @readBy worker start
@@ -372,6 +386,9 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /**
    * Task queue of every workflow and activity; the API starts workflows on it, workers poll it.
+   * Every worker also serves `<TEMPORAL_TASK_QUEUE>-mail` (SMTP attempts) and
+   * `<TEMPORAL_TASK_QUEUE>-webhooks` (webhook deliveries), each with its own slots; watch all
+   * three in Temporal UI.
    * @contract
    * @readBy api worker start
    */

@@ -159,3 +159,28 @@ export function drainHttpServer(server: Pick<Server, 'close' | 'closeIdleConnect
     server.closeIdleConnections();
   });
 }
+
+/** What a stopping worker may take beyond WORKER_SHUTDOWN_GRACE_TIME: closing its connections and the database pool. */
+export const SHUTDOWN_MARGIN_MS = 5_000;
+
+/**
+ * Bounds a worker's shutdown whatever happened before (issue 19.6: one that had lived through
+ * a Postgres outage and a Temporal restart sat in DRAINING for over 30 s after SIGINT). Armed
+ * when the shutdown starts (a signal, or run() ending by itself); if the process has not exited
+ * by the grace time plus SHUTDOWN_MARGIN_MS, it says so and exits 1. Activities it cut off are
+ * retried by another worker, as after a crash. Unref'd: a shutdown that finishes exits at once.
+ */
+export function shutdownWatchdog(graceMs: number, log: { fatal(details: object, message: string): void }, exit: (code: number) => void = (code) => process.exit(code)) {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (reason: string) => {
+    if (timer) return;
+    const limitMs = graceMs + SHUTDOWN_MARGIN_MS;
+    timer = setTimeout(() => {
+      log.fatal({ reason, limitMs }, 'worker shutdown did not finish within WORKER_SHUTDOWN_GRACE_TIME plus margin; exiting');
+      exit(1);
+    }, limitMs);
+    timer.unref();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => arm(signal));
+  return { arm };
+}

@@ -233,6 +233,47 @@ describe('a login after midnight, before the midnight step has run', () => {
   });
 });
 
+describe('a user refused after a missed midnight, before the midnight step has run (issue 14.4)', () => {
+  let window_: TimeSkippingService;
+  const { hooks, wrapActivities } = midnightHooks();
+  beforeAll(async () => {
+    window_ = await startTimeSkippingService({ wrapActivities });
+  });
+  afterAll(async () => window_?.close());
+
+  it('does what the refusal says, "forgot password", and can log in; the midnight step then leaves her active', async () => {
+    const { input } = await window_.invite('missed.mia');
+    await revokeInvitationById(window_.deps, input.invitationId, STAFF);
+    await reactivateUser(window_.deps, input.userId, STAFF);
+    // She sets a password before midnight but does not log in (R10 wants the login too).
+    const seenFirst = new Set(window_.mail.messages().map((m) => m.id));
+    await requestPasswordReset(window_.deps, input.email);
+    const first = await window_.mail.waitFor((m) => !seenFirst.has(m.id) && m.to.includes(input.email) && m.text.includes('/password/reset'), 15_000);
+    await completePasswordReset(window_.deps, linkFrom(first.text, '/password/reset').token, 'mia resets but is late');
+    let refused: unknown;
+    let loggedIn: unknown;
+    hooks.before = async () => {
+      // Midnight has passed (the deadline is due) but the step has not run: still `active`.
+      await window_.db.updateTable('users').set({ reactivation_deadline: new Date(Date.now() - 1000) }).where('id', '=', input.userId).execute();
+      refused = await login(window_.deps, input.username, 'mia resets but is late').catch((e: unknown) => e);
+      const seen = new Set(window_.mail.messages().map((m) => m.id));
+      await requestPasswordReset(window_.deps, input.email);
+      const mail = await window_.mail.waitFor((m) => !seen.has(m.id) && m.to.includes(input.email) && m.text.includes('/password/reset'), 15_000);
+      await completePasswordReset(window_.deps, linkFrom(mail.text, '/password/reset').token, 'mia is back after midnight');
+      loggedIn = await login(window_.deps, input.username, 'mia is back after midnight').catch((e: unknown) => e);
+    };
+    const handle = window_.env.client.workflow.getHandle(reactivationWorkflowId(input.userId));
+    const final = await handle.result();
+    expect(refused).toMatchObject({ type: 'AccountInactive' });
+    expect(loggedIn).toMatchObject({ status: 'active' });
+    expect(final.outcome).not.toBe('deactivated');
+    expect((await window_.userRow(input.userId)).status).toBe('active');
+    // And she stays in: no later timer or step takes it back.
+    await window_.env.sleep(DAY);
+    expect((await login(window_.deps, input.username, 'mia is back after midnight')).status).toBe('active');
+  });
+});
+
 describe('a reset for a pending invitee', () => {
   beforeAll(async () => {
     s = await startTimeSkippingService();

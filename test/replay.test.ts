@@ -28,7 +28,9 @@ describe('recorded workflow histories replay on the current workflow code', () =
     expect(recorded.map((r) => `${r.name}: ${r.type}`).sort()).toEqual([
       'bulk-invitation: bulkInvitationWorkflow',
       'email-resend: emailResendWorkflow',
+      'invitation-accepted-patched: invitationWorkflow',
       'invitation-accepted: invitationWorkflow',
+      'invitation-expired-patched: invitationWorkflow',
       'invitation-expired: invitationWorkflow',
       'invitation-revoked: invitationWorkflow',
       'password-reset: passwordResetWorkflow',
@@ -42,6 +44,17 @@ describe('recorded workflow histories replay on the current workflow code', () =
       const last = history.events?.at(-1);
       if (name === 'webhook-dispatcher') expect(last?.workflowExecutionTerminatedEventAttributes, name).toBeTruthy();
       else expect(last?.workflowExecutionCompletedEventAttributes, name).toBeTruthy();
+    }
+  });
+
+  it('cover both sides of the invitation workflow\'s `deadline-independent-of-mail` patch', () => {
+    const patches = (name: string) =>
+      (recorded.find((r) => r.name === name)?.history.events ?? [])
+        .filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch')
+        .map((event) => JSON.parse(Buffer.from(event.markerRecordedEventAttributes!.details!['patch-data']!.payloads![0]!.data!).toString('utf8')).id as string);
+    for (const name of ['invitation-accepted', 'invitation-expired']) {
+      expect(patches(name), name).toEqual([]);
+      expect(patches(`${name}-patched`), `${name}-patched`).toEqual(['deadline-independent-of-mail']);
     }
   });
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createApp } from '../src/api/app.js';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -10,7 +9,7 @@ import { createSmtpMailer } from '../src/mail/mailer.js';
 import { createSecretBox } from '../src/mail/secret-box.js';
 import { connectTemporal, loadPayloadCodec } from '../src/runtime.js';
 import { temporalTransport } from '../src/temporal/connection.js';
-import { connectWorkerTemporal, createInvitationWorker } from '../src/temporal/worker.js';
+import { connectWorkerTemporal, createInvitationWorker, type InvitationWorker } from '../src/temporal/worker.js';
 import { ADMIN_KEY, cloneDatabase, quietTemporalRuntime, testConfig } from './support/harness.js';
 import { makeTestPki, startTlsFrontend, type TestPki, type TlsFrontend } from './support/tls.js';
 
@@ -119,7 +118,7 @@ describe('the API client and the worker over mTLS with an API key', () => {
     const client = await connectTemporal(config, config.TEMPORAL_ADDRESS!, codec);
     const connection = await connectWorkerTemporal(config, config.TEMPORAL_ADDRESS!);
     const mailer = createSmtpMailer(mail.smtpUrl, config);
-    let worker: Worker | undefined;
+    let worker: InvitationWorker | undefined;
     try {
       worker = await createInvitationWorker({
         connection,

@@ -1,6 +1,6 @@
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../src/api/app.js';
 import { startMailCatcher, type MailCatcher } from '../src/dev/mail-catcher.js';
@@ -10,7 +10,7 @@ import { createSecretBox } from '../src/mail/secret-box.js';
 import { connectTemporal, loadPayloadCodec } from '../src/runtime.js';
 import { activeTracing, startTracing, tracingConfigured } from '../src/telemetry.js';
 import { bundleInvitationWorkflows } from '../src/temporal/bundle.js';
-import { connectWorkerTemporal, createInvitationWorker } from '../src/temporal/worker.js';
+import { connectWorkerTemporal, createInvitationWorker, type InvitationWorker } from '../src/temporal/worker.js';
 import { invitationWorkflowId } from '../src/workflows/invitation.messages.js';
 import { ADMIN_KEY, cloneDatabase, eventually, linkFrom, quietTemporalRuntime, testConfig } from './support/harness.js';
 
@@ -40,7 +40,7 @@ describe('tracing on', () => {
   let client: Client;
   let connection: NativeConnection;
   let mailer: Mailer;
-  let worker: Worker;
+  let worker: InvitationWorker;
   let running: Promise<void>;
   let app: ReturnType<typeof createApp>;
 

@@ -74,7 +74,9 @@ export async function activateInvitee(
  * Any live user → active through a reset link (R9, R12): the link reached the stored
  * address, so it is confirmed. An old manual-reactivation deadline no longer applies once
  * the user is back by themselves; one still running (the user is active) stays, since R10
- * wants the login too.
+ * wants the login too. One already past (midnight came, the step has not run yet) goes too:
+ * the login was refused with "use forgot password", and this is that (issue 14.4); the
+ * midnight step then finds no deadline and leaves the user active.
  */
 export async function activateAfterReset(tx: Queryable, userId: string, passwordHash: string): Promise<UserRow | undefined> {
   return tx
@@ -86,7 +88,7 @@ export async function activateAfterReset(tx: Queryable, userId: string, password
       activated_at: sql<Date>`coalesce(activated_at, now())`,
       deactivated_at: null,
       deactivation_reason: null,
-      reactivation_deadline: sql<Date | null>`case when status = 'inactive' then null else reactivation_deadline end`,
+      reactivation_deadline: sql<Date | null>`case when status = 'inactive' or reactivation_deadline <= now() then null else reactivation_deadline end`,
       updated_at: sql<Date>`now()`,
     })
     .where('id', '=', userId)

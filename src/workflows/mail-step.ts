@@ -1,6 +1,7 @@
-import { ActivityFailure, ApplicationFailure, log, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import type { ResendRequest, ResendResult } from './mail.messages.js';
+import { mailTaskQueue } from './task-queues.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -12,9 +13,17 @@ type Activities = ReturnType<typeof createActivities>;
  * startToClose (a short-lived link would otherwise die first).
  * 4xx and connection errors are retried with backoff for up to `retryFor`; the activity
  * logs the time of the next try. A 5xx is a non-retryable MailRejected.
+ * They run on the mail task queue, with slots of their own (task-queues.ts).
  */
 export function mailActivities(retryFor: string, maximumInterval: string) {
   return proxyActivities<Activities>({
+    // A getter: these proxies are made when the module loads, but the workflow's own queue is
+    // known only when an activity is scheduled (the SDK reads the options then). The queue is
+    // not part of Temporal's determinism check: histories scheduled on the main queue replay
+    // (test/replay.test.ts), and their activities still run there (the main worker has them).
+    get taskQueue() {
+      return mailTaskQueue(workflowInfo().taskQueue);
+    },
     startToCloseTimeout: '2 minutes',
     heartbeatTimeout: '5 seconds',
     scheduleToCloseTimeout: retryFor,

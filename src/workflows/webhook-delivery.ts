@@ -1,6 +1,7 @@
 import { ActivityFailure, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import { moreDeliveriesSignal, type WebhookLane } from './webhook.messages.js';
+import { webhookTaskQueue } from './task-queues.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -23,6 +24,7 @@ export async function webhookDeliveryWorkflow(lane: WebhookLane): Promise<void> 
     more = true;
   });
   const send = proxyActivities<Activities>({
+    taskQueue: webhookTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '1 minute',
     // The POST heartbeats: a lost worker's attempt is retried within seconds, and a timed-out or
     // cancelled attempt learns it at its next heartbeat and aborts its request (issue 14.5).

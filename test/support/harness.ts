@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.js';
@@ -16,7 +16,7 @@ import { createSmtpMailer } from '../../src/mail/mailer.js';
 import { createSecretBox } from '../../src/mail/secret-box.js';
 import { loadPayloadCodec } from '../../src/runtime.js';
 import { dataConverterFor, type PayloadEncryptionCodec } from '../../src/temporal/payload-codec.js';
-import { createInvitationWorker, type WorkerSetup } from '../../src/temporal/worker.js';
+import { createInvitationWorker, type InvitationWorker, type WorkerSetup } from '../../src/temporal/worker.js';
 import { isLoopbackAddress, type WebhookNetwork } from '../../src/webhooks/address-policy.js';
 import { startWebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { wakeWebhookDispatcherOnCommit } from '../../src/webhooks/wake-up.js';
@@ -81,7 +81,7 @@ export interface Harness {
   client: Client;
   /** The codec the harness's client and worker seal payloads with (keys of TEMPORAL_PAYLOAD_KEYS). */
   payloadCodec: PayloadEncryptionCodec;
-  worker: Worker;
+  worker: InvitationWorker;
   app: ReturnType<typeof createApp>;
   /** What the API's metrics port (METRICS_PORT) would serve for this app, never on its routes. */
   metrics(): Promise<string>;

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities } from '../../src/activities/index.js';
+import type { createActivities } from '../../src/activities/index.js';
 import type { AppDeps } from '../../src/deps.js';
 import { startMailCatcher, type MailCatcher } from '../../src/dev/mail-catcher.js';
 import { createLogger } from '../../src/log.js';
@@ -10,6 +9,7 @@ import { createSmtpMailer } from '../../src/mail/mailer.js';
 import { createSecretBox } from '../../src/mail/secret-box.js';
 import { loadPayloadCodec } from '../../src/runtime.js';
 import { dataConverterFor } from '../../src/temporal/payload-codec.js';
+import { createInvitationWorker } from '../../src/temporal/worker.js';
 import type { invitationWorkflow } from '../../src/workflows/invitation.js';
 import { invitationWorkflowId, type InvitationWorkflowInput } from '../../src/workflows/invitation.messages.js';
 import { cloneDatabase, linkFrom, quietTemporalRuntime, testConfig } from './harness.js';
@@ -21,7 +21,8 @@ import { cloneDatabase, linkFrom, quietTemporalRuntime, testConfig } from './har
 export async function startTimeSkippingService(options: { wrapActivities?: (activities: ReturnType<typeof createActivities>) => object } = {}) {
   quietTemporalRuntime();
   const config = testConfig();
-  const dataConverter = dataConverterFor(loadPayloadCodec(config));
+  const payloadCodec = loadPayloadCodec(config);
+  const dataConverter = dataConverterFor(payloadCodec);
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
     client: { dataConverter },
@@ -29,19 +30,15 @@ export async function startTimeSkippingService(options: { wrapActivities?: (acti
   const database = await cloneDatabase();
   const mail: MailCatcher = await startMailCatcher({ smtpPort: 0, httpPort: null });
   const mailer = createSmtpMailer(mail.smtpUrl);
-  const worker = await Worker.create({
+  // The processes' own worker: its mail and webhook queues too (task-queues.ts).
+  const worker = await createInvitationWorker({
     connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    dataConverter,
+    payloadCodec,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: (options.wrapActivities ?? ((a) => a))(
-      createActivities({
-        db: database.handle.db,
-        mailer,
-        secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')),
-        config,
-      }),
-    ),
+    deps: { db: database.handle.db, mailer, secretBox: createSecretBox(Buffer.from(config.EMAIL_ENCRYPTION_KEY!, 'hex')), config },
+    ...(options.wrapActivities ? { wrapActivities: options.wrapActivities } : {}),
   });
   const running = worker.run();
   const deps: AppDeps = { db: database.handle.db, temporal: env.client, config, log: createLogger('silent'), adminKeys: [] };
