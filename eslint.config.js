@@ -60,6 +60,22 @@ export default tseslint.config(
     },
   },
   {
+    // The folders depend one way (docs/architecture.md): code outside src/workflows starts and
+    // signals workflows through their `*.messages.ts` files (names, signals, signatures), never
+    // their code, so activities → services → workflow code → activity types is no circle.
+    files: ['src/**/*.ts', 'src/**/*.tsx', 'worker.ts'],
+    ignores: ['src/workflows/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value=/(^|\\/)workflows\\/(?![\\w-]+\\.messages\\.js$|task-queues\\.js$)/]",
+          message: 'Import a workflow through its *.messages.ts file (its signature type), not its code.',
+        },
+      ],
+    },
+  },
+  {
     // A workflow's public surface: what services import to talk to it; no workflow code.
     files: ['src/workflows/*.messages.ts'],
     rules: {

@@ -11,7 +11,7 @@ import { canonicalEmail, canonicalUsername, skeletonOfUsernameKey } from '../use
 import { isUuid } from '../users/ids.js';
 import { usernameTaken } from '../users/user.repository.js';
 import { bulkInvitationWorkflowId } from '../workflows/bulk-invitation.messages.js';
-import type { bulkInvitationWorkflow } from '../workflows/bulk-invitation.js';
+import type { BulkInvitationWorkflow } from '../workflows/bulk-invitation.messages.js';
 import type { BulkBatchRow, BulkRowRow } from '../db/schema.js';
 import {
   batchRows,
@@ -151,7 +151,7 @@ async function startBatchWorkflow(deps: AppDeps, batch: BulkBatchRow) {
   await temporalCall(
     deps.temporal,
     () =>
-    deps.temporal.workflow.start<typeof bulkInvitationWorkflow>('bulkInvitationWorkflow', {
+    deps.temporal.workflow.start<BulkInvitationWorkflow>('bulkInvitationWorkflow', {
       workflowId: batch.workflow_id,
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
       args: [{ batchId: batch.id, perSecond: batch.per_second }],

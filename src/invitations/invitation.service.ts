@@ -15,7 +15,7 @@ import { hashPassword } from '../passwords/hashing.js';
 import { passwordProblems } from '../passwords/policy.js';
 import { acceptedSignal, invitationWorkflowId, revokedSignal, searchAttributes } from '../workflows/invitation.messages.js';
 import { registerInvitedUser, type RegistrationInput } from './registration.js';
-import type { invitationWorkflow } from '../workflows/invitation.js';
+import type { InvitationWorkflow } from '../workflows/invitation.messages.js';
 import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
 import { openLink } from '../links/open-link.js';
 
@@ -116,7 +116,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
 
 /** Starts the invitation workflow of `input.userId`, indexed for operators (also the reconciler's restart). */
 export function startInvitationWorkflow(deps: Pick<AppDeps, 'temporal' | 'config'>, input: RegistrationInput, conflictPolicy: 'USE_EXISTING' | 'FAIL') {
-  return deps.temporal.workflow.start<typeof invitationWorkflow>('invitationWorkflow', {
+  return deps.temporal.workflow.start<InvitationWorkflow>('invitationWorkflow', {
     workflowId: invitationWorkflowId(input.userId),
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     args: [input],

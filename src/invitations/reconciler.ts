@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
-import type { invitationReconcilerWorkflow } from '../workflows/invitation-reconciler.js';
+import type { InvitationReconcilerWorkflow } from '../workflows/invitation-reconciler.messages.js';
 import { invitationReconcilerWorkflowId, type ReconcilerSettings } from '../workflows/invitation-reconciler.messages.js';
 
 /**
@@ -10,7 +10,7 @@ import { invitationReconcilerWorkflowId, type ReconcilerSettings } from '../work
  */
 export async function startInvitationReconciler(client: Client, config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'INVITATION_RECONCILE_INTERVAL'>, graceMs = 60_000): Promise<void> {
   const settings: ReconcilerSettings = { intervalMs: config.INVITATION_RECONCILE_INTERVAL, graceMs };
-  await client.workflow.start<typeof invitationReconcilerWorkflow>('invitationReconcilerWorkflow', {
+  await client.workflow.start<InvitationReconcilerWorkflow>('invitationReconcilerWorkflow', {
     workflowId: invitationReconcilerWorkflowId(config.TEMPORAL_TASK_QUEUE),
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     args: [settings],

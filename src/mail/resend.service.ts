@@ -8,7 +8,7 @@ import { temporalCall } from '../temporal/calls.js';
 import { canonicalEmail } from '../users/identity.js';
 import { findUserById } from '../users/user.repository.js';
 import { isUuid } from '../users/ids.js';
-import type { emailResendWorkflow } from '../workflows/email-resend.js';
+import type { EmailResendWorkflow } from '../workflows/mail.messages.js';
 import { invitationWorkflowId } from '../workflows/invitation.messages.js';
 import { emailResendWorkflowId, resendUpdate, resendUpdateId, type ResendRequest, type ResendResult } from '../workflows/mail.messages.js';
 import { findEmailById, findEmailByKey } from './email-log.repository.js';
@@ -60,7 +60,7 @@ export async function resendEmail(deps: AppDeps, rawId: string, callerKey: strin
         ? deps.temporal.workflow.getHandle(invitationWorkflowId(original.user_id)).executeUpdate(resendUpdate, options)
         : deps.temporal.workflow.executeUpdateWithStart(resendUpdate, {
             ...options,
-            startWorkflowOperation: new WithStartWorkflowOperation<typeof emailResendWorkflow>('emailResendWorkflow', {
+            startWorkflowOperation: new WithStartWorkflowOperation<EmailResendWorkflow>('emailResendWorkflow', {
               workflowId: emailResendWorkflowId(digest),
               taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
               args: [{ originalEmailId: original.id }],

@@ -12,7 +12,7 @@ import { findUserById } from '../users/user.repository.js';
 import { userView, type UserView } from '../users/user.view.js';
 import { acceptedSignal } from '../workflows/invitation.messages.js';
 import { passwordResetWorkflowId, type PasswordResetWorkflowInput } from '../workflows/password-reset.messages.js';
-import type { passwordResetWorkflow } from '../workflows/password-reset.js';
+import type { PasswordResetWorkflow } from '../workflows/password-reset.messages.js';
 import { hashPassword } from '../passwords/hashing.js';
 import { passwordProblems } from '../passwords/policy.js';
 import { consumeReset, findResetByTokenHash } from './password-reset.repository.js';
@@ -30,7 +30,7 @@ export async function requestPasswordReset(deps: AppDeps, email: string): Promis
   const requestId = uuidv7();
   const input: PasswordResetWorkflowInput = { requestId, emailKey: canonical.value, ttlMs: deps.config.PASSWORD_RESET_TTL };
   await temporalCall(deps.temporal, () =>
-    deps.temporal.workflow.start<typeof passwordResetWorkflow>('passwordResetWorkflow', {
+    deps.temporal.workflow.start<PasswordResetWorkflow>('passwordResetWorkflow', {
       workflowId: passwordResetWorkflowId(requestId),
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
       args: [input],

@@ -9,7 +9,7 @@ import { isUuid } from '../users/ids.js';
 import { reactivateUntil } from '../users/account-status.js';
 import { userView } from '../users/user.view.js';
 import { reactivatedSignal, reactivationWorkflowId, type Reactivation } from '../workflows/reactivation.messages.js';
-import type { reactivationWorkflow } from '../workflows/reactivation.js';
+import type { ReactivationWorkflow } from '../workflows/reactivation.messages.js';
 import { nextLocalMidnight } from './midnight.js';
 
 /**
@@ -37,7 +37,7 @@ export async function reactivateUser(deps: AppDeps, userId: string, actor: Actor
     deadline: nextLocalMidnight(now, deps.config.PLATFORM_TIMEZONE).toISOString(),
   };
   const signalWithStart = () =>
-    deps.temporal.workflow.signalWithStart<typeof reactivationWorkflow, [Reactivation]>('reactivationWorkflow', {
+    deps.temporal.workflow.signalWithStart<ReactivationWorkflow, [Reactivation]>('reactivationWorkflow', {
       workflowId: reactivationWorkflowId(userId),
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
       args: [reactivation],

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { recordAudit } from '../audit/audit.repository.js';
 import { SYSTEM } from '../audit/actor.js';
 import type { Queryable } from '../db/database.js';
-import type { webhookDeliveryWorkflow } from '../workflows/webhook-delivery.js';
+import type { WebhookDeliveryWorkflow } from '../workflows/webhook.messages.js';
 import { moreDeliveriesSignal, webhookLaneWorkflowId, type WebhookRetrySettings } from '../workflows/webhook.messages.js';
 import { attemptDelivery, type AttemptDeps } from './attempt.js';
 import { webhookEndpointsDisabled } from './metrics.js';
@@ -35,7 +35,7 @@ export interface RoundDeps {
 
 /** signal-with-start of a lane's workflow, on the given task queue (the dispatcher's). */
 export const laneWaker = (client: Client, taskQueue: string, retry: WebhookRetrySettings) => (lane: DispatchedLane) =>
-  client.workflow.signalWithStart<typeof webhookDeliveryWorkflow, []>('webhookDeliveryWorkflow', {
+  client.workflow.signalWithStart<WebhookDeliveryWorkflow, []>('webhookDeliveryWorkflow', {
     workflowId: webhookLaneWorkflowId(lane.endpointId, lane.userId),
     taskQueue,
     args: [{ endpointId: lane.endpointId, userId: lane.userId, retry }],

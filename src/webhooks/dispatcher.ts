@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
-import type { webhookDispatcherWorkflow } from '../workflows/webhook-dispatcher.js';
+import type { WebhookDispatcherWorkflow } from '../workflows/webhook.messages.js';
 import { webhookDispatcherWorkflowId, webhookSettingsSignal, type WebhookSettings } from '../workflows/webhook.messages.js';
 
 export function webhookSettings(config: Pick<Config, 'WEBHOOK_DISPATCH_INTERVAL' | 'WEBHOOK_RETRY_INITIAL_INTERVAL' | 'WEBHOOK_RETRY_MAX_INTERVAL' | 'WEBHOOK_RETRY_WINDOW'>): WebhookSettings {
@@ -17,7 +17,7 @@ export function webhookSettings(config: Pick<Config, 'WEBHOOK_DISPATCH_INTERVAL'
  */
 export async function startWebhookDispatcher(client: Client, config: Config): Promise<void> {
   const settings = webhookSettings(config);
-  await client.workflow.signalWithStart<typeof webhookDispatcherWorkflow, [WebhookSettings]>('webhookDispatcherWorkflow', {
+  await client.workflow.signalWithStart<WebhookDispatcherWorkflow, [WebhookSettings]>('webhookDispatcherWorkflow', {
     workflowId: webhookDispatcherWorkflowId(config.TEMPORAL_TASK_QUEUE),
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     args: [settings],

@@ -11,3 +11,6 @@ export interface BulkInvitationInput {
   /** Ticks before the workflow continues as new (default 250); tests set a small number. */
   ticksPerRun?: number;
 }
+
+/** The workflow's signature, for services that start it: they import this file, never the workflow's code (docs/architecture.md). */
+export type BulkInvitationWorkflow = (input: BulkInvitationInput) => Promise<void>;

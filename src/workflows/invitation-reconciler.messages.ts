@@ -7,3 +7,6 @@ export interface ReconcilerSettings {
 
 /** One reconciler per task queue, like the webhook dispatcher. */
 export const invitationReconcilerWorkflowId = (taskQueue: string) => `invitation-reconciler-${taskQueue}`;
+
+/** The workflow's signature, for services that start it: they import this file, never the workflow's code (docs/architecture.md). */
+export type InvitationReconcilerWorkflow = (settings: ReconcilerSettings) => Promise<void>;

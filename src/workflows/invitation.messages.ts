@@ -89,3 +89,6 @@ export const stateQuery = defineQuery<InvitationState>('state');
 export const usernameChangedSignal = defineSignal<[string]>('usernameChanged');
 /** The user was deleted: the invitation ends now (the database already says so). */
 export const userDeletedSignal = defineSignal('userDeleted');
+
+/** The workflow's signature, for services that start it: they import this file, never the workflow's code (docs/architecture.md). */
+export type InvitationWorkflow = (input: InvitationWorkflowInput) => Promise<InvitationState>;

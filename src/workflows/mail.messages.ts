@@ -32,3 +32,6 @@ export const emailResendWorkflowId = (keyDigest: string) => `email-resend-${keyD
 export interface EmailResendWorkflowInput {
   originalEmailId: string;
 }
+
+/** The workflow's signature, for services that start it: they import this file, never the workflow's code (docs/architecture.md). */
+export type EmailResendWorkflow = (input: EmailResendWorkflowInput) => Promise<{ emailIds: string[] }>;

@@ -14,3 +14,6 @@ export interface PasswordResetResult {
   mailed: boolean;
   mail: 'sent' | 'failed' | 'none';
 }
+
+/** The workflow's signature, for services that start it: they import this file, never the workflow's code (docs/architecture.md). */
+export type PasswordResetWorkflow = (input: PasswordResetWorkflowInput) => Promise<PasswordResetResult>;

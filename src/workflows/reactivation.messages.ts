@@ -21,3 +21,6 @@ export const reactivatedSignal = defineSignal<[Reactivation]>('reactivated');
 /** The user was deleted: whatever was scheduled for it ends now. */
 export const userDeletedSignal = defineSignal('userDeleted');
 export const reactivationStateQuery = defineQuery<ReactivationState>('reactivationState');
+
+/** The workflow's signature, for services that start it: they import this file, never the workflow's code (docs/architecture.md). */
+export type ReactivationWorkflow = (first: Reactivation) => Promise<ReactivationState>;

@@ -31,3 +31,8 @@ export const webhookSettingsSignal = defineSignal<[WebhookSettings]>('webhookSet
 export const nudgeDispatcherSignal = defineSignal('nudge');
 /** The lane has more deliveries than when it last looked. */
 export const moreDeliveriesSignal = defineSignal('moreDeliveries');
+
+/** The workflow's signature, for services that start it: they import this file, never the workflow's code (docs/architecture.md). */
+export type WebhookDispatcherWorkflow = (initial: WebhookSettings) => Promise<void>;
+/** The workflow's signature, for services that start it: they import this file, never the workflow's code (docs/architecture.md). */
+export type WebhookDeliveryWorkflow = (lane: WebhookLane) => Promise<void>;
