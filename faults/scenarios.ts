@@ -38,6 +38,19 @@ async function restart(t: Topology, which: 'api' | 'worker', at: number) {
   await (which === 'api' ? t.startApi() : t.startWorker());
 }
 
+function smtpFault(name: string, mode: Topology['smtp'], fault: string): Scenario {
+  return {
+    name,
+    fault,
+    async disrupt(t, { leadMs, outageMs }) {
+      await sleep(leadMs);
+      t.smtp = mode;
+      await sleep(2 * outageMs);
+      t.smtp = 'ok';
+    },
+  };
+}
+
 export const scenarios: Scenario[] = [
   {
     name: 'worker-kill',
@@ -75,26 +88,8 @@ export const scenarios: Scenario[] = [
       t.restoreDatabase();
     },
   },
-  {
-    name: 'smtp-451',
-    fault: 'the SMTP server answers 451 for twice the outage (the issue: a minute)',
-    async disrupt(t, { leadMs, outageMs }) {
-      await sleep(leadMs);
-      t.smtp = '451';
-      await sleep(2 * outageMs);
-      t.smtp = 'ok';
-    },
-  },
-  {
-    name: 'smtp-hang',
-    fault: 'the SMTP server takes connections and never answers, for twice the outage (a minute)',
-    async disrupt(t, { leadMs, outageMs }) {
-      await sleep(leadMs);
-      t.smtp = 'hang';
-      await sleep(2 * outageMs);
-      t.smtp = 'ok';
-    },
-  },
+  smtpFault('smtp-451', '451', 'the SMTP server answers 451 for twice the outage (the issue: a minute)'),
+  smtpFault('smtp-hang', 'hang', 'the SMTP server takes connections and never answers, for twice the outage (a minute)'),
   {
     name: 'two-of-each',
     fault: 'two APIs and two workers; one of each SIGKILLed',
