@@ -236,6 +236,9 @@ const schema = z.object({
   ...workerTuning,
 });
 
+/** Every variable the schema reads: `.env.example` lists each one (test/start-checks.test.ts). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 /** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */
 const MAX_SMTP_ATTEMPT_MS = 90_000;
 /** Below the webhook delivery activity's startToCloseTimeout (1 minute, src/workflows/webhook-delivery.ts). */

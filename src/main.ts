@@ -5,6 +5,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createApp } from './api/app.js';
 import { loadConfig } from './config.js';
 import { startMailCatcher, type MailCatcher } from './dev/mail-catcher.js';
+import { recordRunningService } from './dev/running-service.js';
 import { startTemporalDevServer, type DevServer } from './dev/temporal-dev-server.js';
 import { createLogger } from './log.js';
 import { createSmtpMailer } from './mail/mailer.js';
@@ -96,6 +97,8 @@ async function main() {
   });
 
   const base = `http://localhost:${config.PORT}`;
+  // So `npm run invite` in another terminal finds this service whatever PORT it was given.
+  cleanups.push(recordRunningService(config.DATA_DIR, base));
   const lines = [
     '',
     'Invitation service is running.',

@@ -2,10 +2,9 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
-import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startTracing } from '../telemetry.js';
-import { adminKeys, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
+import { adminKeys, loadProcessConfig, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
 import { describeTemporalTransport, temporalTransport } from '../temporal/connection.js';
 import { createApp } from './app.js';
 
@@ -13,13 +12,9 @@ import { createApp } from './app.js';
  * The API process on its own, against external Postgres and Temporal (api.md names).
  * Several can run side by side behind a load balancer. `npm start` runs everything in one.
  */
-const config = loadConfig();
+// Every setting it needs, secrets included, is checked here and listed at once (runtime.ts).
+const config = loadProcessConfig('api');
 const log = createLogger(config.LOG_LEVEL);
-const missing = (['DATABASE_URL', 'TEMPORAL_ADDRESS'] as const).filter((name) => !config[name]);
-if (missing.length) {
-  log.fatal(`The API process needs ${missing.join(' and ')}; for everything embedded use npm start.`);
-  process.exit(1);
-}
 // Before the client and app are made: they add their tracing only when it is on (OTEL_* env).
 const tracing = startTracing('invitation-api');
 const payloadCodec = loadPayloadCodec(config);
