@@ -1148,7 +1148,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -1211,7 +1211,7 @@ export interface paths {
         put: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -1318,7 +1318,7 @@ export interface paths {
         delete: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -1411,7 +1411,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -1493,7 +1493,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -3201,7 +3201,7 @@ export interface components {
             userType: string;
             isStaff?: boolean;
             permissions?: string[];
-            /** @description de or en (default de) */
+            /** @description de or en (default: DEFAULT_LOCALE) */
             locale?: string;
         };
         User: {
@@ -3259,7 +3259,7 @@ export interface components {
             isStaff?: boolean;
             permissions?: string[];
             /**
-             * @description The invitee's language for mails and pages (default de)
+             * @description The invitee's language for mails and pages (default de, the configured DEFAULT_LOCALE)
              * @enum {string}
              */
             locale?: "de" | "en";

@@ -198,6 +198,12 @@ const schema = z.object({
   /** 32 bytes, base64 or hex: encrypts what an exact re-send needs (security.md 7). */
   EMAIL_ENCRYPTION_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   PRODUCT_NAME: z.string().default('Platform'),
+  /**
+   * The language of an invitation sent without `locale` (its mails and pages), of a bulk row
+   * without one, of the template endpoints without `?locale`, and of a link page opened with
+   * neither `?lang` nor a usable Accept-Language. Default `de`.
+   */
+  DEFAULT_LOCALE: z.enum(['de', 'en']).default('de'),
   DATA_DIR: z.string().default('.data'),
   /** Public endpoints: requests per minute per client address. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),

@@ -53,7 +53,7 @@ export function createApp(deps: AppDeps) {
   registerApiKeyRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerPublicRoutes(app, deps);
-  registerPages(app);
+  registerPages(app, deps.config);
   registerOpsRoutes(app, deps, metrics);
   registerDocs(app);
 

@@ -52,7 +52,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
         userType: command.userType,
         isStaff: command.isStaff ?? false,
         permissions: command.permissions ?? [],
-        locale: command.locale ?? 'de',
+        locale: command.locale ?? deps.config.DEFAULT_LOCALE,
       })
     : undefined;
   if (idempotency) {
@@ -78,7 +78,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
     userType: command.userType,
     isStaff: command.isStaff ?? false,
     permissions: [...new Set(command.permissions ?? [])],
-    locale: command.locale ?? 'de',
+    locale: command.locale ?? deps.config.DEFAULT_LOCALE,
     invitedBy: actor.name,
     invitedVia: actor.key,
     ttlMs: deps.config.INVITATION_TTL,

@@ -144,9 +144,9 @@ export const forgotStrings = {
   },
 } satisfies Record<PageLocale, Record<string, string>>;
 
-/** ?lang= wins (links carry the recipient's language), then Accept-Language, then German. */
-export function pageLocale(lang: string | undefined, acceptLanguage: string | undefined): PageLocale {
+/** ?lang= wins (links carry the recipient's language), then Accept-Language, then DEFAULT_LOCALE. */
+export function pageLocale(lang: string | undefined, acceptLanguage: string | undefined, fallback: PageLocale): PageLocale {
   if (lang === 'de' || lang === 'en') return lang;
   const first = acceptLanguage?.split(',').map((p) => p.trim().slice(0, 2).toLowerCase()).find((p) => p === 'de' || p === 'en');
-  return (first as PageLocale | undefined) ?? 'de';
+  return (first as PageLocale | undefined) ?? fallback;
 }
