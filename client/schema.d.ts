@@ -3226,6 +3226,17 @@ export interface components {
             /** Format: date-time */
             deactivatedAt: string | null;
             deactivationReason: string | null;
+            metadata: components["schemas"]["Metadata"];
+        };
+        /**
+         * @description The platform's own data about the user, as given with its invitation
+         * @example {
+         *       "tenant": "acme",
+         *       "role": "editor"
+         *     }
+         */
+        Metadata: {
+            [key: string]: string | number | boolean;
         };
         Problem: {
             type: string;
@@ -3258,6 +3269,16 @@ export interface components {
             userType: "member" | "organization_contact";
             isStaff?: boolean;
             permissions?: string[];
+            /**
+             * @description A flat JSON object of the platform's own (its tenant, the role in its terms): at most 20 keys of 1–64 letters, digits, _ . : -, each a string (≤ 500 characters), number or boolean, at most 2048 bytes as JSON. Stored with the user, returned with it, and in its webhook events.
+             * @example {
+             *       "tenant": "acme",
+             *       "role": "editor"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string | number | boolean;
+            };
             /**
              * @description The invitee's language for mails and pages (default de, the configured DEFAULT_LOCALE)
              * @enum {string}

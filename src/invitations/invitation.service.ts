@@ -18,6 +18,7 @@ import { registerInvitedUser, type RegistrationInput } from './registration.js';
 import type { invitationWorkflow } from '../workflows/invitation.js';
 import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
 import { openLink } from '../links/open-link.js';
+import type { Metadata } from '../users/metadata.js';
 
 export interface InviteCommand {
   username: string;
@@ -26,6 +27,7 @@ export interface InviteCommand {
   isStaff?: boolean | undefined;
   permissions?: string[] | undefined;
   locale?: 'de' | 'en' | undefined;
+  metadata?: Metadata | undefined;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
         isStaff: command.isStaff ?? false,
         permissions: command.permissions ?? [],
         locale: command.locale ?? deps.config.DEFAULT_LOCALE,
+        metadata: command.metadata ?? {},
       })
     : undefined;
   if (idempotency) {
@@ -79,6 +82,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
     isStaff: command.isStaff ?? false,
     permissions: [...new Set(command.permissions ?? [])],
     locale: command.locale ?? deps.config.DEFAULT_LOCALE,
+    ...(command.metadata && Object.keys(command.metadata).length ? { metadata: command.metadata } : {}),
     invitedBy: actor.name,
     invitedVia: actor.key,
     ttlMs: deps.config.INVITATION_TTL,

@@ -43,6 +43,7 @@ export async function registerInvitedUser(
       is_staff: input.isStaff,
       permissions: input.permissions,
       locale: input.locale,
+      metadata: input.metadata ?? {},
       status: 'invited',
       updated_at: new Date(),
       created_by: input.invitedBy,

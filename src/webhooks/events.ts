@@ -30,8 +30,9 @@ const pick = (details: Record<string, unknown>, ...keys: string[]) =>
  * puts them in that same transaction, whichever service or activity made the change.
  * Data carries ids and reasons, no addresses: the platform reads the user by id if it needs more.
  */
-export function webhookEventsFor(action: AuditAction, actor: string | null, details: Record<string, unknown>): WebhookEventDraft[] {
-  const by = { actor };
+export function webhookEventsFor(action: AuditAction, actor: string | null, details: Record<string, unknown>, metadata?: Record<string, unknown>): WebhookEventDraft[] {
+  // The platform's own metadata about the user (issue 17.3), so a receiver can route by its tenant.
+  const by = metadata && Object.keys(metadata).length ? { actor, metadata } : { actor };
   switch (action) {
     case 'user.invited':
       return [{ type: 'user.invited', data: { ...by, ...pick(details, 'invitationId', 'expiresAt') } }];

@@ -15,6 +15,7 @@ import {
   json,
   jsonBody,
   LocaleField,
+  MetadataField,
   PermissionsField,
   problem,
   Timestamp,
@@ -33,6 +34,7 @@ const inviteBody = (config: Config) =>
       userType: userTypeField(config.USER_TYPES).openapi({ example: config.USER_TYPES[0], description: 'One of the configured USER_TYPES' }),
       isStaff: z.boolean().optional(),
       permissions: PermissionsField.optional(),
+      metadata: MetadataField.optional(),
       locale: LocaleField.optional().openapi({ description: `The invitee's language for mails and pages (default ${config.DEFAULT_LOCALE}, the configured DEFAULT_LOCALE)` }),
     })
     .strict()

@@ -10,6 +10,7 @@ import * as webhooks from './2026-11-27T0100-webhooks.js';
 import * as bulkInvitations from './2026-11-27T0200-bulk-invitations.js';
 import * as apiKeysAndAuditTrail from './2026-11-27T0300-api-keys-and-audit-trail.js';
 import * as emailEncryptionKeys from './2026-12-05T0700-email-encryption-keys.js';
+import * as userMetadata from './2026-12-05T1200-user-metadata.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T0200-bulk-invitations': bulkInvitations,
   '2026-11-27T0300-api-keys-and-audit-trail': apiKeysAndAuditTrail,
   '2026-12-05T0700-email-encryption-keys': emailEncryptionKeys,
+  '2026-12-05T1200-user-metadata': userMetadata,
 };
