@@ -2452,6 +2452,11 @@ export interface paths {
                     content: {
                         "application/json": {
                             user: components["schemas"]["User"];
+                            /**
+                             * Format: uri
+                             * @description The next step the accept page offers: the invitation's redirectUrl (while its origin is allowed), else ACCEPT_REDIRECT_URL, else null
+                             */
+                            redirectUrl: string | null;
                         };
                     };
                 };
@@ -3279,6 +3284,12 @@ export interface components {
             metadata?: {
                 [key: string]: string | number | boolean;
             };
+            /**
+             * Format: uri
+             * @description Where the accept page sends the invitee on to once the password is set; its origin must be one of ACCEPT_REDIRECT_ORIGINS (else 422). Default: ACCEPT_REDIRECT_URL
+             * @example https://app.example.com/welcome
+             */
+            redirectUrl?: string;
             /**
              * @description The invitee's language for mails and pages (default de, the configured DEFAULT_LOCALE)
              * @enum {string}

@@ -110,6 +110,31 @@ const temporalPayloadSettings = {
   ),
 };
 
+/** Comma-separated origins (scheme, host, port: no path) that invitations may send the invitee on to. */
+const originList = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const origins: string[] = [];
+      for (const entry of (value ?? '').split(',').map((o) => o.trim()).filter(Boolean)) {
+        let url: URL | undefined;
+        try {
+          url = new URL(entry);
+        } catch {
+          // reported below
+        }
+        if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/+$/, '')) {
+          ctx.addIssue({ code: 'custom', message: `not an http(s) origin such as https://app.example.com: "${entry}"` });
+          continue;
+        }
+        origins.push(url.origin);
+      }
+      return origins;
+    }),
+);
+
 const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 
 /** A real cluster or Temporal Cloud: TLS, client certificate, API key (src/temporal/connection.ts). */
@@ -198,6 +223,13 @@ const schema = z.object({
   /** 32 bytes, base64 or hex: encrypts what an exact re-send needs (security.md 7). */
   EMAIL_ENCRYPTION_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   PRODUCT_NAME: z.string().default('Platform'),
+  /**
+   * Origins an invitation's `redirectUrl` may point to: the accept page offers it as the next
+   * step once the password is set. Unset: only ACCEPT_REDIRECT_URL's origin, if that is set.
+   */
+  ACCEPT_REDIRECT_ORIGINS: originList,
+  /** The next step for invitations without a `redirectUrl` (e.g. the platform's sign-in page); unset: none. */
+  ACCEPT_REDIRECT_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().regex(/^https?:\/\//, 'must be an http or https URL').optional()),
   /**
    * The language of an invitation sent without `locale` (its mails and pages), of a bulk row
    * without one, of the template endpoints without `?locale`, and of a link page opened with

@@ -63,6 +63,8 @@ export interface InvitationsTable {
   invited_email_key: string | null;
   /** Digest of the request that created it under an Idempotency-Key (null without a key). */
   request_fingerprint: string | null;
+  /** Where the accept page sends the invitee on to (an allowed origin); null: ACCEPT_REDIRECT_URL. */
+  redirect_url: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EmailsTable {

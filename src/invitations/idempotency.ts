@@ -47,10 +47,12 @@ export function requestFingerprint(request: {
   permissions: string[];
   locale: string;
   metadata?: Metadata;
+  redirectUrl?: string;
 }): string {
   const fields: unknown[] = [request.usernameKey, request.emailKey, request.userType, request.isStaff, [...new Set(request.permissions)].sort(), request.locale];
   // Only when given: fingerprints of requests stored before metadata existed stay the same.
   if (request.metadata && Object.keys(request.metadata).length) fields.push(canonicalMetadata(request.metadata));
+  if (request.redirectUrl) fields.push(['redirectUrl', request.redirectUrl]);
   const canonical = JSON.stringify(fields);
   return createHash('sha256').update(canonical).digest('base64url');
 }

@@ -19,6 +19,7 @@ import type { invitationWorkflow } from '../workflows/invitation.js';
 import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
 import { openLink } from '../links/open-link.js';
 import type { Metadata } from '../users/metadata.js';
+import { nextStepUrl, redirectUrlProblem } from './redirect.js';
 
 export interface InviteCommand {
   username: string;
@@ -28,6 +29,7 @@ export interface InviteCommand {
   permissions?: string[] | undefined;
   locale?: 'de' | 'en' | undefined;
   metadata?: Metadata | undefined;
+  redirectUrl?: string | undefined;
 }
 
 /**
@@ -44,6 +46,10 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
   if (!deps.config.USER_TYPES.includes(command.userType)) {
     errors.push({ field: 'userType', message: `must be one of: ${deps.config.USER_TYPES.join(', ')}` });
   }
+  if (command.redirectUrl !== undefined) {
+    const problem = redirectUrlProblem(command.redirectUrl, deps.config);
+    if (problem) errors.push({ field: 'redirectUrl', message: problem });
+  }
   if (errors.length || !email.ok) throw new DomainError('ValidationFailed', 'The invitation is not valid.', { errors });
 
   const ids = idempotency ? idempotentIds(idempotency) : { userId: uuidv7(), invitationId: uuidv7() };
@@ -56,6 +62,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
         permissions: command.permissions ?? [],
         locale: command.locale ?? deps.config.DEFAULT_LOCALE,
         metadata: command.metadata ?? {},
+        ...(command.redirectUrl ? { redirectUrl: command.redirectUrl } : {}),
       })
     : undefined;
   if (idempotency) {
@@ -83,6 +90,7 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
     permissions: [...new Set(command.permissions ?? [])],
     locale: command.locale ?? deps.config.DEFAULT_LOCALE,
     ...(command.metadata && Object.keys(command.metadata).length ? { metadata: command.metadata } : {}),
+    ...(command.redirectUrl ? { redirectUrl: command.redirectUrl } : {}),
     invitedBy: actor.name,
     invitedVia: actor.key,
     ttlMs: deps.config.INVITATION_TTL,
@@ -198,8 +206,18 @@ async function pendingInvitation(deps: AppDeps, token: string) {
   return { invitation, user };
 }
 
+/** R4, and where the accept page sends the invitee next (issue 17.2). */
+export async function acceptInvitationWithNextStep(deps: AppDeps, token: string, password: string): Promise<{ user: UserView; redirectUrl: string | null }> {
+  const { user, invitation } = await acceptPending(deps, token, password);
+  return { user, redirectUrl: nextStepUrl(invitation.redirect_url, deps.config) };
+}
+
 /** R4: the invitee sets a password; the account is active at once and the link is spent. */
 export async function acceptInvitation(deps: AppDeps, token: string, password: string): Promise<UserView> {
+  return (await acceptPending(deps, token, password)).user;
+}
+
+async function acceptPending(deps: AppDeps, token: string, password: string) {
   const { invitation, user } = await pendingInvitation(deps, token);
   const problems = passwordProblems(password, user);
   if (problems.length) throw new DomainError('WeakPassword', 'Choose a different password.', { errors: problems });
@@ -219,7 +237,7 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
     });
   if (!accepted) throw notValidLink();
   await signalBestEffort(deps, invitation.workflow_id, acceptedSignal);
-  return userView(accepted.user);
+  return { user: userView(accepted.user), invitation };
 }
 
 /** Staff withdraw a pending invitation: the link stops working and the user is inactive. */

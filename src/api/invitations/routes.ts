@@ -35,6 +35,11 @@ const inviteBody = (config: Config) =>
       isStaff: z.boolean().optional(),
       permissions: PermissionsField.optional(),
       metadata: MetadataField.optional(),
+      redirectUrl: z
+        .string()
+        .max(2048)
+        .optional()
+        .openapi({ format: 'uri', example: 'https://app.example.com/welcome', description: 'Where the accept page sends the invitee on to once the password is set; its origin must be one of ACCEPT_REDIRECT_ORIGINS (else 422). Default: ACCEPT_REDIRECT_URL' }),
       locale: LocaleField.optional().openapi({ description: `The invitee's language for mails and pages (default ${config.DEFAULT_LOCALE}, the configured DEFAULT_LOCALE)` }),
     })
     .strict()

@@ -88,6 +88,7 @@ function outcome(locale: PageLocale, linkText: string) {
   <p id="outcome-text"></p>
   <p id="outcome-next"></p>
   <p id="outcome-link" hidden><a href="/password/forgot?lang=${locale}">${linkText}</a></p>
+  <p id="outcome-continue" hidden><a id="outcome-continue-link" class="button" href="#"></a></p>
 </section>`;
 }
 

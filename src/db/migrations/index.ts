@@ -11,6 +11,7 @@ import * as bulkInvitations from './2026-11-27T0200-bulk-invitations.js';
 import * as apiKeysAndAuditTrail from './2026-11-27T0300-api-keys-and-audit-trail.js';
 import * as emailEncryptionKeys from './2026-12-05T0700-email-encryption-keys.js';
 import * as userMetadata from './2026-12-05T1200-user-metadata.js';
+import * as invitationRedirectUrl from './2026-12-05T1300-invitation-redirect-url.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T0300-api-keys-and-audit-trail': apiKeysAndAuditTrail,
   '2026-12-05T0700-email-encryption-keys': emailEncryptionKeys,
   '2026-12-05T1200-user-metadata': userMetadata,
+  '2026-12-05T1300-invitation-redirect-url': invitationRedirectUrl,
 };
