@@ -2665,6 +2665,11 @@ export interface paths {
                             expiresAt: string;
                             /** @enum {string} */
                             locale: "de" | "en";
+                            /**
+                             * @description PLATFORM_TIMEZONE (IANA): the zone the mail named the deadline in
+                             * @example Europe/Berlin
+                             */
+                            timeZone: string;
                         };
                     };
                 };
@@ -2873,6 +2878,11 @@ export interface paths {
                             expiresAt: string;
                             /** @enum {string} */
                             locale: "de" | "en";
+                            /**
+                             * @description PLATFORM_TIMEZONE (IANA): the zone the mail named the deadline in
+                             * @example Europe/Berlin
+                             */
+                            timeZone: string;
                         };
                     };
                 };

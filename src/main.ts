@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Connection } from '@temporalio/client';
@@ -61,7 +62,8 @@ async function main() {
 
   let catcher: MailCatcher | undefined;
   if (!config.SMTP_URL) {
-    catcher = await startMailCatcher({ smtpPort: config.MAILCATCHER_SMTP_PORT, httpPort: config.MAILCATCHER_HTTP_PORT });
+    // Its mails outlive a restart, like the invitations whose links they carry.
+    catcher = await startMailCatcher({ smtpPort: config.MAILCATCHER_SMTP_PORT, httpPort: config.MAILCATCHER_HTTP_PORT, storeFile: `${config.DATA_DIR}/mail-catcher.json` });
     cleanups.push(() => catcher!.close());
   }
   const mailer = createSmtpMailer(config.SMTP_URL ?? catcher!.smtpUrl, config);
@@ -97,6 +99,8 @@ async function main() {
   });
 
   const base = `http://localhost:${config.PORT}`;
+  // A fresh name each start: the line copied after a restart does not answer 409 (name taken).
+  const example = `erika.${randomBytes(3).toString('hex')}`;
   // So `npm run invite` in another terminal finds this service whatever PORT it was given.
   cleanups.push(recordRunningService(config.DATA_DIR, base));
   const lines = [
@@ -109,7 +113,7 @@ async function main() {
     `  Mail inbox     ${catcher ? catcher.inboxUrl : `SMTP ${new URL(config.SMTP_URL!).host}`}`,
     `  Database       ${database.description}`,
     `  Try: curl -X POST ${base}/api/v1/invitations -H 'authorization: Bearer ${keys.keys[0]}' -H 'content-type: application/json' \\`,
-    `         -d '{"username":"erika","email":"erika@example.com","userType":"member","locale":"en"}'`,
+    `         -d '{"username":"${example}","email":"${example}@example.com","userType":"member","locale":"en"}'`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -194,7 +194,8 @@ function notValidLink(): DomainError {
 /** Finds the pending invitation a token belongs to, without consuming it (security.md 5). */
 export async function inspectInvitation(deps: AppDeps, token: string) {
   const { invitation, user } = await pendingInvitation(deps, token);
-  return { username: user.username, expiresAt: new Date(invitation.expires_at).toISOString(), locale: user.locale };
+  // The page shows the deadline as the mail did: in the platform's time zone, not the reader's.
+  return { username: user.username, expiresAt: new Date(invitation.expires_at).toISOString(), locale: user.locale, timeZone: deps.config.PLATFORM_TIMEZONE };
 }
 
 async function pendingInvitation(deps: AppDeps, token: string) {

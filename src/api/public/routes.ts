@@ -40,7 +40,7 @@ const inspectRoute = createRoute({
   summary: 'What the accept page shows before the password is chosen; never consumes the token',
   request: jsonBody(z.object({ token }).strict()),
   responses: {
-    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']), timeZone: z.string().openapi({ description: 'PLATFORM_TIMEZONE (IANA): the zone the mail named the deadline in', example: 'Europe/Berlin' }) }), 'The link is usable'),
     ...bodyProblems,
     410: problem('Link invalid, used, revoked or expired'),
     ...rateLimited,
@@ -85,7 +85,7 @@ const resetInspectRoute = createRoute({
   summary: 'What the reset page shows before the password is chosen; never consumes the token',
   request: jsonBody(z.object({ token }).strict()),
   responses: {
-    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']), timeZone: z.string().openapi({ description: 'PLATFORM_TIMEZONE (IANA): the zone the mail named the deadline in', example: 'Europe/Berlin' }) }), 'The link is usable'),
     ...bodyProblems,
     410: problem('Link invalid, used, superseded or expired'),
     ...rateLimited,

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, localContext } from './support/browser.js';
 import { linkFrom, startHarness, testConfig, type Harness } from './support/harness.js';
 import { nextStepUrl, redirectUrlProblem } from '../src/invitations/redirect.js';
+import { formatExpiry } from '../emails/i18n.js';
 
 /**
- * After the password is set, the accept page offers the platform's next step: the
+ * The accept page: the deadline as the mail gave it (issue 17.8), and after the password is set, the accept page offers the platform's next step: the
  * invitation's redirectUrl on an allowed origin, else ACCEPT_REDIRECT_URL (issue 17.2).
  */
 let h: Harness;
@@ -99,5 +100,27 @@ describe('the allowed origins', () => {
     expect(() => testConfig({ ACCEPT_REDIRECT_ORIGINS: 'https://app.example.com/welcome' })).toThrow(/ACCEPT_REDIRECT_ORIGINS/);
     expect(() => testConfig({ ACCEPT_REDIRECT_ORIGINS: 'ftp://app.example.com' })).toThrow(/ACCEPT_REDIRECT_ORIGINS/);
     expect(testConfig({ ACCEPT_REDIRECT_ORIGINS: 'https://app.example.com/, http://localhost:5173' }).ACCEPT_REDIRECT_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:5173']);
+  });
+});
+
+describe('the deadline on the accept page', () => {
+  it('is the one the mail gave, in the platform time zone and naming it, wherever the reader is', async () => {
+    const res = await invite('deadline.ny', { locale: 'de' });
+    expect(res.status).toBe(201);
+    const mail = await h.mail.waitFor((m) => m.to.includes('deadline.ny@example.com'), 15_000);
+    // The harness runs with PLATFORM_TIMEZONE=Europe/Berlin (the default): MEZ or MESZ.
+    const inMail = formatExpiry(res.body.invitation.expiresAt, 'de', h.config.PLATFORM_TIMEZONE);
+    expect(inMail).toMatch(/MES?Z/);
+    expect(mail.text.replace(/\s+/g, ' ')).toContain(inMail);
+    const { url } = await linkOf('deadline.ny');
+    // A reader in New York, whose own clock is six hours behind Berlin.
+    const local = await localContext(browser, { locale: 'de-DE', timezoneId: 'America/New_York' });
+    context = local.context;
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.getByText('Willkommen, deadline.ny!').waitFor();
+    expect(await page.locator('#expiry').textContent()).toBe(`Dieser Link ist gültig bis ${inMail}.`);
+    await context.close();
+    context = undefined;
   });
 });
