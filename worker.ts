@@ -1,8 +1,7 @@
 import { Client } from '@temporalio/client';
-import { loadConfig } from './src/config.js';
 import { createLogger } from './src/log.js';
 import { createSmtpMailer } from './src/mail/mailer.js';
-import { exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, shutdownWatchdog } from './src/runtime.js';
+import { exitUnlessSecretBoxOpensDatabase, loadProcessConfig, loadPayloadCodec, loadSecretBox, openMigratedDatabase, shutdownWatchdog } from './src/runtime.js';
 import { connectWorkerTemporal, createInvitationWorker } from './src/temporal/worker.js';
 import { describeTemporalTransport, temporalTransport } from './src/temporal/connection.js';
 import { serveWorkerMetrics } from './src/metrics.js';
@@ -16,13 +15,9 @@ import { startTracing } from './src/telemetry.js';
  * The worker process on its own, against external Temporal, Postgres and SMTP (api.md
  * names). Run several for capacity; they share the task queue.
  */
-const config = loadConfig();
+// Every setting it needs, secrets included, is checked here and listed at once (runtime.ts).
+const config = loadProcessConfig('worker');
 const log = createLogger(config.LOG_LEVEL);
-const missing = (['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL'] as const).filter((name) => !config[name]);
-if (missing.length) {
-  log.fatal(`worker.ts needs ${missing.join(', ')}; for everything embedded use npm start.`);
-  process.exit(1);
-}
 // Before the worker is made: it adds its tracing interceptors only when it is on (OTEL_* env).
 const tracing = startTracing('invitation-worker');
 const database = await openMigratedDatabase(config);

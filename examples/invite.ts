@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createPlatformClient, type PlatformClient, type Schemas } from '../client/index.js';
+import { createPlatformClient, type PlatformClient, type Schemas } from '../packages/client/src/index.js';
 
 /**
  * What the platform does when staff invite someone, with the typed client: invite (safe to

@@ -10,12 +10,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { runningServiceUrl } from '../src/dev/running-service.js';
 
 const USAGE = `Usage: npm run invite -- --csv people.csv [--url http://localhost:3000] [--key KEY] [--dry-run] [--actor NAME]
 
   --csv FILE     CSV with a header row: username,email,userType[,isStaff,permissions,locale]
                  (comma or semicolon; at most 1,000 rows)
-  --url URL      the invitation service (default $INVITATIONS_URL or http://localhost:3000)
+  --url URL      the invitation service (default $INVITATIONS_URL, else the one npm start
+                 runs (it records itself in $DATA_DIR/service.json), else localhost:$PORT)
   --key KEY      admin API key, or a named key with invitations:write (default $ADMIN_API_KEY)
   --charset CS   the file's charset if not UTF-8: windows-1252, iso-8859-1 or latin1
   --dry-run      check every row on the service and show what would happen; invite nobody
@@ -60,7 +62,7 @@ async function main(): Promise<number> {
     args = parseArgs({
       options: {
         csv: { type: 'string' },
-        url: { type: 'string', default: process.env.INVITATIONS_URL ?? 'http://localhost:3000' },
+        url: { type: 'string', default: runningServiceUrl() },
         key: { type: 'string' },
         charset: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },

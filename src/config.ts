@@ -167,6 +167,31 @@ const temporalPayloadSettings = {
   ),
 };
 
+/** Comma-separated origins (scheme, host, port: no path) that invitations may send the invitee on to. */
+const originList = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const origins: string[] = [];
+      for (const entry of (value ?? '').split(',').map((o) => o.trim()).filter(Boolean)) {
+        let url: URL | undefined;
+        try {
+          url = new URL(entry);
+        } catch {
+          // reported below
+        }
+        if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== withoutTrailingSlashes(entry)) {
+          ctx.addIssue({ code: 'custom', message: `not an http(s) origin such as https://app.example.com: "${entry}"` });
+          continue;
+        }
+        origins.push(url.origin);
+      }
+      return origins;
+    }),
+);
+
 const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 
 /** A real cluster or Temporal Cloud: TLS, client certificate, API key (src/temporal/connection.ts). */
@@ -519,6 +544,26 @@ const schema = z.object({
    */
   TEMPLATE_LINK_HOSTS: hostList,
   /**
+   * Origins an invitation's `redirectUrl` may point to: the accept page offers it as the next
+   * step once the password is set.
+   * @unset only `ACCEPT_REDIRECT_URL`'s origin, if that is set
+   * @readBy api start
+   */
+  ACCEPT_REDIRECT_ORIGINS: originList,
+  /**
+   * The next step for invitations without a `redirectUrl` (e.g. the platform's sign-in page).
+   * @unset none
+   * @readBy api start
+   */
+  ACCEPT_REDIRECT_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().regex(/^https?:\/\//, 'must be an http or https URL').optional()),
+  /**
+   * The language of an invitation sent without `locale` (its mails and pages), of a bulk row
+   * without one, of the template endpoints without `?locale`, and of a link page opened with
+   * neither `?lang` nor a usable Accept-Language.
+   * @readBy api worker start
+   */
+  DEFAULT_LOCALE: z.enum(['de', 'en']).default('de'),
+  /**
    * Where `npm start` keeps its embedded data (Postgres, Temporal's histories, generated keys).
    * @readBy start
    */
@@ -656,6 +701,8 @@ const schema = z.object({
 
 /** The schema itself, for the generated docs/configuration.md (scripts/config-docs.ts). */
 export { schema as configSchema };
+/** Every variable the schema reads: `.env.example` lists each one (test/start-checks.test.ts). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 /** Below the mail activities' startToCloseTimeout (2 minutes, src/workflows/mail-step.ts). */
 const MAX_SMTP_ATTEMPT_MS = 90_000;

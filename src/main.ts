@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Connection } from '@temporalio/client';
@@ -6,6 +7,7 @@ import { createApp } from './api/app.js';
 import { createMetrics, servedMetrics } from './api/ops/routes.js';
 import { loadConfig } from './config.js';
 import { startMailCatcher, type MailCatcher } from './dev/mail-catcher.js';
+import { recordRunningService } from './dev/running-service.js';
 import { startTemporalDevServer, type DevServer } from './dev/temporal-dev-server.js';
 import { createLogger } from './log.js';
 import { createSmtpMailer } from './mail/mailer.js';
@@ -64,7 +66,8 @@ async function main() {
 
   let catcher: MailCatcher | undefined;
   if (!config.SMTP_URL) {
-    catcher = await startMailCatcher({ smtpPort: config.MAILCATCHER_SMTP_PORT, httpPort: config.MAILCATCHER_HTTP_PORT });
+    // Its mails outlive a restart, like the invitations whose links they carry.
+    catcher = await startMailCatcher({ smtpPort: config.MAILCATCHER_SMTP_PORT, httpPort: config.MAILCATCHER_HTTP_PORT, storeFile: `${config.DATA_DIR}/mail-catcher.json` });
     cleanups.push(() => catcher!.close());
   }
   const mailer = createSmtpMailer(config.SMTP_URL ?? catcher!.smtpUrl, config);
@@ -115,6 +118,10 @@ async function main() {
   const bearer = admin.file ? `$(cat ${admin.file})` : '$ADMIN_API_KEY';
   // With the local inbox, a fresh start invites a first staff user there: the console needs one.
   const firstStaff = catcher ? await inviteFirstStaffUnlessAny(appDeps, { username: 'admin', email: 'admin@invitations.localhost', locale: 'en' }) : undefined;
+  // A fresh name each start: the line copied after a restart does not answer 409 (name taken).
+  const example = `erika.${randomBytes(3).toString('hex')}`;
+  // So `npm run invite` in another terminal finds this service whatever PORT it was given.
+  cleanups.push(recordRunningService(config.DATA_DIR, base));
   const lines = [
     '',
     'Invitation service is running.',
@@ -128,7 +135,7 @@ async function main() {
     `  Console        ${base}/console   (staff sign in with their own password)`,
     ...consoleFirstSteps(firstStaff, base, catcher?.inboxUrl),
     `  Try: curl -X POST ${base}/api/v1/invitations -H "authorization: Bearer ${bearer}" -H 'content-type: application/json' \\`,
-    `         -d '{"username":"erika","email":"erika@example.com","userType":"member","locale":"en"}'`,
+    `         -d '{"username":"${example}","email":"${example}@example.com","userType":"member","locale":"en"}'`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

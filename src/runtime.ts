@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { serveCodecEndpoint, type CodecEndpoint } from './api/temporal-codec/routes.js';
-import type { Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { apiConnectionOptions } from './temporal/calls.js';
 import { explainConnectFailure, temporalTransport } from './temporal/connection.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
@@ -16,6 +16,62 @@ import { activeTracing } from './telemetry.js';
 import { dataConverterFor, parsePayloadKeys, PAYLOAD_KEYS_SETTING, PayloadEncryptionCodec } from './temporal/payload-codec.js';
 
 /** Shared start-up steps of the combined dev process, the API process and the worker. */
+
+export type ProcessRole = 'api' | 'worker';
+
+const ROLE_NAMES: Record<ProcessRole, string> = { api: 'The API process (npm run start:api)', worker: 'The worker (npm run start:worker)' };
+
+/**
+ * What a production process needs that the embedded `npm start` makes up for itself: the
+ * external services, and the secrets every process sharing them must share. Pure, so a test
+ * can ask it; `loadProcessConfig` below is the one place the processes call.
+ */
+export function processStartProblems(config: Config, role: ProcessRole, env: Record<string, string | undefined> = process.env): string[] {
+  const problems: string[] = [];
+  const services = role === 'api' ? (['DATABASE_URL', 'TEMPORAL_ADDRESS'] as const) : (['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL'] as const);
+  for (const name of services) if (!config[name]) problems.push(`${name}: required (for everything embedded use npm start)`);
+  // Both processes open and seal values in the shared database (webhook secrets, logged
+  // links), and both exchange sealed payloads through Temporal: a key made up per process
+  // would seal what the others cannot open.
+  if (!config.EMAIL_ENCRYPTION_KEY) problems.push('EMAIL_ENCRYPTION_KEY: required, the same in every process (npm run keys makes one)');
+  else {
+    try {
+      parseKeys(config.EMAIL_ENCRYPTION_KEY);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (!config.TEMPORAL_PAYLOAD_KEYS) problems.push(`${PAYLOAD_KEYS_SETTING}: required, the same in every process (npm run keys makes one)`);
+  // A generated admin key would differ per API process, and only its log would know it.
+  if (role === 'api' && env.NODE_ENV === 'production' && !config.ADMIN_API_KEY) problems.push('ADMIN_API_KEY: required in production, at least 16 characters (npm run keys makes one)');
+  return problems;
+}
+
+/**
+ * The configuration of a production process, or its end: every bad or missing setting on
+ * one line each, no stack trace, exit code 1. The message names settings, never their values.
+ */
+export function loadProcessConfig(role: ProcessRole, env: Record<string, string | undefined> = process.env): Config {
+  let problems: string[];
+  try {
+    const config = loadConfig(env);
+    problems = processStartProblems(config, role, env);
+    if (!problems.length) return config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems = error.problems;
+    // Settings the schema accepted can still be missing for this process: say those too.
+    const named = new Set(problems.map((p) => p.split(':')[0]!));
+    try {
+      const rest = loadConfig({ ...env, ...Object.fromEntries([...named].map((name) => [name, undefined])) });
+      problems.push(...processStartProblems(rest, role, env).filter((p) => !named.has(p.split(':')[0]!)));
+    } catch {
+      // Only the schema's own list, then.
+    }
+  }
+  process.stderr.write(`${ROLE_NAMES[role]} cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  process.exit(1);
+}
 
 export async function openMigratedDatabase(config: Config): Promise<DatabaseHandle> {
   const handle = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });

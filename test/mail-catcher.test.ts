@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it, expect, afterEach } from 'vitest';
 import { createTransport } from 'nodemailer';
 import { startMailCatcher, type MailCatcher } from '../src/dev/mail-catcher.js';
@@ -117,5 +120,31 @@ describe('mail catcher: a hung server', () => {
     expect(catcher.messages()).toEqual([]);
     await transport.sendMail({ from: 'a@example.test', to: 'b@example.test', subject: 'y', text: 'y' });
     expect(catcher.messages().map((m) => m.subject)).toEqual(['y']);
+  });
+});
+
+describe('mail catcher with a store file (npm start)', () => {
+  it('keeps its mails across a restart, and forgets them when cleared', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'catcher-'));
+    try {
+      const storeFile = path.join(dir, 'data', 'mail-catcher.json');
+      catcher = await startMailCatcher({ smtpPort: 0, httpPort: 0, storeFile });
+      const waiting = catcher.waitFor((m) => m.to.includes('kept@example.test'));
+      await transportTo(catcher).sendMail({ from: 'noreply@example.test', to: 'kept@example.test', subject: 'Kept', text: link });
+      const mail = await waiting;
+      await catcher.close();
+
+      catcher = await startMailCatcher({ smtpPort: 0, httpPort: 0, storeFile });
+      expect(catcher.messages()).toEqual([mail]);
+      const listed = (await (await fetch(`${catcher.inboxUrl}api/messages`)).json()) as Array<{ id: string }>;
+      expect(listed.map((m) => m.id)).toEqual([mail.id]);
+      expect((await fetch(`${catcher.inboxUrl}api/messages`, { method: 'DELETE' })).status).toBe(204);
+      expect(JSON.parse(readFileSync(storeFile, 'utf8'))).toEqual([]);
+      await catcher.close();
+      catcher = await startMailCatcher({ smtpPort: 0, httpPort: null, storeFile });
+      expect(catcher.messages()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -78,7 +78,7 @@ describe('npm start', () => {
     expect(res.status).toBe(201);
     const { user } = (await res.json()) as { user: { id: string } };
     const mail = await eventually(async () => {
-      const messages = (await (await fetch(`${inbox}/api/messages`)).json()) as Array<{ to: string[]; text: string }>;
+      const messages = (await (await fetch(`${inbox}/api/messages`)).json()) as Array<{ id: string; to: string[]; text: string }>;
       return messages.find((m) => m.to.includes('sam@example.com'));
     }, 20_000, 'the mail in the catcher');
     expect((await fetch(`${inbox}/`)).status).toBe(200);
@@ -113,13 +113,30 @@ describe('npm start', () => {
     expect(signIn.status).toBe(303);
     const consolePage = await fetch(`${api}/console/users`, { headers: { cookie: signIn.headers.get('set-cookie')!.split(';')[0]! }, redirect: 'manual' });
     expect(consolePage.status).toBe(200);
+    // npm run invite in another terminal finds this service through the data folder.
+    expect(JSON.parse(readFileSync(path.join(dataDir, 'service.json'), 'utf8')).url).toBe(`http://localhost:${ports.PORT}`);
+    const exampleName = (banner: string) => /"username":"([^"]+)"/.exec(banner)![1]!;
+    const firstExample = exampleName(banner);
+    // The banner's example works as printed.
+    const tried = await fetch(`${api}/api/v1/invitations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: firstExample, email: `${firstExample}@example.com`, userType: 'member', locale: 'en' }),
+    });
+    expect(tried.status).toBe(201);
     expect(await first.stop()).toBe(0);
+    expect(existsSync(path.join(dataDir, 'service.json'))).toBe(false);
 
     // Same data folder, same ports: the user and its waiting workflow are still there.
     const second = await startService({ ...env, ADMIN_API_KEY: 'a-fixed-admin-key-for-the-restart' });
     expect(second.output()).not.toContain('a-fixed-admin-key-for-the-restart');
     // A staff user exists now: nobody else is invited.
     expect(second.output()).toContain('Sign in as a staff user, e.g. "admin".');
+    // A fresh example name, so the printed curl line does not answer 409 after a restart.
+    expect(exampleName(second.output())).not.toBe(firstExample);
+    // The inbox kept the mail of the first run (DATA_DIR/mail-catcher.json).
+    const kept = (await (await fetch(`${inbox}/api/messages`)).json()) as Array<{ id: string }>;
+    expect(kept.map((m) => m.id)).toContain(mail.id);
     // The payload key was created once in the data folder; the second run used it too.
     const temporal = new Client({
       connection: await Connection.connect({ address: `127.0.0.1:${ports.TEMPORAL_DEV_PORT}` }),

@@ -79,10 +79,10 @@ describe('the API and worker processes run separately, several side by side', ()
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
     const code = await new Promise((resolve) => child.once('exit', resolve));
     expect(code).toBe(1);
-    expect(output).toContain('DATABASE_URL, TEMPORAL_ADDRESS, SMTP_URL');
+    for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL']) expect(output).toContain(`- ${name}: required`);
   });
 
   it('uses the prebuilt workflow bundle it is given: a missing file stops it at start', async () => {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSchema, schemaFile } from '../client/generate.js';
-import { createPlatformClient } from '../client/index.js';
+import { generateSchema, schemaFile } from '../scripts/generate-client.js';
+import { createPlatformClient } from '../packages/client/src/index.js';
 import { ADMIN_KEY, startHarness, type Harness } from './support/harness.js';
 
 /**
@@ -22,7 +22,7 @@ describe('the typed client', () => {
   it('is generated from the current OpenAPI document (after an API change: npm run client:generate)', async () => {
     const committed = readFileSync(schemaFile, 'utf8');
     const current = await generateSchema();
-    expect(committed === current, 'client/schema.d.ts is stale: run `npm run client:generate` and commit it').toBe(true);
+    expect(committed === current, 'packages/client/src/schema.ts is stale: run `npm run client:generate` and commit it').toBe(true);
   });
 
   it('runs examples/invite.ts against the service: invited, pending, read back', async () => {

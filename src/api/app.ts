@@ -58,7 +58,7 @@ export function createApp(deps: AppDeps, metrics: Metrics = createMetrics()) {
   const limits = publicRateLimits(deps.config, (loginName) => loginAccountKey(deps, loginName));
   registerPublicRoutes(app, deps, limits);
   registerConsole(app, deps, limits);
-  registerPages(app);
+  registerPages(app, deps.config);
   registerOpsRoutes(app, deps);
   registerDocs(app);
 

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { canonicalEmail, EMAIL_MAX, USERNAME_MAX, usernameProblem } from '../users/identity.js';
+import { METADATA_KEY_PATTERN, METADATA_MAX_BYTES, METADATA_MAX_KEYS, METADATA_MAX_STRING, metadataSize } from '../users/metadata.js';
 
 export const ProblemSchema = z
   .object({
@@ -15,6 +16,26 @@ export const ProblemSchema = z
 // Documentation only (answers are not parsed): the formats a client may rely on.
 export const Uuid = z.string().openapi({ format: 'uuid' });
 export const Timestamp = z.string().openapi({ format: 'date-time' });
+
+const MetadataValue = z.union([z.string().max(METADATA_MAX_STRING), z.number(), z.boolean()]);
+
+/** The platform's metadata as answered (any object the API once accepted). */
+export const MetadataSchema = z
+  .record(z.string(), MetadataValue)
+  .openapi('Metadata', { description: "The platform's own data about the user, as given with its invitation", example: { tenant: 'acme', role: 'editor' } });
+
+/** The platform's metadata as accepted (src/users/metadata.ts). */
+export const MetadataField = z
+  .record(z.string().regex(METADATA_KEY_PATTERN, 'keys are 1–64 letters, digits, _ . : -'), MetadataValue)
+  .superRefine((metadata, ctx) => {
+    if (Object.keys(metadata).length > METADATA_MAX_KEYS) ctx.addIssue({ code: 'custom', message: `at most ${METADATA_MAX_KEYS} keys` });
+    else if (metadataSize(metadata) > METADATA_MAX_BYTES) ctx.addIssue({ code: 'custom', message: `at most ${METADATA_MAX_BYTES} bytes as JSON` });
+  })
+  .openapi({
+    description: `A flat JSON object of the platform's own (its tenant, the role in its terms): at most ${METADATA_MAX_KEYS} keys of 1–64 letters, digits, _ . : -, each a string (≤ ${METADATA_MAX_STRING} characters), number or boolean, at most ${METADATA_MAX_BYTES} bytes as JSON. Stored with the user, returned with it, and in its webhook events.`,
+    maxProperties: METADATA_MAX_KEYS,
+    example: { tenant: 'acme', role: 'editor' },
+  });
 
 export const UserSchema = z
   .object({
@@ -32,6 +53,7 @@ export const UserSchema = z
     lastLoginAt: Timestamp.nullable(),
     deactivatedAt: Timestamp.nullable(),
     deactivationReason: z.string().nullable(),
+    metadata: MetadataSchema,
   })
   .openapi('User');
 

@@ -2,10 +2,9 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
-import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startTracing } from '../telemetry.js';
-import { adminKey, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
+import { adminKey, loadProcessConfig, connectTemporal, drainHttpServer, exitUnlessSecretBoxOpensDatabase, loadPayloadCodec, loadSecretBox, openMigratedDatabase, startCodecEndpoint } from '../runtime.js';
 import { describeTemporalTransport, temporalTransport } from '../temporal/connection.js';
 import { serveMetrics } from '../metrics.js';
 import { createApp } from './app.js';
@@ -15,21 +14,9 @@ import { createMetrics, servedMetrics } from './ops/routes.js';
  * The API process on its own, against external Postgres and Temporal (api.md names).
  * Several can run side by side behind a load balancer. `npm start` runs everything in one.
  */
-const config = loadConfig();
+// Every setting it needs, secrets included, is checked here and listed at once (runtime.ts).
+const config = loadProcessConfig('api');
 const log = createLogger(config.LOG_LEVEL);
-const missing = (['DATABASE_URL', 'TEMPORAL_ADDRESS'] as const).filter((name) => !config[name]);
-const problems = [
-  ...(missing.length ? [`the API process needs ${missing.join(' and ')} (for everything embedded use npm start)`] : []),
-  // A key made up here would differ on every replica, and someone would have to read it from
-  // the log (issue 15.5): in production the operator sets one, the same on every API process.
-  ...(config.NODE_ENV === 'production' && !config.ADMIN_API_KEY
-    ? ['ADMIN_API_KEY is required with NODE_ENV=production: set the same key (at least 16 characters, e.g. `openssl rand -base64 32`) on every API process']
-    : []),
-];
-if (problems.length) {
-  log.fatal(`Not starting: ${problems.join('; ')}.`);
-  process.exit(1);
-}
 // Before the client and app are made: they add their tracing only when it is on (OTEL_* env).
 const tracing = startTracing('invitation-api');
 const payloadCodec = loadPayloadCodec(config);

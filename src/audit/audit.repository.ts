@@ -28,12 +28,16 @@ export async function recordAudit(
     via,
     api_key_id: via === 'api_key' ? key : null,
   };
-  const events = event.userId ? webhookEventsFor(event.action, event.actor, event.details ?? {}) : [];
-  if (!event.userId || events.length === 0) {
+  const drafts = event.userId ? webhookEventsFor(event.action, event.actor, event.details ?? {}) : [];
+  if (!event.userId || drafts.length === 0) {
     await db.insertInto('audit_events').values(row).execute();
     return;
   }
-  // One statement, one round trip: every path that changes a user pays for it (docs/benchmarks.md).
+  // Events echo the user's metadata (issue 17.3): one more read by primary key, in this
+  // transaction, and only for the changes that tell the platform something.
+  const subject = await db.selectFrom('users').select('metadata').where('id', '=', event.userId).executeTakeFirst();
+  const events = subject && Object.keys(subject.metadata).length ? webhookEventsFor(event.action, event.actor, event.details ?? {}, subject.metadata) : drafts;
+  // One statement for both rows: every path that changes a user pays for it (docs/benchmarks.md).
   await db
     .with('webhook_sequence', (q) => nextWebhookSequences(q, event.userId!, events.length))
     .with('audit_row', (q) => q.insertInto('audit_events').values(row))

@@ -44,13 +44,13 @@ export type CheckedRow = { row: number; line: number | null; echo: RowEcho } & (
 // eslint-disable-next-line no-control-regex
 const storable = (value: unknown, max = 320) => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value)).replace(/[\u0000-\u001F\u007F]/g, '\uFFFD').slice(0, max);
 
-export function echoOf(values: Record<string, unknown>): RowEcho {
+export function echoOf(values: Record<string, unknown>, defaultLocale: string): RowEcho {
   return {
     username: storable(values.username),
     email: storable(values.email),
     userType: storable(values.userType, 100),
     isStaff: values.isStaff === true,
     permissions: Array.isArray(values.permissions) ? values.permissions.slice(0, 200).map((p) => storable(p, 100)) : [],
-    locale: typeof values.locale === 'string' ? storable(values.locale, 20) : 'de',
+    locale: typeof values.locale === 'string' ? storable(values.locale, 20) : defaultLocale,
   };
 }

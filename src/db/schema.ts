@@ -8,6 +8,8 @@ export type InvitationStatus = 'pending' | 'accepted' | 'expired' | 'revoked';
 export type EmailStatus = 'queued' | 'retrying' | 'sent' | 'failed';
 export type EmailType = 'user_invitation' | 'password_reset' | 'invitation_reminder';
 export type Locale = 'de' | 'en';
+/** The platform's flat metadata about a user (src/users/metadata.ts has its rules). */
+export type Metadata = Record<string, string | number | boolean>;
 
 export interface UsersTable {
   id: string;
@@ -37,6 +39,8 @@ export interface UsersTable {
   /** Set by a manual reactivation (R10); the user must log in before reactivation_deadline. */
   reactivated_at: Timestamp | null;
   reactivation_deadline: Timestamp | null;
+  /** The platform's metadata given with the invitation (src/users/metadata.ts). */
+  metadata: ColumnType<Metadata, Metadata | undefined, Metadata>;
 }
 
 export interface InvitationsTable {
@@ -59,6 +63,8 @@ export interface InvitationsTable {
   invited_email_key: string | null;
   /** Digest of the request that created it under an Idempotency-Key (null without a key). */
   request_fingerprint: string | null;
+  /** Where the accept page sends the invitee on to (an allowed origin); null: ACCEPT_REDIRECT_URL. */
+  redirect_url: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EmailsTable {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { serve, type ServerType } from '@hono/node-server';
@@ -47,6 +49,11 @@ export interface MailCatcherOptions {
   answerDelayMs?: (envelope: { from: string; to: string[] }) => number;
   /** Called with every stored mail, beyond the MAX_MESSAGES the store keeps (the capacity bench counts thousands). */
   onMail?: (mail: CaughtMail) => void;
+  /**
+   * A JSON file that keeps the caught mails across restarts (`npm start`: DATA_DIR), so a link
+   * mailed before a restart can still be opened after it. Unset: memory only (tests).
+   */
+  storeFile?: string;
 }
 
 const MAX_MESSAGES = 500;
@@ -54,7 +61,14 @@ const MAX_SIZE = 10 * 1024 * 1024;
 
 export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<MailCatcher> {
   const host = opts.host ?? '127.0.0.1';
-  let store: CaughtMail[] = [];
+  let store: CaughtMail[] = opts.storeFile ? loadStore(opts.storeFile) : [];
+  // Whole-file writes through a temporary file and a rename: a crash leaves the old or the new list, never half of one.
+  const persist = () => {
+    if (!opts.storeFile) return;
+    mkdirSync(path.dirname(opts.storeFile), { recursive: true });
+    writeFileSync(`${opts.storeFile}.tmp`, JSON.stringify(store), { mode: 0o600 });
+    renameSync(`${opts.storeFile}.tmp`, opts.storeFile);
+  };
   const waiters = new Set<{ pred: (m: CaughtMail) => boolean; resolve: (m: CaughtMail) => void }>();
   const closedSessions = new Set<string>();
 
@@ -91,6 +105,7 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
           store.unshift(mail);
           opts.onMail?.(mail);
           if (store.length > MAX_MESSAGES) store.length = MAX_MESSAGES;
+          persist();
           for (const w of waiters) {
             if (w.pred(mail)) {
               waiters.delete(w);
@@ -112,7 +127,7 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
   let http: ServerType | undefined;
   let httpPort: number | undefined;
   if (opts.httpPort !== undefined && opts.httpPort !== null) {
-    http = serve({ fetch: inboxApp(() => store, () => (store = [])).fetch, port: opts.httpPort, hostname: host });
+    http = serve({ fetch: inboxApp(() => store, () => ((store = []), persist())).fetch, port: opts.httpPort, hostname: host });
     if (!http.listening) await once(http, 'listening');
     httpPort = (http.address() as AddressInfo).port;
   }
@@ -126,6 +141,7 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
     messages: () => [...store],
     clear: () => {
       store = [];
+      persist();
     },
     waitFor(pred, timeoutMs = 15_000) {
       const existing = [...store].reverse().find(pred);
@@ -156,6 +172,17 @@ export async function startMailCatcher(opts: MailCatcherOptions = {}): Promise<M
       await Promise.all(closing);
     },
   };
+}
+
+/** The mails a previous run kept; an unreadable file is a fresh start, not a failure (it is only a dev inbox). */
+function loadStore(file: string): CaughtMail[] {
+  if (!existsSync(file)) return [];
+  try {
+    const list: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return Array.isArray(list) ? (list as CaughtMail[]).slice(0, MAX_MESSAGES) : [];
+  } catch {
+    return [];
+  }
 }
 
 function smtpError(code: number, message: string): Error {

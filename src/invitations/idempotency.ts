@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '../errors.js';
+import { canonicalMetadata, type Metadata } from '../users/metadata.js';
 
 /**
  * `Idempotency-Key` on POST /api/v1/invitations. The ids of the user and its invitation are
@@ -45,7 +46,13 @@ export function requestFingerprint(request: {
   isStaff: boolean;
   permissions: string[];
   locale: string;
+  metadata?: Metadata;
+  redirectUrl?: string;
 }): string {
-  const canonical = JSON.stringify([request.usernameKey, request.emailKey, request.userType, request.isStaff, [...new Set(request.permissions)].sort(), request.locale]);
+  const fields: unknown[] = [request.usernameKey, request.emailKey, request.userType, request.isStaff, [...new Set(request.permissions)].sort(), request.locale];
+  // Only when given: fingerprints of requests stored before metadata existed stay the same.
+  if (request.metadata && Object.keys(request.metadata).length) fields.push(canonicalMetadata(request.metadata));
+  if (request.redirectUrl) fields.push(['redirectUrl', request.redirectUrl]);
+  const canonical = JSON.stringify(fields);
   return createHash('sha256').update(canonical).digest('base64url');
 }

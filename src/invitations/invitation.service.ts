@@ -18,6 +18,8 @@ import { registerInvitedUser, type RegistrationInput } from './registration.js';
 import type { InvitationWorkflow } from '../workflows/invitation.messages.js';
 import { consumeInvitation, findInvitationById, findInvitationByTokenHash, LinkNoLongerUsable, revokeInvitation } from './invitation.repository.js';
 import { openLink } from '../links/open-link.js';
+import type { Metadata } from '../users/metadata.js';
+import { nextStepUrl, redirectUrlProblem } from './redirect.js';
 
 export interface InviteCommand {
   username: string;
@@ -26,6 +28,8 @@ export interface InviteCommand {
   isStaff?: boolean | undefined;
   permissions?: string[] | undefined;
   locale?: 'de' | 'en' | undefined;
+  metadata?: Metadata | undefined;
+  redirectUrl?: string | undefined;
 }
 
 /**
@@ -42,6 +46,10 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
   if (!deps.config.USER_TYPES.includes(command.userType)) {
     errors.push({ field: 'userType', message: `must be one of: ${deps.config.USER_TYPES.join(', ')}` });
   }
+  if (command.redirectUrl !== undefined) {
+    const problem = redirectUrlProblem(command.redirectUrl, deps.config);
+    if (problem) errors.push({ field: 'redirectUrl', message: problem });
+  }
   if (errors.length || !email.ok) throw new DomainError('ValidationFailed', 'The invitation is not valid.', { errors });
 
   const ids = idempotency ? idempotentIds(idempotency) : { userId: uuidv7(), invitationId: uuidv7() };
@@ -52,7 +60,9 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
         userType: command.userType,
         isStaff: command.isStaff ?? false,
         permissions: command.permissions ?? [],
-        locale: command.locale ?? 'de',
+        locale: command.locale ?? deps.config.DEFAULT_LOCALE,
+        metadata: command.metadata ?? {},
+        ...(command.redirectUrl ? { redirectUrl: command.redirectUrl } : {}),
       })
     : undefined;
   if (idempotency) {
@@ -78,7 +88,9 @@ export async function inviteUser(deps: AppDeps, command: InviteCommand, actor: A
     userType: command.userType,
     isStaff: command.isStaff ?? false,
     permissions: [...new Set(command.permissions ?? [])],
-    locale: command.locale ?? 'de',
+    locale: command.locale ?? deps.config.DEFAULT_LOCALE,
+    ...(command.metadata && Object.keys(command.metadata).length ? { metadata: command.metadata } : {}),
+    ...(command.redirectUrl ? { redirectUrl: command.redirectUrl } : {}),
     invitedBy: actor.name,
     invitedVia: actor.key,
     ttlMs: deps.config.INVITATION_TTL,
@@ -182,7 +194,8 @@ function notValidLink(): DomainError {
 /** Finds the pending invitation a token belongs to, without consuming it (security.md 5). */
 export async function inspectInvitation(deps: AppDeps, token: string) {
   const { invitation, user } = await pendingInvitation(deps, token);
-  return { username: user.username, expiresAt: new Date(invitation.expires_at).toISOString(), locale: user.locale };
+  // The page shows the deadline as the mail did: in the platform's time zone, not the reader's.
+  return { username: user.username, expiresAt: new Date(invitation.expires_at).toISOString(), locale: user.locale, timeZone: deps.config.PLATFORM_TIMEZONE };
 }
 
 async function pendingInvitation(deps: AppDeps, token: string) {
@@ -194,8 +207,18 @@ async function pendingInvitation(deps: AppDeps, token: string) {
   return { invitation, user };
 }
 
+/** R4, and where the accept page sends the invitee next (issue 17.2). */
+export async function acceptInvitationWithNextStep(deps: AppDeps, token: string, password: string): Promise<{ user: UserView; redirectUrl: string | null }> {
+  const { user, invitation } = await acceptPending(deps, token, password);
+  return { user, redirectUrl: nextStepUrl(invitation.redirect_url, deps.config) };
+}
+
 /** R4: the invitee sets a password; the account is active at once and the link is spent. */
 export async function acceptInvitation(deps: AppDeps, token: string, password: string): Promise<UserView> {
+  return (await acceptPending(deps, token, password)).user;
+}
+
+async function acceptPending(deps: AppDeps, token: string, password: string) {
   const { invitation, user } = await pendingInvitation(deps, token);
   const problems = passwordProblems(password, user);
   if (problems.length) throw new DomainError('WeakPassword', 'Choose a different password.', { errors: problems });
@@ -215,7 +238,7 @@ export async function acceptInvitation(deps: AppDeps, token: string, password: s
     });
   if (!accepted) throw notValidLink();
   await signalBestEffort(deps, invitation.workflow_id, acceptedSignal);
-  return userView(accepted.user);
+  return { user: userView(accepted.user), invitation };
 }
 
 /** Staff withdraw a pending invitation: the link stops working and the user is inactive. */

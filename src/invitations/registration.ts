@@ -43,6 +43,7 @@ export async function registerInvitedUser(
       is_staff: input.isStaff,
       permissions: input.permissions,
       locale: input.locale,
+      metadata: input.metadata ?? {},
       status: 'invited',
       updated_at: new Date(),
       created_by: input.invitedBy,
@@ -64,6 +65,7 @@ export async function registerInvitedUser(
       invited_username_key: user.username_key,
       invited_email_key: user.email_key,
       request_fingerprint: input.requestFingerprint ?? null,
+      redirect_url: input.redirectUrl ?? null,
     });
     await recordAudit(tx, {
       actor: { name: input.invitedBy ?? 'api', key: input.invitedVia ?? null },

@@ -55,7 +55,8 @@ async function openReset(deps: AppDeps, token: string) {
 /** What the reset page shows before the password is chosen; never consumes the token. */
 export async function inspectPasswordReset(deps: AppDeps, token: string) {
   const { reset, user } = await openReset(deps, token);
-  return { username: user.username, expiresAt: new Date(reset.expires_at).toISOString(), locale: user.locale };
+  // The page shows the deadline as the mail did: in the platform's time zone, not the reader's.
+  return { username: user.username, expiresAt: new Date(reset.expires_at).toISOString(), locale: user.locale, timeZone: deps.config.PLATFORM_TIMEZONE };
 }
 
 /**

@@ -17,6 +17,7 @@ export function userView(u: UserRow) {
     lastLoginAt: iso(u.last_login_at),
     deactivatedAt: iso(u.deactivated_at),
     deactivationReason: u.deactivation_reason,
+    metadata: u.metadata ?? {},
   };
 }
 export type UserView = ReturnType<typeof userView>;

@@ -32,9 +32,10 @@ const pick = (details: Record<string, unknown>, ...keys: string[]) =>
  * Data carries ids and reasons, no addresses: the platform reads the user by id if it needs more.
  * `apiKeyId`: the named key's id, `bootstrap` for ADMIN_API_KEY, null when no key acted (the service, a user).
  */
-export function webhookEventsFor(action: AuditAction, actor: Actor, details: Record<string, unknown>): WebhookEventDraft[] {
+export function webhookEventsFor(action: AuditAction, actor: Actor, details: Record<string, unknown>, metadata?: Record<string, unknown>): WebhookEventDraft[] {
   // The key beside the name: X-Actor is the caller's word, the key is what authenticated it.
-  const by = { actor: actor.name, apiKeyId: actor.key };
+  // The platform's own metadata about the user (issue 17.3), so a receiver can route by its tenant.
+  const by = metadata && Object.keys(metadata).length ? { actor: actor.name, apiKeyId: actor.key, metadata } : { actor: actor.name, apiKeyId: actor.key };
   switch (action) {
     case 'user.invited':
       return [{ type: 'user.invited', data: { ...by, ...pick(details, 'invitationId', 'expiresAt') } }];

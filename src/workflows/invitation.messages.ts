@@ -42,6 +42,10 @@ export interface InvitationWorkflowInput {
    * null (and in workflows started before reminders existed): none.
    */
   reminderMs?: number | null;
+  /** The platform's metadata for the user (src/users/metadata.ts); absent in older workflows. */
+  metadata?: Record<string, string | number | boolean>;
+  /** Where the accept page sends the invitee on to (checked against ACCEPT_REDIRECT_ORIGINS by the API). */
+  redirectUrl?: string;
   /** Digest of the request, when it came with an Idempotency-Key. */
   requestFingerprint?: string | undefined;
   /** Whether the server knows our search attributes (not so on the time-skipping test server). */

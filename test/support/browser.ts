@@ -23,8 +23,8 @@ export function launchChromium(): Promise<Browser> {
  * font, a tracker the page should not have) is aborted and recorded, so a test can assert
  * the page made no such request.
  */
-export async function localContext(browser: Browser, options: { locale?: string } = {}): Promise<{ context: BrowserContext; foreignRequests: string[] }> {
-  const context = await browser.newContext({ locale: options.locale ?? 'en-GB', viewport: { width: 1024, height: 768 } });
+export async function localContext(browser: Browser, options: { locale?: string; timezoneId?: string } = {}): Promise<{ context: BrowserContext; foreignRequests: string[] }> {
+  const context = await browser.newContext({ locale: options.locale ?? 'en-GB', viewport: { width: 1024, height: 768 }, ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}) });
   // Everything on these pages is local and quick; fail well inside vitest's own timeout.
   context.setDefaultTimeout(10_000);
   const foreignRequests: string[] = [];

@@ -16,7 +16,7 @@ export const BulkRowInput = z
     userType: z.string().openapi({ example: 'member', description: 'One of the configured USER_TYPES' }),
     isStaff: z.boolean().optional(),
     permissions: z.array(z.string()).optional(),
-    locale: z.string().optional().openapi({ description: 'de or en (default de)' }),
+    locale: z.string().optional().openapi({ description: 'de or en (default: DEFAULT_LOCALE)' }),
   })
   .strict()
   .openapi('BulkInvitationRow', { description: 'The fields of a single invitation (InviteRequest). Each row is checked with the same rules; a row that breaks them fails on its own and the others go on.' });
@@ -54,7 +54,7 @@ const rowRules = (config: Config) =>
 export function checkRows(config: Config, rows: SubmittedRow[]): CheckedRow[] {
   const rules = rowRules(config);
   return rows.map((submitted): CheckedRow => {
-    const base = { row: submitted.row, line: submitted.line ?? null, echo: echoOf(submitted.values) };
+    const base = { row: submitted.row, line: submitted.line ?? null, echo: echoOf(submitted.values, config.DEFAULT_LOCALE) };
     if (submitted.structureProblem) {
       return { ...base, failure: { type: 'ValidationFailed', detail: `The row ${submitted.structureProblem}.`, errors: [{ field: '(row)', message: submitted.structureProblem }] } };
     }

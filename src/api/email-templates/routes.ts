@@ -17,7 +17,7 @@ import { PreviewBody, PreviewSchema, TemplateBody, TemplateSchema, VersionSchema
 const params = z.object({
   type: z.string().max(64).openapi({ param: { name: 'type', in: 'path' }, example: 'user_invitation', description: templateTypes.join(' | ') }),
 });
-const query = z.object({ locale: z.enum(['de', 'en']).default('de').openapi({ description: 'The template of this language (default de)' }) }).strict();
+const query = z.object({ locale: z.enum(['de', 'en']).optional().openapi({ description: 'The template of this language (default: the configured DEFAULT_LOCALE)' }) }).strict();
 const path = '/api/v1/email-templates/{type}';
 const common = { tags: ['Email templates'], security: requires('templates:write'), request: { params, query } };
 const notFound = { ...adminProblems, 404: problem('No such template type'), 422: problem('Invalid type or locale') };
@@ -83,25 +83,27 @@ const previewRoute = createRoute({
 });
 
 export function registerEmailTemplateRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
+  // Without ?locale: the platform's DEFAULT_LOCALE, the language its invitations default to.
+  const orDefault = (locale: 'de' | 'en' | undefined) => locale ?? deps.config.DEFAULT_LOCALE;
   app.openapi(getRoute, async (c) => {
-    return c.json(await getTemplate(deps, templateTypeOf(c.req.valid('param').type), c.req.valid('query').locale), 200);
+    return c.json(await getTemplate(deps, templateTypeOf(c.req.valid('param').type), orDefault(c.req.valid('query').locale)), 200);
   });
   app.openapi(putRoute, async (c) => {
     const type = templateTypeOf(c.req.valid('param').type);
-    return c.json(await saveTemplate(deps, type, c.req.valid('query').locale, c.req.valid('json'), actorOf(c)), 200);
+    return c.json(await saveTemplate(deps, type, orDefault(c.req.valid('query').locale), c.req.valid('json'), actorOf(c)), 200);
   });
   app.openapi(deleteRoute, async (c) => {
     const type = templateTypeOf(c.req.valid('param').type);
-    return c.json(await resetTemplate(deps, type, c.req.valid('query').locale, actorOf(c)), 200);
+    return c.json(await resetTemplate(deps, type, orDefault(c.req.valid('query').locale), actorOf(c)), 200);
   });
   app.openapi(versionsRoute, async (c) => {
     const type = templateTypeOf(c.req.valid('param').type);
-    return c.json({ items: await templateHistory(deps, type, c.req.valid('query').locale) }, 200);
+    return c.json({ items: await templateHistory(deps, type, orDefault(c.req.valid('query').locale)) }, 200);
   });
   app.openapi(previewRoute, async (c) => {
     const type = templateTypeOf(c.req.valid('param').type);
     const draft = (c.req.valid('json') as z.infer<typeof PreviewBody> | undefined) ?? {};
     const content = draft.subject !== undefined && draft.body !== undefined ? { subject: draft.subject, body: draft.body } : undefined;
-    return c.json(await previewTemplate(deps, type, c.req.valid('query').locale, content), 200);
+    return c.json(await previewTemplate(deps, type, orDefault(c.req.valid('query').locale), content), 200);
   });
 }

@@ -16,6 +16,7 @@ import {
   json,
   jsonBody,
   LocaleField,
+  MetadataField,
   PermissionsField,
   problem,
   Timestamp,
@@ -34,7 +35,13 @@ const inviteBody = (config: Config) =>
       userType: userTypeField(config.USER_TYPES).openapi({ example: config.USER_TYPES[0], description: 'One of the configured USER_TYPES' }),
       isStaff: z.boolean().optional(),
       permissions: PermissionsField.optional(),
-      locale: LocaleField.optional().openapi({ description: "The invitee's language for mails and pages (default de)" }),
+      metadata: MetadataField.optional(),
+      redirectUrl: z
+        .string()
+        .max(2048)
+        .optional()
+        .openapi({ format: 'uri', example: 'https://app.example.com/welcome', description: 'Where the accept page sends the invitee on to once the password is set; its origin must be one of ACCEPT_REDIRECT_ORIGINS (else 422). Default: ACCEPT_REDIRECT_URL' }),
+      locale: LocaleField.optional().openapi({ description: `The invitee's language for mails and pages (default ${config.DEFAULT_LOCALE}, the configured DEFAULT_LOCALE)` }),
     })
     .strict()
     .openapi('InviteRequest');

@@ -63,6 +63,7 @@ export const acceptStrings = {
     intro: 'Wählen Sie ein Passwort für Ihr Konto. Damit nehmen Sie die Einladung an.',
     doneTitle: 'Ihr Konto ist aktiv',
     done: 'Ihr Passwort ist gesetzt. Sie können sich jetzt mit Ihrem Benutzernamen oder Ihrer E-Mail-Adresse anmelden.',
+    continueTo: 'Weiter zu {host}',
     goneTitle: 'Dieser Link ist nicht mehr gültig',
     gone: 'Der Einladungslink wurde bereits benutzt, zurückgezogen oder ist abgelaufen.',
     goneNext: 'Haben Sie bereits ein Passwort gesetzt, melden Sie sich einfach an. Sonst können Sie über „Passwort vergessen“ ein neues Passwort anfordern oder die Person, die Sie eingeladen hat, um eine neue Einladung bitten.',
@@ -77,6 +78,7 @@ export const acceptStrings = {
     intro: 'Choose a password for your account. This accepts the invitation.',
     doneTitle: 'Your account is active',
     done: 'Your password is set. You can now sign in with your username or email address.',
+    continueTo: 'Continue to {host}',
     goneTitle: 'This link is no longer valid',
     gone: 'The invitation link was already used, revoked, or has expired.',
     goneNext: 'If you already set a password, just sign in. Otherwise request a new password via "forgot password", or ask the person who invited you for a new invitation.',
@@ -144,9 +146,9 @@ export const forgotStrings = {
   },
 } satisfies Record<PageLocale, Record<string, string>>;
 
-/** ?lang= wins (links carry the recipient's language), then Accept-Language, then German. */
-export function pageLocale(lang: string | undefined, acceptLanguage: string | undefined): PageLocale {
+/** ?lang= wins (links carry the recipient's language), then Accept-Language, then DEFAULT_LOCALE. */
+export function pageLocale(lang: string | undefined, acceptLanguage: string | undefined, fallback: PageLocale): PageLocale {
   if (lang === 'de' || lang === 'en') return lang;
   const first = acceptLanguage?.split(',').map((p) => p.trim().slice(0, 2).toLowerCase()).find((p) => p === 'de' || p === 'en');
-  return (first as PageLocale | undefined) ?? 'de';
+  return (first as PageLocale | undefined) ?? fallback;
 }

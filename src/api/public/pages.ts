@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Context, Hono } from 'hono';
 import { html, raw } from 'hono/html';
+import type { Config } from '../../config.js';
 import { acceptStrings, forgotStrings, pageLocale, resetStrings, type PageLocale } from './page-strings.js';
 
 const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
@@ -87,6 +88,7 @@ function outcome(locale: PageLocale, linkText: string) {
   <p id="outcome-text"></p>
   <p id="outcome-next"></p>
   <p id="outcome-link" hidden><a href="/password/forgot?lang=${locale}">${linkText}</a></p>
+  <p id="outcome-continue" hidden><a id="outcome-continue-link" class="button" href="#"></a></p>
 </section>`;
 }
 
@@ -115,7 +117,7 @@ function forgotPage(locale: PageLocale) {
   );
 }
 
-export function registerPages(app: Hono<any>) {
+export function registerPages(app: Hono<any>, config: Pick<Config, 'DEFAULT_LOCALE'>) {
   app.get('/assets/:name', (c) => {
     const name = c.req.param('name');
     const file = Object.hasOwn(assets, name) ? assets[name] : undefined;
@@ -125,7 +127,7 @@ export function registerPages(app: Hono<any>) {
     return c.body(file.body, 200, { 'content-type': file.type });
   });
 
-  const locale = (c: Context) => pageLocale(c.req.query('lang'), c.req.header('accept-language'));
+  const locale = (c: Context) => pageLocale(c.req.query('lang'), c.req.header('accept-language'), config.DEFAULT_LOCALE);
 
   app.get('/invitations/accept', (c) => {
     const l = locale(c);

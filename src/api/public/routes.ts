@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../deps.js';
-import { acceptInvitation, inspectInvitation } from '../../invitations/invitation.service.js';
+import { acceptInvitationWithNextStep, inspectInvitation } from '../../invitations/invitation.service.js';
 import { completePasswordReset, inspectPasswordReset, requestPasswordReset } from '../../password-resets/password-reset.service.js';
 import { login } from '../../accounts/user.service.js';
 import type { ApiEnv } from '../middleware.js';
@@ -18,7 +18,13 @@ const acceptRoute = createRoute({
   summary: 'Accept an invitation by setting a password (R4)',
   request: jsonBody(z.object({ token, password }).strict().openapi('AcceptInvitationRequest')),
   responses: {
-    200: json(z.object({ user: UserSchema }), 'Accepted: the user is active'),
+    200: json(
+      z.object({
+        user: UserSchema,
+        redirectUrl: z.string().nullable().openapi({ format: 'uri', description: "The next step the accept page offers: the invitation's redirectUrl (while its origin is allowed), else ACCEPT_REDIRECT_URL, else null" }),
+      }),
+      'Accepted: the user is active',
+    ),
     ...bodyProblems,
     410: problem('Link invalid, used, revoked or expired'),
     422: problem('Invalid fields, or a password that does not meet the rules'),
@@ -34,7 +40,7 @@ const inspectRoute = createRoute({
   summary: 'What the accept page shows before the password is chosen; never consumes the token',
   request: jsonBody(z.object({ token }).strict()),
   responses: {
-    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']), timeZone: z.string().openapi({ description: 'PLATFORM_TIMEZONE (IANA): the zone the mail named the deadline in', example: 'Europe/Berlin' }) }), 'The link is usable'),
     ...bodyProblems,
     410: problem('Link invalid, used, revoked or expired'),
     ...rateLimited,
@@ -79,7 +85,7 @@ const resetInspectRoute = createRoute({
   summary: 'What the reset page shows before the password is chosen; never consumes the token',
   request: jsonBody(z.object({ token }).strict()),
   responses: {
-    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']) }), 'The link is usable'),
+    200: json(z.object({ username: z.string(), expiresAt: Timestamp, locale: z.enum(['de', 'en']), timeZone: z.string().openapi({ description: 'PLATFORM_TIMEZONE (IANA): the zone the mail named the deadline in', example: 'Europe/Berlin' }) }), 'The link is usable'),
     ...bodyProblems,
     410: problem('Link invalid, used, superseded or expired'),
     ...rateLimited,
@@ -107,7 +113,7 @@ export function registerPublicRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps, li
   app.use('/api/v1/public/login', limits.loginFailures);
   app.openapi(acceptRoute, async (c) => {
     const body = c.req.valid('json');
-    return c.json({ user: await acceptInvitation(deps, body.token, body.password) }, 200);
+    return c.json(await acceptInvitationWithNextStep(deps, body.token, body.password), 200);
   });
   app.openapi(resetRequestRoute, async (c) => {
     const { email } = c.req.valid('json');

@@ -14,6 +14,8 @@ import * as consoleSessions from './2026-12-05T1200-console-sessions.js';
 import * as webhookAttemptLease from './2026-12-05T1200-webhook-attempt-lease.js';
 import * as webhookEventsNotify from './2026-12-05T1300-webhook-events-notify.js';
 import * as resendLimits from './2026-12-05T1400-resend-limits.js';
+import * as userMetadata from './2026-12-05T1500-user-metadata.js';
+import * as invitationRedirectUrl from './2026-12-05T1600-invitation-redirect-url.js';
 
 /** Explicit, ordered list: a migration exists when it is listed here, not when a file appears. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +34,6 @@ export const migrations: Record<string, Migration> = {
   '2026-12-05T1200-webhook-attempt-lease': webhookAttemptLease,
   '2026-12-05T1300-webhook-events-notify': webhookEventsNotify,
   '2026-12-05T1400-resend-limits': resendLimits,
+  '2026-12-05T1500-user-metadata': userMetadata,
+  '2026-12-05T1600-invitation-redirect-url': invitationRedirectUrl,
 };

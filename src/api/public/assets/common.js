@@ -40,6 +40,17 @@ export function passwordLinkPage({ inspectPath, completePath }) {
   const gone = () => showOutcome(t.goneTitle, t.gone, { next: t.goneNext, link: true });
   const incomplete = () => showOutcome(t.missingTitle, t.missing);
   const failed = () => showOutcome(t.failed, '');
+  // The accept answer may name the platform's next step (an allowed origin, checked by the
+  // server); only an http(s) URL becomes a link, never a javascript: or data: one.
+  const done = (answer) => {
+    showOutcome(t.doneTitle, t.done);
+    const next = typeof answer.redirectUrl === 'string' ? new URL(answer.redirectUrl, location.href) : undefined;
+    if (!next || !t.continueTo || (next.protocol !== 'https:' && next.protocol !== 'http:')) return;
+    const link = $('outcome-continue-link');
+    link.href = next.href;
+    link.textContent = fill(t.continueTo, { host: next.host });
+    $('outcome-continue').hidden = false;
+  };
   if (!token) return incomplete();
 
   post(inspectPath, { token })
@@ -50,7 +61,16 @@ export function passwordLinkPage({ inspectPath, completePath }) {
       if (res.status === 429) return showOutcome(tooManyText(res), '');
       if (!res.ok) return failed();
       const info = await res.json();
-      const date = new Intl.DateTimeFormat(t.locale === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'long', timeStyle: 'short' }).format(new Date(info.expiresAt));
+      // As the mail wrote it (emails/i18n.ts, formatExpiry): the platform's zone, named, not the reader's.
+      const date = new Intl.DateTimeFormat(t.locale === 'de' ? 'de-DE' : 'en-GB', {
+        day: 'numeric',
+        month: 'long',
+        year: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        timeZoneName: 'short',
+        timeZone: info.timeZone,
+      }).format(new Date(info.expiresAt));
       $('status').textContent = fill(t.greeting, { username: info.username });
       $('expiry').textContent = fill(t.validUntil, { date });
       $('username').value = info.username;
@@ -76,7 +96,7 @@ export function passwordLinkPage({ inspectPath, completePath }) {
     button.textContent = t.submitting;
     try {
       const res = await post(completePath, { token, password });
-      if (res.ok) return showOutcome(t.doneTitle, t.done);
+      if (res.ok) return done(await res.json().catch(() => ({})));
       if (res.status === 410) return gone();
       if (res.status === 429) return void (error.textContent = tooManyText(res));
       const problem = res.status === 422 ? await res.json().catch(() => ({})) : {};

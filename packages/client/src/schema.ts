@@ -1257,7 +1257,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -1320,7 +1320,7 @@ export interface paths {
         put: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -1427,7 +1427,7 @@ export interface paths {
         delete: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -1520,7 +1520,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -1602,7 +1602,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: {
-                    /** @description The template of this language (default de) */
+                    /** @description The template of this language (default: the configured DEFAULT_LOCALE) */
                     locale?: "de" | "en";
                 };
                 header?: never;
@@ -2637,6 +2637,11 @@ export interface paths {
                     content: {
                         "application/json": {
                             user: components["schemas"]["User"];
+                            /**
+                             * Format: uri
+                             * @description The next step the accept page offers: the invitation's redirectUrl (while its origin is allowed), else ACCEPT_REDIRECT_URL, else null
+                             */
+                            redirectUrl: string | null;
                         };
                     };
                 };
@@ -2845,6 +2850,11 @@ export interface paths {
                             expiresAt: string;
                             /** @enum {string} */
                             locale: "de" | "en";
+                            /**
+                             * @description PLATFORM_TIMEZONE (IANA): the zone the mail named the deadline in
+                             * @example Europe/Berlin
+                             */
+                            timeZone: string;
                         };
                     };
                 };
@@ -3053,6 +3063,11 @@ export interface paths {
                             expiresAt: string;
                             /** @enum {string} */
                             locale: "de" | "en";
+                            /**
+                             * @description PLATFORM_TIMEZONE (IANA): the zone the mail named the deadline in
+                             * @example Europe/Berlin
+                             */
+                            timeZone: string;
                         };
                     };
                 };
@@ -3350,7 +3365,7 @@ export interface components {
             userType: string;
             isStaff?: boolean;
             permissions?: string[];
-            /** @description de or en (default de) */
+            /** @description de or en (default: DEFAULT_LOCALE) */
             locale?: string;
         };
         User: {
@@ -3375,6 +3390,17 @@ export interface components {
             /** Format: date-time */
             deactivatedAt: string | null;
             deactivationReason: string | null;
+            metadata: components["schemas"]["Metadata"];
+        };
+        /**
+         * @description The platform's own data about the user, as given with its invitation
+         * @example {
+         *       "tenant": "acme",
+         *       "role": "editor"
+         *     }
+         */
+        Metadata: {
+            [key: string]: string | number | boolean;
         };
         Problem: {
             type: string;
@@ -3408,7 +3434,23 @@ export interface components {
             isStaff?: boolean;
             permissions?: string[];
             /**
-             * @description The invitee's language for mails and pages (default de)
+             * @description A flat JSON object of the platform's own (its tenant, the role in its terms): at most 20 keys of 1–64 letters, digits, _ . : -, each a string (≤ 500 characters), number or boolean, at most 2048 bytes as JSON. Stored with the user, returned with it, and in its webhook events.
+             * @example {
+             *       "tenant": "acme",
+             *       "role": "editor"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string | number | boolean;
+            };
+            /**
+             * Format: uri
+             * @description Where the accept page sends the invitee on to once the password is set; its origin must be one of ACCEPT_REDIRECT_ORIGINS (else 422). Default: ACCEPT_REDIRECT_URL
+             * @example https://app.example.com/welcome
+             */
+            redirectUrl?: string;
+            /**
+             * @description The invitee's language for mails and pages (default de, the configured DEFAULT_LOCALE)
              * @enum {string}
              */
             locale?: "de" | "en";

@@ -3,8 +3,8 @@ import type { components, operations, paths } from './schema.js';
 
 /**
  * The platform's typed client for this service: every path, parameter, body and answer
- * (problem documents included) typed from the OpenAPI document (client/schema.d.ts, made by
- * `npm run client:generate`), the calls made by openapi-fetch. Each call answers
+ * (problem documents included) typed from the OpenAPI document (src/schema.ts, made by the
+ * service's `npm run client:generate`), the calls made by openapi-fetch. Each call answers
  * `{ data, error, response }`: `data` for a 2xx, `error` (an RFC 9457 problem) otherwise.
  */
 export type { components, operations, paths };
