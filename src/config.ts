@@ -686,10 +686,25 @@ const schema = z.object({
   /**
    * The total deadline of one delivery attempt, from the lookup to the last byte read (not per
    * read: a receiver trickling a byte a second is cut off here). At most 50 s (the delivery
-   * activity's start-to-close is 1 minute).
-   * @readBy worker start
+   * activity's start-to-close is 1 minute). Also bounds a test event sent through the API.
+   * @readBy api worker start
    */
   WEBHOOK_TIMEOUT: duration('10s'),
+  /**
+   * After a webhook secret is rotated, the replaced secret keeps signing beside the new one this
+   * long (each delivery carries both signatures), so receivers can switch without dropping an
+   * event. `expirePreviousSecret` on the endpoint ends it sooner.
+   * @readBy api start
+   */
+  WEBHOOK_SECRET_OVERLAP: duration('24 hours'),
+  /**
+   * Put the user's `username` and `email` in webhook payloads, as the user's record holds them
+   * when the event is dispatched (a deleted user's events carry neither). Off: payloads carry
+   * ids, reasons and the invitation's metadata only, and the platform reads the user by id.
+   * @contract
+   * @readBy worker start
+   */
+  WEBHOOK_INCLUDE_PII: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /**
    * pino level.
    * @readBy api worker start

@@ -132,7 +132,7 @@ describe('attempts of one lane', () => {
         await h.db.transaction().execute((tx) => recordAudit(tx, { actor: { name: 'staff:test', key: null }, action: 'user.reactivated', userId, details: { deadline: 'x' } }));
       }
     }
-    await h.db.transaction().execute((tx) => dispatchOutbox(tx, 1000));
+    await h.db.transaction().execute((tx) => dispatchOutbox(tx, 1000, { includePii: false }));
     return Promise.all(
       users.map(async (userId) =>
         (await h.db.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', endpoint.body.id).where('user_id', '=', userId).orderBy('position').execute()).map((d) => d.id),

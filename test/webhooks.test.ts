@@ -67,6 +67,9 @@ describe('delivery', () => {
     const verified = new Webhook(endpoint.secret).verify(delivered!.body, delivered!.headers as Record<string, string>) as ReceivedWebhook['json'];
     expect(verified).toMatchObject({ type: 'user.invited', data: { userId: user.id, sequence: 1, invitationId: invitation.id, actor: 'staff:anna' } });
     expect(Date.parse(verified.timestamp)).not.toBeNaN();
+    // WEBHOOK_INCLUDE_PII is off by default: ids, no username or address (webhooks-integrator.test.ts turns it on).
+    expect(verified.data).not.toHaveProperty('email');
+    expect(verified.data).not.toHaveProperty('username');
     // The check has teeth: another body, or another secret, does not verify.
     expect(() => new Webhook(endpoint.secret).verify(delivered!.body.replace('"sequence":1', '"sequence":2'), delivered!.headers as Record<string, string>)).toThrow();
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(delivered!.body, delivered!.headers as Record<string, string>)).toThrow();

@@ -27,7 +27,7 @@ export function createWebhookActivities({ db, secretBox, config, webhookNetwork 
      * lanes with deliveries no lane workflow was told about yet. One activity when idle.
      */
     async dispatchWebhookRound(): Promise<{ moreEvents: boolean; lanes: (DispatchedLane & { upTo: string })[] }> {
-      const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
+      const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH, { includePii: config.WEBHOOK_INCLUDE_PII }));
       return { moreEvents: taken === BATCH, lanes: await lanesWaiting(db, BATCH) };
     },
 

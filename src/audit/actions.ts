@@ -24,6 +24,7 @@ export const auditActions = [
   'webhook.endpoint_disabled',
   'webhook.endpoint_enabled',
   'webhook.endpoint_deleted',
+  'webhook.endpoint_tested',
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];

@@ -171,6 +171,9 @@ export interface WebhookEndpointsTable {
   event_types: ColumnType<string[], string[], string[]>;
   /** The signing secret (whsec_…), sealed with EMAIL_ENCRYPTION_KEY. */
   secret_ciphertext: string;
+  /** The secret the last rotation replaced, still signing beside the new one until `previous_secret_expires_at`. */
+  previous_secret_ciphertext: string | null;
+  previous_secret_expires_at: Timestamp | null;
   status: Generated<WebhookEndpointStatus>;
   /** Start of the current run of failed attempts; null after any success. */
   failing_since: Timestamp | null;

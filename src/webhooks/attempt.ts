@@ -6,7 +6,7 @@ import type { SecretBox } from '../mail/secret-box.js';
 import type { WebhookNetwork } from './address-policy.js';
 import { webhookAttempts } from './metrics.js';
 import { postWebhook, WebhookSendError, type WebhookAnswer } from './sender.js';
-import { signWebhook } from './signing.js';
+import { signatureHeader } from './signing.js';
 import { deliveryForAttempt, recordFailure, recordSuccess, releaseAttemptLease, takeAttemptLease } from './webhook.repository.js';
 
 /**
@@ -23,10 +23,25 @@ export type AttemptOutcome =
 export interface AttemptDeps {
   db: Database;
   secretBox: SecretBox;
-  config: Pick<Config, 'WEBHOOK_ALLOW_PRIVATE'>;
+  config: Pick<Config, 'WEBHOOK_ALLOW_PRIVATE' | 'WEBHOOK_INCLUDE_PII'>;
   network: WebhookNetwork;
   /** The endpoint was disabled by this attempt's failure: record it in the same transaction. */
   reportDisabled: (tx: Queryable, endpointId: string, lastError: string) => Promise<void>;
+}
+
+/**
+ * The secrets that sign for an endpoint, newest first: its secret, and the one a rotation
+ * replaced while that still signs. The current one must open (else nothing is sent: unsigned
+ * is never sent); a previous one that cannot is left out, the new one still signs.
+ */
+export function openSigningSecrets(
+  box: SecretBox,
+  endpoint: { secret_ciphertext: string; previous_secret_ciphertext: string | null },
+): { values: string[] } | { error: string } {
+  const current = openOrDescribe(box, endpoint.secret_ciphertext, 'webhook_secret');
+  if ('error' in current) return current;
+  const previous = endpoint.previous_secret_ciphertext === null ? undefined : openOrDescribe(box, endpoint.previous_secret_ciphertext, 'webhook_secret');
+  return { values: previous && 'value' in previous ? [current.value, previous.value] : [current.value] };
 }
 
 /**
@@ -62,14 +77,14 @@ export async function attemptDelivery(
     data: { userId: delivery.user_id, sequence: Number(delivery.sequence), ...delivery.data },
   });
   const timestamp = Math.floor(Date.now() / 1000);
-  const secret = openOrDescribe(deps.secretBox, delivery.secret_ciphertext, 'webhook_secret');
+  const secrets = openSigningSecrets(deps.secretBox, delivery);
   let answer: WebhookAnswer | undefined;
-  let error: string | null = 'error' in secret ? secret.error : null;
+  let error: string | null = 'error' in secrets ? secrets.error : null;
   try {
     const headers = {
       'webhook-id': delivery.event_id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': 'value' in secret ? signWebhook(secret.value, delivery.event_id, timestamp, body) : '',
+      'webhook-signature': 'values' in secrets ? signatureHeader(secrets.values, delivery.event_id, timestamp, body) : '',
     };
     // Unsigned is never sent: the delivery row shows why instead (issue 19.2).
     if (error === null) {

@@ -76,7 +76,7 @@ export async function dispatchRound(deps: RoundDeps): Promise<{ events: number; 
   let lanes = 0;
   let sentInline = 0;
   for (;;) {
-    const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH));
+    const taken = await db.transaction().execute((tx) => dispatchOutbox(tx, BATCH, { includePii: deps.attempt.config.WEBHOOK_INCLUDE_PII }));
     const waiting = await lanesWaiting(db, BATCH);
     await pool(waiting, INLINE_CONCURRENCY, async (lane) => {
       if (lane.only) {

@@ -43,8 +43,12 @@ export interface DispatchedLane {
  * locked, not skipped, so a second dispatcher attempt waits instead of overtaking. A disabled
  * endpoint gets its deliveries too: they wait, pending, until it is enabled again (README
  * promises staff can catch up), and are then sent in order.
+ *
+ * With `includePii` (WEBHOOK_INCLUDE_PII) the events get the user's username and email here,
+ * once, as the record holds them now (moments after the change), so every attempt and
+ * redelivery sends the same body. A deleted user's events get neither.
  */
-export async function dispatchOutbox(tx: Queryable, batch: number): Promise<number> {
+export async function dispatchOutbox(tx: Queryable, batch: number, options: { includePii: boolean }): Promise<number> {
   const events = await tx
     .selectFrom('webhook_events')
     .select(['id', 'type', 'user_id', 'position'])
@@ -73,6 +77,10 @@ export async function dispatchOutbox(tx: Queryable, batch: number): Promise<numb
     .set({ dispatched_at: sql<Date>`now()` })
     .where('id', 'in', events.map((e) => e.id))
     .execute();
+  if (options.includePii) {
+    await sql`update webhook_events e set data = e.data || jsonb_build_object('username', u.username, 'email', u.email)
+      from users u where u.id = e.user_id and u.deleted_at is null and e.id = any(${events.map((e) => e.id)}::uuid[])`.execute(tx);
+  }
   return events.length;
 }
 

@@ -4,7 +4,9 @@ import { createHmac, randomBytes } from 'node:crypto';
  * Standard Webhooks (https://www.standardwebhooks.com): the secret is `whsec_` + base64 of
  * 24–64 random bytes; each attempt carries `webhook-id`, `webhook-timestamp` (seconds) and
  * `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, so any of that
- * spec's libraries verifies it.
+ * spec's libraries verifies it. While a rotated-away secret still signs (its overlap), the header
+ * carries one signature per secret, space-separated, newest first: a receiver accepts any
+ * one it can verify.
  */
 const SECRET_PREFIX = 'whsec_';
 
@@ -25,4 +27,9 @@ export function webhookSecretProblem(secret: string): string | undefined {
 export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
   const key = Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64');
   return `v1,${createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
+}
+
+/** The `webhook-signature` header: one `v1,…` per secret, space-separated. */
+export function signatureHeader(secrets: string[], id: string, timestampSeconds: number, body: string): string {
+  return secrets.map((secret) => signWebhook(secret, id, timestampSeconds, body)).join(' ');
 }

@@ -1,6 +1,6 @@
-import { sql, type Updateable } from 'kysely';
+import { sql, type UpdateObject } from 'kysely';
 import type { Queryable } from '../db/database.js';
-import type { WebhookEndpointsTable } from '../db/schema.js';
+import type { DB } from '../db/schema.js';
 
 
 /** created_at to the microsecond, for keyset cursors (src/paging.ts). */
@@ -19,6 +19,16 @@ export async function findEndpoint(db: Queryable, id: string, options: { forUpda
   return (options.forUpdate ? q.forUpdate() : q).executeTakeFirst();
 }
 
+/** What signs a test event: the endpoint's address and its secrets, the previous one only while it still signs. */
+export async function endpointForTest(db: Queryable, id: string) {
+  return db
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'url', 'status', 'secret_ciphertext'])
+    .select(sql<string | null>`case when previous_secret_expires_at > now() then previous_secret_ciphertext end`.as('previous_secret_ciphertext'))
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 export async function listEndpoints(db: Queryable, limit: number, after?: { createdAt: string; id: string }) {
   let q = db.selectFrom('webhook_endpoints').selectAll().select(exactCreatedAt.as('cursor_created_at'));
   if (after) {
@@ -28,7 +38,7 @@ export async function listEndpoints(db: Queryable, limit: number, after?: { crea
   return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }
 
-export async function updateEndpoint(db: Queryable, id: string, set: Updateable<WebhookEndpointsTable>) {
+export async function updateEndpoint(db: Queryable, id: string, set: UpdateObject<DB, 'webhook_endpoints'>) {
   return db.updateTable('webhook_endpoints').set({ ...set, updated_at: sql<Date>`now()` }).where('id', '=', id).returningAll().executeTakeFirst();
 }
 
@@ -117,6 +127,8 @@ export async function deliveryForAttempt(db: Queryable, id: string) {
       sql<string>`to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('event_at'),
       'w.url',
       'w.secret_ciphertext',
+      // By the database's clock, like every other deadline here.
+      sql<string | null>`case when w.previous_secret_expires_at > now() then w.previous_secret_ciphertext end`.as('previous_secret_ciphertext'),
       'w.status as endpoint_status',
     ])
     .where('d.id', '=', id)

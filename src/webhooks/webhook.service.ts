@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Config } from '../config.js';
 import type { AppDeps } from '../deps.js';
 import { recordAudit } from '../audit/audit.repository.js';
@@ -97,11 +98,16 @@ export interface EndpointEdit {
   description?: string | null | undefined;
   secret?: string | undefined;
   rotateSecret?: boolean | undefined;
+  /** The secret the last rotation replaced stops signing now (with a rotation: no overlap, e.g. after a leak). */
+  expirePreviousSecret?: boolean | undefined;
   status?: 'enabled' | 'disabled' | undefined;
 }
 
 /**
- * A new or rotated secret is in this answer only. Enabling again starts a fresh failure count.
+ * A new or rotated secret is in this answer only. The secret it replaces keeps signing beside
+ * it for WEBHOOK_SECRET_OVERLAP (both signatures on every delivery), unless
+ * `expirePreviousSecret`; a second rotation within the overlap drops the oldest.
+ * Enabling again starts a fresh failure count.
  * Each kind of change is its own audit row, in the change's transaction: a settings change
  * (with from and to), a new secret (never the secret itself), disabling, enabling.
  */
@@ -115,11 +121,20 @@ export async function updateWebhookEndpoint(deps: AppDeps, id: string, edit: End
     // Locked, so the audit row's "from" is what this change replaced.
     const before = await repo.findEndpoint(tx, id, { forUpdate: true });
     if (!before) return undefined;
+    const overlap = secret !== undefined && !edit.expirePreviousSecret;
     let updated = await repo.updateEndpoint(tx, id, {
       ...(edit.url !== undefined ? { url: edit.url } : {}),
       ...(edit.events !== undefined ? { event_types: [...new Set(edit.events)] } : {}),
       ...(edit.description !== undefined ? { description: edit.description } : {}),
       ...(secret !== undefined ? { secret_ciphertext: webhookSecretBox(deps.config).seal(secret) } : {}),
+      ...(overlap
+        ? {
+            previous_secret_ciphertext: before.secret_ciphertext,
+            previous_secret_expires_at: sql<Date>`now() + ${`${deps.config.WEBHOOK_SECRET_OVERLAP} milliseconds`}::interval`,
+          }
+        : edit.expirePreviousSecret
+          ? { previous_secret_ciphertext: null, previous_secret_expires_at: null }
+          : {}),
     });
     if (!updated) return undefined;
     const audit = (action: 'webhook.endpoint_changed' | 'webhook.endpoint_secret_rotated' | 'webhook.endpoint_enabled' | 'webhook.endpoint_disabled', details: Record<string, unknown> = {}) =>
@@ -131,7 +146,14 @@ export async function updateWebhookEndpoint(deps: AppDeps, id: string, edit: End
     if (before.event_types.join() !== updated.event_types.join()) changes.events = { from: before.event_types, to: updated.event_types };
     if (before.description !== updated.description) changes.description = { from: before.description, to: updated.description };
     if (Object.keys(changes).length > 0) await audit('webhook.endpoint_changed', { changes });
-    if (secret !== undefined) await audit('webhook.endpoint_secret_rotated', { secret: edit.secret !== undefined ? 'given' : 'generated' });
+    if (secret !== undefined) {
+      await audit('webhook.endpoint_secret_rotated', {
+        secret: edit.secret !== undefined ? 'given' : 'generated',
+        previousSecretSignsUntil: overlap ? new Date(updated.previous_secret_expires_at!).toISOString() : null,
+      });
+    } else if (edit.expirePreviousSecret && before.previous_secret_ciphertext !== null) {
+      await audit('webhook.endpoint_changed', { changes: { previousSecretSignsUntil: { from: new Date(before.previous_secret_expires_at!).toISOString(), to: null } } });
+    }
     if (edit.status === 'enabled' && updated.status !== 'enabled') {
       updated = await repo.enableEndpoint(tx, id);
       await handBackPending(tx, id);

@@ -15,6 +15,8 @@ export function endpointView(row: Selectable<WebhookEndpointsTable>) {
     failingSince: iso(row.failing_since),
     disabledAt: iso(row.disabled_at),
     disabledReason: row.disabled_reason,
+    // An expired one is as good as none (the database stops using it at that instant).
+    previousSecretExpiresAt: row.previous_secret_expires_at !== null && new Date(row.previous_secret_expires_at).getTime() > Date.now() ? iso(row.previous_secret_expires_at) : null,
     createdAt: iso(row.created_at)!,
     updatedAt: iso(row.updated_at)!,
   };

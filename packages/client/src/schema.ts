@@ -1713,7 +1713,7 @@ export interface paths {
                     userId?: string;
                     /** @description Who acted, exactly as recorded: the X-Actor header, `api` without it, `system`, or the username of a user acting on their own account */
                     actor?: string;
-                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_created" | "webhook.endpoint_changed" | "webhook.endpoint_secret_rotated" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled" | "webhook.endpoint_deleted";
+                    action?: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_created" | "webhook.endpoint_changed" | "webhook.endpoint_secret_rotated" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled" | "webhook.endpoint_deleted" | "webhook.endpoint_tested";
                     /** @description At or after this instant (ISO 8601) */
                     from?: string;
                     /** @description Before this instant (ISO 8601) */
@@ -2403,6 +2403,128 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signed webhook.test event now and see what the receiver answered
+         * @description Goes through the same address guard, signing (every secret that signs now) and WEBHOOK_TIMEOUT as a delivery, to the endpoint whether it is enabled or not. Not a delivery: no retries, not in the delivery log, no effect on the failure count. 200 whatever the receiver did; `delivered` says whether it answered 2xx.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The staff member acting, recorded in the audit trail and webhook payloads beside the API key (control characters removed, at most 200 characters kept). Non-ASCII names as UTF-8, percent-encoded (`j%C3%BCrgen`; a literal % is `%25`), or as X-Actor*; raw UTF-8 bytes are read as UTF-8 too. "system" (in any case) is reserved for the service itself: 422. Not UTF-8 after decoding: 422. */
+                    "x-actor"?: string;
+                    /** @description X-Actor as an RFC 8187 extended value, UTF-8 only: `UTF-8''j%C3%BCrgen`. Wins over X-Actor. */
+                    "x-actor*"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NoFields"];
+                };
+            };
+            responses: {
+                /** @description What the receiver did with the test event */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookTestResult"];
+                    };
+                };
+                /** @description A body was sent, and it is not valid JSON */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No key, a wrong one or a revoked one: send "Authorization: Bearer <key>" */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A named API key without the scope this operation lists (`requiredScope` names it) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such webhook endpoint */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 64 KiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A body was sent, and it is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A body was sent with fields (`errors` names them), or not a JSON object: this operation takes none */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The endpoint's secret cannot be opened with EMAIL_ENCRYPTION_KEY */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/webhooks/{id}/deliveries": {
@@ -3669,7 +3791,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {string} */
-            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_created" | "webhook.endpoint_changed" | "webhook.endpoint_secret_rotated" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled" | "webhook.endpoint_deleted";
+            action: "user.invited" | "invitation.accepted" | "invitation.expired" | "invitation.revoked" | "user.login" | "user.logout" | "user.reactivated" | "user.reactivation_expired" | "user.updated" | "user.overwritten" | "user.deleted" | "password.reset_completed" | "email.resent" | "email.failed" | "email_template.changed" | "email_template.reset" | "api_key.created" | "api_key.revoked" | "webhook.endpoint_created" | "webhook.endpoint_changed" | "webhook.endpoint_secret_rotated" | "webhook.endpoint_disabled" | "webhook.endpoint_enabled" | "webhook.endpoint_deleted" | "webhook.endpoint_tested";
             /** @description Who acted: the X-Actor header (`api` without it), `system`, or the user themself */
             actor: string | null;
             /** @description The user the event is about; null for events about API keys */
@@ -3731,6 +3853,11 @@ export interface components {
             /** Format: date-time */
             disabledAt: string | null;
             disabledReason: string | null;
+            /**
+             * Format: date-time
+             * @description After a rotation: until then the replaced secret signs too (a second signature on each delivery); null when only the current secret signs
+             */
+            previousSecretExpiresAt: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -3767,13 +3894,33 @@ export interface components {
             description?: string | null;
             /** @description Standard Webhooks secret: whsec_ and the base64 of 24 to 64 random bytes. Generated when not given */
             secret?: string;
-            /** @description true: generate a new secret (shown in the answer once) */
+            /** @description true: generate a new secret (shown in the answer once). The replaced secret keeps signing beside it for WEBHOOK_SECRET_OVERLAP (24 hours by default) */
             rotateSecret?: boolean;
+            /** @description true: the replaced secret stops signing now. With rotateSecret or secret: no overlap at all (after a leak) */
+            expirePreviousSecret?: boolean;
             /**
              * @description enabled again starts a fresh failure count
              * @enum {string}
              */
             status?: "enabled" | "disabled";
+        };
+        WebhookTestResult: {
+            /**
+             * Format: uuid
+             * @description The webhook-id the test event carried
+             */
+            eventId: string;
+            /** @description The receiver answered 2xx within WEBHOOK_TIMEOUT */
+            delivered: boolean;
+            /** @description The receiver's HTTP status; null when there was no answer */
+            status: number | null;
+            /** @description The start (up to 1 KiB) of its answer */
+            responseBody: string | null;
+            /** @description Why there was no answer: refused address, no connection, deadline */
+            error: string | null;
+            durationMs: number;
+            /** @description Signatures in webhook-signature: 2 while a replaced secret still signs */
+            signatures: number;
         };
         WebhookDelivery: {
             /** Format: uuid */

@@ -9,6 +9,7 @@ import {
   redeliverWebhook,
   updateWebhookEndpoint,
 } from '../../webhooks/webhook.service.js';
+import { sendTestEvent } from '../../webhooks/test-event.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import { requires } from '../api-keys/security.js';
 import { actorHeader, adminProblems, bodylessPostProblems, bodyProblems, json, noBody, problem } from '../schemas.js';
@@ -20,6 +21,7 @@ import {
   WebhookEndpointEdited,
   WebhookEndpointSchema,
   WebhookEndpointWithSecret,
+  WebhookTestResult,
 } from './schemas.js';
 
 // Any id that names no endpoint is a 404, however it is spelled: only UUIDs are looked up.
@@ -116,6 +118,24 @@ const redeliverRoute = createRoute({
   },
 });
 
+const testRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/webhooks/{id}/test',
+  tags,
+  summary: 'Send a signed webhook.test event now and see what the receiver answered',
+  description:
+    'Goes through the same address guard, signing (every secret that signs now) and WEBHOOK_TIMEOUT as a delivery, to the endpoint whether it is enabled or not. Not a delivery: no retries, not in the delivery log, no effect on the failure count. 200 whatever the receiver did; `delivered` says whether it answered 2xx.',
+  security: requires('webhooks:write'),
+  request: { ...idParam, ...actorHeader, ...noBody },
+  responses: {
+    200: json(WebhookTestResult, "What the receiver did with the test event"),
+    ...adminProblems,
+    ...bodylessPostProblems,
+    ...notFound,
+    503: problem("The endpoint's secret cannot be opened with EMAIL_ENCRYPTION_KEY"),
+  },
+});
+
 export function registerWebhookRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
   app.openapi(listRoute, async (c) => c.json(await listWebhookEndpoints(deps, c.req.valid('query')), 200));
   app.openapi(createEndpointRoute, async (c) => c.json(await createWebhookEndpoint(deps, c.req.valid('json'), actorOf(c)), 201));
@@ -125,6 +145,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
     await deleteWebhookEndpoint(deps, c.req.valid('param').id, actorOf(c));
     return c.body(null, 204);
   });
+  app.openapi(testRoute, async (c) => c.json(await sendTestEvent(deps, c.req.valid('param').id, actorOf(c)), 200));
   app.openapi(deliveriesRoute, async (c) => c.json(await listWebhookDeliveries(deps, c.req.valid('param').id, c.req.valid('query')), 200));
   app.openapi(redeliverRoute, async (c) => {
     const { id, deliveryId } = c.req.valid('param');

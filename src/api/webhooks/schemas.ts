@@ -36,6 +36,9 @@ export const WebhookEndpointSchema = z
     failingSince: Timestamp.nullable().openapi({ description: 'Start of the current run of failed attempts; null after a success' }),
     disabledAt: Timestamp.nullable(),
     disabledReason: z.string().nullable(),
+    previousSecretExpiresAt: Timestamp.nullable().openapi({
+      description: 'After a rotation: until then the replaced secret signs too (a second signature on each delivery); null when only the current secret signs',
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -65,7 +68,12 @@ export const WebhookEndpointEdit = z
     events: Events.optional(),
     description: PlainText(500).nullable().optional(),
     secret: Secret.optional(),
-    rotateSecret: z.boolean().optional().openapi({ description: 'true: generate a new secret (shown in the answer once)' }),
+    rotateSecret: z.boolean().optional().openapi({
+      description: 'true: generate a new secret (shown in the answer once). The replaced secret keeps signing beside it for WEBHOOK_SECRET_OVERLAP (24 hours by default)',
+    }),
+    expirePreviousSecret: z.boolean().optional().openapi({
+      description: 'true: the replaced secret stops signing now. With rotateSecret or secret: no overlap at all (after a leak)',
+    }),
     status: z.enum(['enabled', 'disabled']).optional().openapi({ description: 'enabled again starts a fresh failure count' }),
   })
   .strict()
@@ -91,6 +99,18 @@ export const WebhookDeliverySchema = z
     redeliveryOf: Uuid.nullable(),
   })
   .openapi('WebhookDelivery');
+
+export const WebhookTestResult = z
+  .object({
+    eventId: Uuid.openapi({ description: 'The webhook-id the test event carried' }),
+    delivered: z.boolean().openapi({ description: 'The receiver answered 2xx within WEBHOOK_TIMEOUT' }),
+    status: z.number().int().nullable().openapi({ description: "The receiver's HTTP status; null when there was no answer" }),
+    responseBody: z.string().nullable().openapi({ description: 'The start (up to 1 KiB) of its answer' }),
+    error: z.string().nullable().openapi({ description: 'Why there was no answer: refused address, no connection, deadline' }),
+    durationMs: z.number().int(),
+    signatures: z.number().int().openapi({ description: 'Signatures in webhook-signature: 2 while a replaced secret still signs' }),
+  })
+  .openapi('WebhookTestResult');
 
 export const PageQuery = z
   .object({

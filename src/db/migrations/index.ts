@@ -12,6 +12,7 @@ import * as apiKeysAndAuditTrail from './2026-11-27T0300-api-keys-and-audit-trai
 import * as emailEncryptionKeys from './2026-12-05T0700-email-encryption-keys.js';
 import * as consoleSessions from './2026-12-05T1200-console-sessions.js';
 import * as webhookAttemptLease from './2026-12-05T1200-webhook-attempt-lease.js';
+import * as webhookSecretOverlap from './2026-12-05T1700-webhook-secret-overlap.js';
 import * as webhookEventsNotify from './2026-12-05T1300-webhook-events-notify.js';
 import * as resendLimits from './2026-12-05T1400-resend-limits.js';
 import * as userMetadata from './2026-12-05T1500-user-metadata.js';
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-05T1400-resend-limits': resendLimits,
   '2026-12-05T1500-user-metadata': userMetadata,
   '2026-12-05T1600-invitation-redirect-url': invitationRedirectUrl,
+  '2026-12-05T1700-webhook-secret-overlap': webhookSecretOverlap,
 };
