@@ -29,6 +29,8 @@ export interface UserRecord {
   mailsLoggedSent: number;
   /** Whether every mailed link was usable when checked (inspect answered 200). */
   linksOpen: boolean;
+  /** When it did not: what the last try got and when, against the deadline. */
+  linkDetail?: string | undefined;
   /** Deliveries the receiver got for this user: webhook-id, event type and sequence, in arrival order. */
   hooks: { id: string; type: string; sequence: number }[];
   /** Audit rows of the expiry (a re-run must not record it twice). */
@@ -63,7 +65,7 @@ export function judge(answers: Answer[], records: Map<string, UserRecord>, optio
       if (!record || record.users === 0) flag('lost', `${answer.username}: 201 but no user`);
       else if (!record.workflow) flag('lost', `${answer.username}: 201 but no workflow`);
       else if (record.mailsSeen === 0) flag('lost', `${answer.username}: 201 but no invitation mail reached the SMTP server`);
-      else if (!record.linksOpen) flag('lost', `${answer.username}: the mailed link does not open`);
+      else if (!record.linksOpen) flag('lost', `${answer.username}: the mailed link does not open${record.linkDetail ? ` (${record.linkDetail})` : ''}`);
     } else if (answer.status === 0 || UNKNOWN_OUTCOME.has(answer.problem ?? '')) {
       verdict.unanswered++;
       // The outcome was not known to the client: either nothing or a whole invitation.

@@ -76,6 +76,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       seconds: { type: 'string', default: '20' },
       outage: { type: 'string', default: '30' },
       lead: { type: 'string', default: '5' },
+      ttl: { type: 'string' },
       verbose: { type: 'boolean', default: false },
     },
   });
@@ -86,6 +87,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     seconds: Number(values.seconds),
     outageSeconds: Number(values.outage),
     leadSeconds: Number(values.lead),
+    ...(values.ttl ? { ttlSeconds: Number(values.ttl) } : {}),
     log: (line) => {
       if (values.verbose || !line.startsWith('[')) console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
     },

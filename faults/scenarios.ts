@@ -140,7 +140,10 @@ export async function runScenario(t: Topology, scenario: Scenario, options: { ra
   }
   await Promise.all(requests);
   await disruption;
-  options.log(`${scenario.name}: ${answers.filter((a) => a.status === 201).length}/${answers.length} invited; settling`);
+  const others = new Map<string, number>();
+  for (const a of answers.filter((a) => a.status !== 201)) others.set(`${a.status}${a.problem ? ` ${a.problem}` : ''}`, (others.get(`${a.status}${a.problem ? ` ${a.problem}` : ''}`) ?? 0) + 1);
+  const otherAnswers = [...others].map(([answer, n]) => `${n}× ${answer}`).join(', ');
+  options.log(`${scenario.name}: ${answers.filter((a) => a.status === 201).length}/${answers.length} invited${otherAnswers ? ` (others: ${otherAnswers})` : ''}; settling`);
   const recovery = answers.filter((a) => a.status === 201 && a.at >= faultOver).map((a) => a.at).sort((a, b) => a - b)[0];
 
   // Settle: every deadline passes (plus the lag allowed), the mails and webhooks have time to go out.
@@ -191,7 +194,14 @@ async function collect(t: Topology, usernames: string[]): Promise<Map<string, Us
       const [audits] = await t.sql<{ n: number }[]>`select count(*)::int as n from audit_events where user_id = ${user.id} and action = 'invitation.expired'`;
       const workflow = await client.workflow.getHandle(invitationWorkflowId(user.id)).describe().then(() => true, () => false);
       const mailsSeen = t.mailsTo.get(`${username}@example.com`) ?? 0;
-      const linksOpen = mailsSeen > 0 && t.links.get(`${username}@example.com`) === true;
+      const link = t.links.get(`${username}@example.com`);
+      const linksOpen = mailsSeen > 0 && link?.ok === true;
+      const expiresAt = invitations!.expires_at?.getTime();
+      const relative = (at: number) => (expiresAt === undefined ? '' : ` ${Math.abs((expiresAt - at) / 1000).toFixed(1)} s ${at <= expiresAt ? 'before' : 'after'} its deadline`);
+      const linkDetail =
+        link && !link.ok
+          ? `the last try got ${link.status === 0 ? 'no answer' : `${link.status}${link.problem ? ` ${link.problem}` : ''}`}; mailed${relative(link.mailedAt)}, last tried${relative(link.checkedAt)}`
+          : undefined;
       records.set(username, {
         username,
         userId: user.id,
@@ -205,6 +215,7 @@ async function collect(t: Topology, usernames: string[]): Promise<Map<string, Us
         mailsLogged: logged.length,
         mailsLoggedSent: logged.filter((l) => l.status === 'sent').length,
         linksOpen,
+        linkDetail,
         hooks: t.hooks.filter((h) => h.userId === user.id).map(({ id, type, sequence }) => ({ id, type, sequence })),
         expiryAudits: audits!.n,
       });

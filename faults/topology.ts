@@ -29,7 +29,7 @@ export interface Topology {
   readonly mail: MailCatcher;
   readonly hooks: ReceivedHook[];
   /** Per recipient: whether every link mailed to it opened (inspect answered 200) the moment it arrived. */
-  readonly links: Map<string, boolean>;
+  readonly links: Map<string, LinkCheck>;
   /** Per recipient: mails the SMTP server stored (all of them: its inbox keeps only the newest 500). */
   readonly mailsTo: Map<string, number>;
   /** A direct connection to the database (not through the proxy), for the checks. */
@@ -44,6 +44,17 @@ export interface Topology {
   startApi(): Promise<Service>;
   startWorker(extraEnv?: Record<string, string>): Promise<Service>;
   close(): Promise<void>;
+}
+
+/** What trying a mailed link found: the last status the API gave, and when the mail came and the check ended. */
+export interface LinkCheck {
+  ok: boolean;
+  /** 0: no API answered (down or unreachable) on any try. */
+  status: number;
+  /** The answer's problem type, when it was not 200. */
+  problem?: string | undefined;
+  mailedAt: number;
+  checkedAt: number;
 }
 
 export interface Service {
@@ -178,20 +189,23 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
   return topology;
 
   async function checkLink(address: string, token: string | undefined): Promise<void> {
-    let ok = false;
-    for (let tries = 0; token && tries < 60 && !ok; tries++) {
+    const mailedAt = Date.now();
+    let check: LinkCheck = { ok: false, status: 0, mailedAt, checkedAt: mailedAt };
+    for (let tries = 0; token && tries < 60 && !check.ok; tries++) {
       const api = topology.apis[tries % Math.max(1, topology.apis.length)];
-      const status = api
+      const answer = api
         ? await fetch(`${api.url}/api/v1/public/invitations/inspect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }).then(
-            (r) => r.status,
-            () => 0,
+            async (r) => ({ status: r.status, problem: r.status === 200 ? undefined : ((await r.json().catch(() => ({}))) as { type?: string }).type }),
+            () => ({ status: 0, problem: undefined }),
           )
-        : 0;
-      if (status === 200) ok = true;
-      else if (status !== 0 && status < 500) break; // an answer: the link does not open
-      else await new Promise((r) => setTimeout(r, 500));
+        : { status: 0, problem: undefined };
+      check = { ok: answer.status === 200, status: answer.status, problem: answer.problem, mailedAt, checkedAt: Date.now() };
+      if (answer.status !== 0 && answer.status < 500 && !check.ok) break; // an answer: the link does not open
+      if (!check.ok) await new Promise((r) => setTimeout(r, 500));
     }
-    topology.links.set(address, (topology.links.get(address) ?? true) && ok);
+    // A second mail to the address counts only if every one of them opens.
+    const earlier = topology.links.get(address);
+    topology.links.set(address, earlier && !earlier.ok ? earlier : check);
   }
 
   async function startTemporal(): Promise<void> {
