@@ -1,11 +1,34 @@
-import { Kysely, Migrator, type Transaction } from 'kysely';
-import { PostgresJSDialect } from 'kysely-postgres-js';
+import { CompiledQuery, Kysely, Migrator, type DatabaseConnection, type Driver, type Transaction } from 'kysely';
+import { PostgresJSDialect, PostgresJSDriver, type PostgresJSDialectConfig } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import type { DB } from './schema.js';
 import { migrations } from './migrations/index.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
 export type Database = Kysely<DB>;
+
+/**
+ * Kysely 0.28 answers a failed ROLLBACK by marking the connection for discard through a method
+ * only its own `pg` driver's connections have; kysely-postgres-js 3's lack it. So when the
+ * database dropped a connection mid-transaction (a restart, a network cut), the caller got
+ * "connection[PRIVATE_MARK_FOR_DISCARD_METHOD] is not a function" in place of the connection
+ * error: a 500 instead of the documented 503 (faults/, test/database-connection-cut.test.ts).
+ * The rollback's own error is the one to report; postgres.js retires a closed connection itself.
+ */
+class RollbackSafeDriver extends PostgresJSDriver {
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+}
+
+class ServiceDialect extends PostgresJSDialect {
+  constructor(private readonly settings: PostgresJSDialectConfig) {
+    super(settings);
+  }
+  override createDriver(): Driver {
+    return new RollbackSafeDriver(this.settings);
+  }
+}
 /** Repository functions take either, so callers decide where the transaction begins. */
 export type Queryable = Kysely<DB> | Transaction<DB>;
 
@@ -60,7 +83,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // Date objects in, Date objects out; no surprises from the session's time zone.
     connection: { TimeZone: 'UTC' },
   });
-  const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+  const db = new Kysely<DB>({ dialect: new ServiceDialect({ postgres: sql }) });
   return {
     db,
     description,
