@@ -152,6 +152,8 @@ export async function runScenario(t: Topology, scenario: Scenario, options: { ra
   await waitUntil(lastDeadline + lagLimitSeconds * 1000);
   const records = await collect(t, answers.map((a) => a.username));
   const verdict = judge(answers, records, { now: Date.now(), lagLimitSeconds });
+  // No process may die of the fault itself: the scenario kills what it means to kill.
+  verdict.problems.push(...t.crashes.splice(0).map((crash) => `crashed: ${crash}`));
   return { scenario: scenario.name, ...verdict, recoverySeconds: recovery === undefined ? undefined : (recovery - faultOver) / 1000 };
 }
 

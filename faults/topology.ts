@@ -30,6 +30,8 @@ export interface Topology {
   readonly hooks: ReceivedHook[];
   /** Per recipient: whether every link mailed to it opened (inspect answered 200) the moment it arrived. */
   readonly links: Map<string, LinkCheck>;
+  /** Processes (API, worker) that exited without being killed or stopped, with their last output. */
+  readonly crashes: string[];
   /** Per recipient: mails the SMTP server stored (all of them: its inbox keeps only the newest 500). */
   readonly mailsTo: Map<string, number>;
   /** A direct connection to the database (not through the proxy), for the checks. */
@@ -121,6 +123,7 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
     mail: undefined as unknown as MailCatcher,
     hooks,
     links: new Map(),
+    crashes: [],
     mailsTo: new Map(),
     sql,
     env: {},
@@ -241,7 +244,8 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
   }
 
   async function startWorker(extraEnv: Record<string, string> = {}): Promise<Service> {
-    const service = run(`worker${topology.workers.length + 1}`, 'worker.ts', extraEnv, '');
+    // A worker given its own EMAIL_ENCRYPTION_KEY (the wrong-key scenario) is expected to refuse and exit.
+    const service = run(`worker${topology.workers.length + 1}`, 'worker.ts', extraEnv, '', Boolean(extraEnv.EMAIL_ENCRYPTION_KEY));
     if (extraEnv.EMAIL_ENCRYPTION_KEY) return service; // the wrong-key scenario watches it refuse
     const client = await topology.temporal();
     try {
@@ -259,7 +263,7 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
     return service;
   }
 
-  function run(name: string, entry: string, extraEnv: Record<string, string>, url: string): Service {
+  function run(name: string, entry: string, extraEnv: Record<string, string>, url: string, expectsExit = false): Service {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...topology.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const collect = (d: Buffer) => {
@@ -268,8 +272,29 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    return { name, child, url, output: () => output, exited, kill: (signal = 'SIGKILL') => child.kill(signal) };
+    let killed = false;
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code, signal) => {
+        // A process no scenario killed and the suite did not stop died by itself: that is a finding.
+        if (!killed && !expectsExit) {
+          const last = output.trim().split('\n').slice(-8).join('\n');
+          topology.crashes.push(`${name} exited by itself (${signal ?? `code ${code}`}): ${last}`);
+          log(`${name} exited by itself (${signal ?? `code ${code}`})\n${last}`);
+        }
+        resolve(code);
+      }),
+    );
+    return {
+      name,
+      child,
+      url,
+      output: () => output,
+      exited,
+      kill: (signal = 'SIGKILL') => {
+        killed = true;
+        child.kill(signal);
+      },
+    };
   }
 
   async function close(): Promise<void> {
