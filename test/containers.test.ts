@@ -264,7 +264,14 @@ describe('the image, built by replaying the Dockerfile, run with plain node', ()
   it('starts the API from its CMD on an empty database, answers /healthz, /readyz and serves its assets; its health checks pass', async () => {
     const api = run(image.cmd, 'api');
     const base = `http://127.0.0.1:${env.PORT}`;
-    await eventually(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, 60_000, `the API to be ready:\n${api.output()}`);
+    await eventually(
+      async () => {
+        if (api.child.exitCode !== null) throw new Error(`the API exited with code ${api.child.exitCode}:\n${api.output()}`);
+        return (await fetch(`${base}/readyz`).catch(() => undefined))?.ok;
+      },
+      60_000,
+      'the API to be ready',
+    );
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     for (const asset of ['/assets/app.css', '/assets/accept.js', '/console/assets/console.css', '/docs/assets/swagger-ui.css', '/api/v1/openapi.json']) {
       const response = await fetch(`${base}${asset}`);
@@ -275,7 +282,7 @@ describe('the image, built by replaying the Dockerfile, run with plain node', ()
     const composeTest = compose.services.api!.healthcheck!.test as string[];
     expect(composeTest.join(' ')).toContain('127.0.0.1:3000/');
     expect(healthcheck(composeTest, 'api', ['127.0.0.1:3000/', `127.0.0.1:${env.PORT}/`]), 'compose api healthcheck').toBe(0);
-  });
+  }, 90_000);
 
   it("runs the worker with compose's command: an invitation's mail is sent; its health check passes", async () => {
     const worker = run(commandOf(JSON.stringify(compose.services.worker!.command)), 'worker');
@@ -299,7 +306,7 @@ describe('the image, built by replaying the Dockerfile, run with plain node', ()
     const composeTest = compose.services.worker!.healthcheck!.test as string[];
     expect(composeTest.join(' ')).toContain('127.0.0.1:9464/');
     expect(healthcheck(composeTest, 'worker', ['127.0.0.1:9464/', `127.0.0.1:${env.WORKER_METRICS_PORT}/`]), 'compose worker healthcheck').toBe(0);
-  });
+  }, 90_000);
 
   it('stops both processes with exit code 0 on SIGTERM (docker stop)', async () => {
     const running = children.filter((c) => c.exitCode === null);
