@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,7 +13,9 @@ import type { Config } from '../config.js';
 import { activeTracing, workflowTracingModule } from '../telemetry.js';
 import { mailTaskQueue, webhookTaskQueue } from '../workflows/task-queues.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// The sources' index.ts, or its compiled index.js when this module runs from dist/ (npm run build).
+const workflowsSource = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const workflowsPath = existsSync(workflowsSource) ? workflowsSource : workflowsSource.replace(/\.ts$/, '.js');
 
 export interface WorkerSetup {
   connection: NativeConnection;
