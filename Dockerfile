@@ -13,6 +13,8 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/client/package.json packages/client/
+# npm ci's postinstall applies these to node_modules (the database driver's fix, docs/faults.md).
+COPY patches patches
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 
 # ── build: dist/ (the compiled service, its assets, the workflow bundle dist/workflows.js) ──
@@ -29,6 +31,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/client/package.json packages/client/
+COPY patches patches
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist dist
 # The API listens on every interface of the container (the service's default is loopback);

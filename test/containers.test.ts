@@ -259,6 +259,8 @@ describe('the image, built by replaying the Dockerfile, run with plain node', ()
       expect(command.join(' ')).not.toMatch(/tsx|\.ts\b/);
     }
     expect(image.healthcheck).toBeDefined();
+    // The database driver carries the fix a connection cut needs (patches/, applied by npm ci's postinstall).
+    expect(readFileSync(path.join(image.workdir, 'node_modules/postgres/src/connection.js'), 'utf8')).toContain('Patched (invitation service)');
   });
 
   it('starts the API from its CMD on an empty database, answers /healthz, /readyz and serves its assets; its health checks pass', async () => {
