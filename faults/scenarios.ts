@@ -150,6 +150,8 @@ export async function runScenario(t: Topology, scenario: Scenario, options: { ra
   const lastDeadline = Math.max(...answers.map((a) => a.at)) + options.ttlMs;
   const lagLimitSeconds = 10;
   await waitUntil(lastDeadline + lagLimitSeconds * 1000);
+  // A link mailed late is still being tried: judge what the try found, not that it was unfinished.
+  await Promise.race([Promise.all([...t.linkChecks]), sleep(40_000)]);
   const records = await collect(t, answers.map((a) => a.username));
   const verdict = judge(answers, records, { now: Date.now(), lagLimitSeconds });
   // No process may die of the fault itself: the scenario kills what it means to kill.
@@ -202,8 +204,10 @@ async function collect(t: Topology, usernames: string[]): Promise<Map<string, Us
       const relative = (at: number) => (expiresAt === undefined ? '' : ` ${Math.abs((expiresAt - at) / 1000).toFixed(1)} s ${at <= expiresAt ? 'before' : 'after'} its deadline`);
       const linkDetail =
         link && !link.ok
-          ? `the last try got ${link.status === 0 ? 'no answer' : `${link.status}${link.problem ? ` ${link.problem}` : ''}`}; mailed${relative(link.mailedAt)}, last tried${relative(link.checkedAt)}`
-          : undefined;
+          ? `the last try got ${link.status === 0 ? 'no answer' : link.status === -1 ? 'nothing yet' : `${link.status}${link.problem ? ` ${link.problem}` : ''}`}; mailed${relative(link.mailedAt)}, last tried${relative(link.checkedAt)}`
+          : mailsSeen > 0 && !link
+            ? 'no check of it was recorded'
+            : undefined;
       records.set(username, {
         username,
         userId: user.id,

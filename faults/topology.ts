@@ -30,6 +30,8 @@ export interface Topology {
   readonly hooks: ReceivedHook[];
   /** Per recipient: whether every link mailed to it opened (inspect answered 200) the moment it arrived. */
   readonly links: Map<string, LinkCheck>;
+  /** Link checks still trying (each gives up after 30 s): a scenario is judged after they end. */
+  readonly linkChecks: Set<Promise<void>>;
   /** Processes (API, worker) that exited without being killed or stopped, with their last output. */
   readonly crashes: string[];
   /** Per recipient: mails the SMTP server stored (all of them: its inbox keeps only the newest 500). */
@@ -51,7 +53,7 @@ export interface Topology {
 /** What trying a mailed link found: the last status the API gave, and when the mail came and the check ended. */
 export interface LinkCheck {
   ok: boolean;
-  /** 0: no API answered (down or unreachable) on any try. */
+  /** 0: no API answered (down or unreachable) on any try; -1: not tried yet. */
   status: number;
   /** The answer's problem type, when it was not 200. */
   problem?: string | undefined;
@@ -124,6 +126,7 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
     hooks,
     links: new Map(),
     crashes: [],
+    linkChecks: new Set(),
     mailsTo: new Map(),
     sql,
     env: {},
@@ -149,7 +152,9 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
     // down at that moment (a scenario killed it) is asked again for up to 30 s.
     onMail: (mail) => {
       for (const to of mail.to) topology.mailsTo.set(to, (topology.mailsTo.get(to) ?? 0) + 1);
-      void checkLink(mail.to[0] ?? '', /#token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1]);
+      const check = checkLink(mail.to[0] ?? '', /#token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1]);
+      topology.linkChecks.add(check);
+      void check.finally(() => topology.linkChecks.delete(check));
     },
   });
   (topology as { mail: MailCatcher }).mail = mail;
@@ -193,7 +198,11 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
 
   async function checkLink(address: string, token: string | undefined): Promise<void> {
     const mailedAt = Date.now();
-    let check: LinkCheck = { ok: false, status: 0, mailedAt, checkedAt: mailedAt };
+    let check: LinkCheck = { ok: false, status: token ? -1 : 0, mailedAt, checkedAt: mailedAt };
+    const earlier = topology.links.get(address);
+    // Visible while it is being tried: a check still running when the scenario is judged says so.
+    const record = () => topology.links.set(address, earlier && !earlier.ok ? earlier : check);
+    record();
     for (let tries = 0; token && tries < 60 && !check.ok; tries++) {
       const api = topology.apis[tries % Math.max(1, topology.apis.length)];
       const answer = api
@@ -203,12 +212,12 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
           )
         : { status: 0, problem: undefined };
       check = { ok: answer.status === 200, status: answer.status, problem: answer.problem, mailedAt, checkedAt: Date.now() };
+      record();
       if (answer.status !== 0 && answer.status < 500 && !check.ok) break; // an answer: the link does not open
       if (!check.ok) await new Promise((r) => setTimeout(r, 500));
     }
     // A second mail to the address counts only if every one of them opens.
-    const earlier = topology.links.get(address);
-    topology.links.set(address, earlier && !earlier.ok ? earlier : check);
+    record();
   }
 
   async function startTemporal(): Promise<void> {
