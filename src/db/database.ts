@@ -94,6 +94,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       return { unlisten: () => subscription.unlisten() };
     },
     async close() {
+      // Bounded: after a connection cut, a connection can be left waiting for an answer that
+      // never comes; ending waits 5 s for queries in flight, then closes the sockets.
+      await sql.end({ timeout: 5 });
       await db.destroy();
       await stopEmbedded?.();
     },
