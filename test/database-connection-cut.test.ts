@@ -8,7 +8,8 @@ import { expect, inject, it } from 'vitest';
  * API and the worker (porsager/postgres#1208, open upstream); Kysely's rollback then hid the
  * connection error behind "PRIVATE_MARK_FOR_DISCARD_METHOD is not a function" (a 500), and a
  * reserved connection released after its socket closed went back to the pool's open queue,
- * where every later query failed. patches/postgres+3.4.9.patch (applied by `npm ci`'s
+ * where every later query failed; and a transaction waiting for a connection when the cut came
+ * could wait for ever. patches/postgres+3.4.9.patch (applied by `npm ci`'s
  * postinstall) and the dialect in src/db/database.ts fix them; this runs the service's own pool
  * in a child process (an uncaught exception must be able to kill it) through a TCP proxy that
  * cuts every connection.
@@ -35,12 +36,10 @@ it('a connection cut mid-transaction fails that transaction with CONNECTION_CLOS
   expect(outcomes['during a statement']).toMatch(/^CONNECTION_CLOSED( after \d+ s)?$/);
   const concurrent = Object.entries(outcomes).filter(([name]) => /^concurrent \d$/.test(name)).map(([, outcome]) => outcome);
   expect(concurrent).toHaveLength(8);
-  // Known and open (docs/faults.md, "What the database cut found"): on a loaded machine, now and
-  // then one transaction caught by the cut among several is left without an answer. It must
-  // not be more than that, and never anything but the connection's own error.
-  for (const outcome of concurrent) expect(outcome).toMatch(/^(committed|CONNECTION_CLOSED)( after \d+ s)?$|^never settled$/);
-  expect(concurrent.filter((outcome) => outcome === 'never settled').length).toBeLessThanOrEqual(2);
-  if (concurrent.includes('never settled')) console.warn(`connection cut: a transaction never settled (${JSON.stringify(outcomes)})`);
+  // Each settles: it committed, or it got the connection's own error. None is left waiting (a
+  // reserve() taken out of the queue by a reconnect, or one whose connection failed to open,
+  // used to leave its transaction without an answer for ever).
+  for (const outcome of concurrent) expect(outcome).toMatch(/^(committed|CONNECTION_CLOSED|ECONNRESET)( after \d+ s)?$/);
   expect(concurrent.some((outcome) => outcome.startsWith('CONNECTION_CLOSED'))).toBe(true);
   // And after each cut the pool answers again.
   for (const cut of ['between statements', 'during a statement', 'concurrent']) expect(outcomes[`${cut}: recovered`], cut).toBe('yes');
