@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
@@ -104,6 +105,23 @@ describe('a test event', () => {
     expect(unreachable.body.error).toMatch(/ECONNREFUSED/);
   });
 
+  it('runs at most four at a time: a fifth gets 503 overloaded at once, and nothing is sent for it', async () => {
+    const held: (() => void)[] = [];
+    const slow = createHttpServer((_req, res) => void held.push(() => res.writeHead(200).end('late')));
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const endpoint = await register(`http://127.0.0.1:${(slow.address() as { port: number }).port}/hooks`);
+    const running = Array.from({ length: 4 }, () => h.api('POST', `/api/v1/webhooks/${endpoint.id}/test`));
+    await eventually(async () => held.length === 4, 5000, 'four tests at the receiver');
+    const fifth = await h.api('POST', `/api/v1/webhooks/${endpoint.id}/test`);
+    expect(fifth.status).toBe(503);
+    expect(fifth.body.type).toMatch(/overloaded$/);
+    expect(fifth.headers.get('retry-after')).toBeTruthy();
+    for (const release of held) release();
+    for (const res of await Promise.all(running)) expect(res.body).toMatchObject({ delivered: true, status: 200 });
+    expect(held).toHaveLength(4);
+    slow.close();
+  });
+
   it('answers 404 for an unknown endpoint and 4xx for a body, as problem documents', async () => {
     const unknown = await h.api('POST', '/api/v1/webhooks/00000000-0000-4000-8000-000000000000/test');
     expect(unknown.status).toBe(404);
@@ -157,6 +175,31 @@ describe('secret rotation', () => {
     await receiver.close();
   });
 
+  it('refuses a second rotation inside the overlap (it would drop the secret receivers may still use), unless it ends the overlap on purpose', async () => {
+    const receiver = await startWebhookReceiver(() => 200);
+    const endpoint = await register(receiver.url, ['user.invited']);
+    const first = await h.api('PATCH', `/api/v1/webhooks/${endpoint.id}`, { rotateSecret: true });
+    // The answer with the new secret was lost, say, and staff rotate again.
+    const again = await h.api('PATCH', `/api/v1/webhooks/${endpoint.id}`, { rotateSecret: true });
+    expect(again.status).toBe(422);
+    expect(again.headers.get('content-type')).toContain('application/problem+json');
+    expect(again.body.errors).toEqual([expect.objectContaining({ field: 'rotateSecret' })]);
+    const given = await h.api('PATCH', `/api/v1/webhooks/${endpoint.id}`, { secret: `whsec_${Buffer.alloc(32, 3).toString('base64')}` });
+    expect(given.status).toBe(422);
+    expect(given.body.errors).toEqual([expect.objectContaining({ field: 'secret' })]);
+    // Nothing changed: the original secret and the first rotation's still sign.
+    expect((await h.api('GET', `/api/v1/webhooks/${endpoint.id}`)).body.previousSecretExpiresAt).toBe(first.body.previousSecretExpiresAt);
+    await h.api('POST', `/api/v1/webhooks/${endpoint.id}/test`);
+    const hook = receiver.received.at(-1)!;
+    expect(verifies(endpoint.secret, hook)).toBe(true);
+    expect(verifies(first.body.secret, hook)).toBe(true);
+    // On purpose: a rotation that also ends the overlap.
+    const deliberate = await h.api('PATCH', `/api/v1/webhooks/${endpoint.id}`, { rotateSecret: true, expirePreviousSecret: true });
+    expect(deliberate.status).toBe(200);
+    expect(deliberate.body.previousSecretExpiresAt).toBeNull();
+    await receiver.close();
+  });
+
   it('expirePreviousSecret ends the overlap now, or skips it when given with the rotation', async () => {
     const receiver = await startWebhookReceiver(() => 200);
     const endpoint = await register(receiver.url, ['user.invited']);
@@ -202,6 +245,11 @@ describe('WEBHOOK_INCLUDE_PII=true', () => {
     const deleted = await eventually(async () => receiver.acceptedFor(user.id).find((r) => r.json.type === 'user.deleted'), 20_000, 'user.deleted');
     expect(deleted.json.data).not.toHaveProperty('email');
     expect(deleted.json.data).not.toHaveProperty('username');
+    // And the events from before the deletion no longer hold them: a redelivery sends none.
+    const stored = await sql<{ data: Record<string, unknown> }>`select data from webhook_events where user_id = ${user.id}`.execute(h.db);
+    expect(stored.rows.length).toBeGreaterThan(0);
+    for (const row of stored.rows) expect(Object.keys(row.data)).not.toEqual(expect.arrayContaining(['email']));
+    for (const row of stored.rows) expect(row.data).not.toHaveProperty('username');
     await receiver.close();
   });
 });

@@ -188,7 +188,12 @@ export async function softDelete(tx: Queryable, userId: string): Promise<boolean
     .where('deleted_at', 'is', null)
     .returning('id')
     .executeTakeFirst();
-  if (row) await killResetLinks(tx, userId, 'deleted');
+  if (row) {
+    await killResetLinks(tx, userId, 'deleted');
+    // WEBHOOK_INCLUDE_PII put username and address into the user's events at dispatch; a
+    // deleted user's events carry neither from now on (pending deliveries, redeliveries).
+    await sql`update webhook_events set data = data - 'username' - 'email' where user_id = ${userId} and (data ? 'username' or data ? 'email')`.execute(tx);
+  }
   return row !== undefined;
 }
 

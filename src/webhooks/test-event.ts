@@ -34,7 +34,7 @@ export interface TestEventResult {
  * It is not a delivery: not in the delivery log, no retries, no effect on the failure count or
  * on a disabled endpoint (testing one before enabling it is the point). The audit trail has it.
  */
-export async function sendTestEvent(deps: AppDeps, endpointId: string, actor: Actor): Promise<TestEventResult> {
+export async function sendTestEvent(deps: AppDeps, endpointId: string, actor: Actor, signal?: AbortSignal): Promise<TestEventResult> {
   const endpoint = isUuid(endpointId) ? await endpointForTest(deps.db, endpointId) : undefined;
   if (!endpoint) throw new DomainError('WebhookNotFound', `No webhook endpoint ${endpointId}.`);
   const secrets = openSigningSecrets(webhookSecretBox(deps.config), endpoint);
@@ -55,7 +55,8 @@ export async function sendTestEvent(deps: AppDeps, endpointId: string, actor: Ac
       endpoint.url,
       body,
       { 'webhook-id': eventId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatureHeader(secrets.values, eventId, timestamp, body) },
-      { allowPrivate: deps.config.WEBHOOK_ALLOW_PRIVATE, network: deps.webhookNetwork ?? systemNetwork, timeoutMs: deps.config.WEBHOOK_TIMEOUT },
+      // A caller that goes away takes its test with it.
+      { allowPrivate: deps.config.WEBHOOK_ALLOW_PRIVATE, network: deps.webhookNetwork ?? systemNetwork, timeoutMs: deps.config.WEBHOOK_TIMEOUT, ...(signal ? { signal } : {}) },
     );
     result = { delivered: answer.status >= 200 && answer.status < 300, status: answer.status, responseBody: answer.excerpt, error: null };
   } catch (error) {

@@ -106,7 +106,7 @@ export interface EndpointEdit {
 /**
  * A new or rotated secret is in this answer only. The secret it replaces keeps signing beside
  * it for WEBHOOK_SECRET_OVERLAP (both signatures on every delivery), unless
- * `expirePreviousSecret`; a second rotation within the overlap drops the oldest.
+ * `expirePreviousSecret`; a second rotation within the overlap is refused unless it says so.
  * Enabling again starts a fresh failure count.
  * Each kind of change is its own audit row, in the change's transaction: a settings change
  * (with from and to), a new secret (never the secret itself), disabling, enabling.
@@ -121,6 +121,15 @@ export async function updateWebhookEndpoint(deps: AppDeps, id: string, edit: End
     // Locked, so the audit row's "from" is what this change replaced.
     const before = await repo.findEndpoint(tx, id, { forUpdate: true });
     if (!before) return undefined;
+    // A second rotation inside an overlap would drop the secret receivers may still verify
+    // with (a lost answer, rotated again): refused; end the overlap first, or rotate with
+    // expirePreviousSecret on purpose.
+    if (secret !== undefined && !edit.expirePreviousSecret && before.previous_secret_expires_at !== null && new Date(before.previous_secret_expires_at).getTime() > Date.now()) {
+      throw invalid(
+        edit.secret !== undefined ? 'secret' : 'rotateSecret',
+        `the previous secret still signs until ${new Date(before.previous_secret_expires_at).toISOString()}; end that overlap first with {"expirePreviousSecret": true}, or give it together with this rotation`,
+      );
+    }
     const overlap = secret !== undefined && !edit.expirePreviousSecret;
     let updated = await repo.updateEndpoint(tx, id, {
       ...(edit.url !== undefined ? { url: edit.url } : {}),

@@ -2510,7 +2510,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The endpoint's secret cannot be opened with EMAIL_ENCRYPTION_KEY */
+                /** @description The endpoint's secret cannot be opened with EMAIL_ENCRYPTION_KEY, or four tests are already running (Retry-After) */
                 503: {
                     headers: {
                         [name: string]: unknown;

@@ -10,6 +10,7 @@ import {
   updateWebhookEndpoint,
 } from '../../webhooks/webhook.service.js';
 import { sendTestEvent } from '../../webhooks/test-event.js';
+import { admission } from '../admission.js';
 import { actorOf, type ApiEnv } from '../middleware.js';
 import { requires } from '../api-keys/security.js';
 import { actorHeader, adminProblems, bodylessPostProblems, bodyProblems, json, noBody, problem } from '../schemas.js';
@@ -132,7 +133,7 @@ const testRoute = createRoute({
     ...adminProblems,
     ...bodylessPostProblems,
     ...notFound,
-    503: problem("The endpoint's secret cannot be opened with EMAIL_ENCRYPTION_KEY"),
+    503: problem("The endpoint's secret cannot be opened with EMAIL_ENCRYPTION_KEY, or four tests are already running (Retry-After)"),
   },
 });
 
@@ -145,7 +146,9 @@ export function registerWebhookRoutes(app: OpenAPIHono<ApiEnv>, deps: AppDeps) {
     await deleteWebhookEndpoint(deps, c.req.valid('param').id, actorOf(c));
     return c.body(null, 204);
   });
-  app.openapi(testRoute, async (c) => c.json(await sendTestEvent(deps, c.req.valid('param').id, actorOf(c)), 200));
+  // Each test holds a request and an outbound socket for up to WEBHOOK_TIMEOUT: a few at a time.
+  const tests = admission('webhook tests', 4);
+  app.openapi(testRoute, async (c) => c.json(await tests.run(() => sendTestEvent(deps, c.req.valid('param').id, actorOf(c), c.req.raw.signal)), 200));
   app.openapi(deliveriesRoute, async (c) => c.json(await listWebhookDeliveries(deps, c.req.valid('param').id, c.req.valid('query')), 200));
   app.openapi(redeliverRoute, async (c) => {
     const { id, deliveryId } = c.req.valid('param');
