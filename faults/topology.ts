@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -13,6 +12,7 @@ import { findTemporalCli } from '../src/dev/temporal-cli.js';
 import { devServerArgs } from '../src/dev/temporal-dev-server.js';
 import { bundleInvitationWorkflows } from '../src/temporal/bundle.js';
 import { dataConverterFor, parsePayloadKeys, PayloadEncryptionCodec } from '../src/temporal/payload-codec.js';
+import { startTcpProxy } from './tcp-proxy.js';
 
 /**
  * The production shape, on one machine, with a hand on every part: the API and the worker as
@@ -317,39 +317,4 @@ export async function startTopology(options: { ttl: string; log?: (line: string)
     await admin.end();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A TCP proxy to a local port that can drop every connection and refuse new ones until restored. */
-async function startTcpProxy(targetPort: number): Promise<{ port: number; cut(): void; restore(): void; close(): void }> {
-  let down = false;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    if (down) return client.destroy();
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    cut() {
-      down = true;
-      for (const socket of sockets) socket.destroy();
-    },
-    restore() {
-      down = false;
-    },
-    close() {
-      down = true;
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
 }
