@@ -7,24 +7,21 @@ export function isLocale(value: unknown): value is Locale {
 }
 
 // en-GB rather than en-US: a 24-hour clock and "CET" instead of "GMT+1" for European time zones.
-const dateLocales: Record<Locale, string> = { de: 'de-DE', en: 'en-GB' };
+export const dateLocales: Record<Locale, string> = { de: 'de-DE', en: 'en-GB' };
+
+/**
+ * How a link's deadline is written, in the mails and on the link pages (the pages get it in
+ * their strings, so both say the same): date and time in the platform's zone, the zone named.
+ */
+export const EXPIRY_FORMAT: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
 
 /** Formats an ISO instant in the platform time zone, naming the zone ("23. Dezember 2026 um 11:00 MEZ"). */
 export function formatExpiry(expiresAt: string, locale: Locale, timeZone: string): string {
   const instant = new Date(expiresAt);
   if (Number.isNaN(instant.getTime())) throw new RangeError(`expiresAt is not a valid instant: ${expiresAt}`);
-  return new Intl.DateTimeFormat(dateLocales[locale], {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZoneName: 'short',
-    timeZone,
-  }).format(instant);
+  return new Intl.DateTimeFormat(dateLocales[locale], { ...EXPIRY_FORMAT, timeZone }).format(instant);
 }
 
-/** Every built-in mail carries one personal link with an expiry, so they share a shape. */
 export interface LinkMailStrings {
   subject: (productName: string) => string;
   preview: (productName: string) => string;

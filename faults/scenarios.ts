@@ -141,7 +141,10 @@ export async function runScenario(t: Topology, scenario: Scenario, options: { ra
   await Promise.all(requests);
   await disruption;
   const others = new Map<string, number>();
-  for (const a of answers.filter((a) => a.status !== 201)) others.set(`${a.status}${a.problem ? ` ${a.problem}` : ''}`, (others.get(`${a.status}${a.problem ? ` ${a.problem}` : ''}`) ?? 0) + 1);
+  for (const a of answers.filter((a) => a.status !== 201)) {
+    const answer = `${a.status}${a.problem ? ` ${a.problem}` : ''}`;
+    others.set(answer, (others.get(answer) ?? 0) + 1);
+  }
   const otherAnswers = [...others].map(([answer, n]) => `${n}× ${answer}`).join(', ');
   options.log(`${scenario.name}: ${answers.filter((a) => a.status === 201).length}/${answers.length} invited${otherAnswers ? ` (others: ${otherAnswers})` : ''}; settling`);
   const recovery = answers.filter((a) => a.status === 201 && a.at >= faultOver).map((a) => a.at).sort((a, b) => a - b)[0];

@@ -6,7 +6,7 @@ import type { SecretBox } from '../mail/secret-box.js';
 import type { WebhookNetwork } from './address-policy.js';
 import { webhookAttempts } from './metrics.js';
 import { postWebhook, WebhookSendError, type WebhookAnswer } from './sender.js';
-import { signatureHeader } from './signing.js';
+import { signedHeaders } from './signing.js';
 import { deliveryForAttempt, recordFailure, recordSuccess, releaseAttemptLease, takeAttemptLease } from './webhook.repository.js';
 
 /**
@@ -76,19 +76,13 @@ export async function attemptDelivery(
     timestamp: delivery.event_at,
     data: { userId: delivery.user_id, sequence: Number(delivery.sequence), ...delivery.data },
   });
-  const timestamp = Math.floor(Date.now() / 1000);
   const secrets = openSigningSecrets(deps.secretBox, delivery);
   let answer: WebhookAnswer | undefined;
   let error: string | null = 'error' in secrets ? secrets.error : null;
   try {
-    const headers = {
-      'webhook-id': delivery.event_id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': 'values' in secrets ? signatureHeader(secrets.values, delivery.event_id, timestamp, body) : '',
-    };
     // Unsigned is never sent: the delivery row shows why instead (issue 19.2).
-    if (error === null) {
-      answer = await postWebhook(delivery.url, body, headers, {
+    if ('values' in secrets) {
+      answer = await postWebhook(delivery.url, body, signedHeaders(secrets.values, delivery.event_id, body), {
         allowPrivate: deps.config.WEBHOOK_ALLOW_PRIVATE,
         network: deps.network,
         timeoutMs: options.timeoutMs,

@@ -29,7 +29,15 @@ export function signWebhook(secret: string, id: string, timestampSeconds: number
   return `v1,${createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
-/** The `webhook-signature` header: one `v1,…` per secret, space-separated. */
-export function signatureHeader(secrets: string[], id: string, timestampSeconds: number, body: string): string {
-  return secrets.map((secret) => signWebhook(secret, id, timestampSeconds, body)).join(' ');
+/**
+ * The Standard Webhooks headers of one attempt: the event's id, this attempt's timestamp, and
+ * one `v1,…` signature per secret, space-separated (newest first).
+ */
+export function signedHeaders(secrets: string[], id: string, body: string): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': secrets.map((secret) => signWebhook(secret, id, timestamp, body)).join(' '),
+  };
 }

@@ -7,7 +7,7 @@ import { isUuid } from '../users/ids.js';
 import { systemNetwork } from './address-policy.js';
 import { openSigningSecrets } from './attempt.js';
 import { postWebhook, WebhookSendError } from './sender.js';
-import { signatureHeader } from './signing.js';
+import { signedHeaders } from './signing.js';
 import { endpointForTest } from './webhook.repository.js';
 import { webhookSecretBox } from './webhook.service.js';
 
@@ -47,14 +47,13 @@ export async function sendTestEvent(deps: AppDeps, endpointId: string, actor: Ac
     timestamp: new Date().toISOString(),
     data: { endpointId, actor: actor.name, apiKeyId: actor.key, message: 'A test event sent by staff; it changes nothing.' },
   });
-  const timestamp = Math.floor(Date.now() / 1000);
   const started = performance.now();
   let result: Omit<TestEventResult, 'eventId' | 'durationMs' | 'signatures'>;
   try {
     const answer = await postWebhook(
       endpoint.url,
       body,
-      { 'webhook-id': eventId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatureHeader(secrets.values, eventId, timestamp, body) },
+      signedHeaders(secrets.values, eventId, body),
       // A caller that goes away takes its test with it.
       { allowPrivate: deps.config.WEBHOOK_ALLOW_PRIVATE, network: deps.webhookNetwork ?? systemNetwork, timeoutMs: deps.config.WEBHOOK_TIMEOUT, ...(signal ? { signal } : {}) },
     );

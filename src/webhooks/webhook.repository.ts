@@ -19,12 +19,16 @@ export async function findEndpoint(db: Queryable, id: string, options: { forUpda
   return (options.forUpdate ? q.forUpdate() : q).executeTakeFirst();
 }
 
+/** The secret a rotation replaced, while it still signs: decided by the database's clock, like every other deadline here. */
+const signingPreviousSecret = (table: 'w' | 'webhook_endpoints') =>
+  sql<string | null>`case when ${sql.ref(`${table}.previous_secret_expires_at`)} > now() then ${sql.ref(`${table}.previous_secret_ciphertext`)} end`;
+
 /** What signs a test event: the endpoint's address and its secrets, the previous one only while it still signs. */
 export async function endpointForTest(db: Queryable, id: string) {
   return db
     .selectFrom('webhook_endpoints')
     .select(['id', 'url', 'status', 'secret_ciphertext'])
-    .select(sql<string | null>`case when previous_secret_expires_at > now() then previous_secret_ciphertext end`.as('previous_secret_ciphertext'))
+    .select(signingPreviousSecret('webhook_endpoints').as('previous_secret_ciphertext'))
     .where('id', '=', id)
     .executeTakeFirst();
 }
@@ -127,8 +131,7 @@ export async function deliveryForAttempt(db: Queryable, id: string) {
       sql<string>`to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('event_at'),
       'w.url',
       'w.secret_ciphertext',
-      // By the database's clock, like every other deadline here.
-      sql<string | null>`case when w.previous_secret_expires_at > now() then w.previous_secret_ciphertext end`.as('previous_secret_ciphertext'),
+      signingPreviousSecret('w').as('previous_secret_ciphertext'),
       'w.status as endpoint_status',
     ])
     .where('d.id', '=', id)

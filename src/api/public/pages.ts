@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Context, Hono } from 'hono';
 import { html, raw } from 'hono/html';
 import type { Config } from '../../config.js';
+import { dateLocales, EXPIRY_FORMAT } from '../../../emails/i18n.js';
 import { acceptStrings, forgotStrings, pageLocale, resetStrings, type PageLocale } from './page-strings.js';
 
 const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
@@ -61,7 +62,8 @@ function passwordPage(locale: PageLocale, t: PasswordPageStrings, script: string
     locale,
     t.title,
     script,
-    { ...t, locale },
+    // The deadline is written as the mail wrote it (emails/i18n.ts), from the same format.
+    { ...t, locale, dateLocale: dateLocales[locale], expiryFormat: JSON.stringify(EXPIRY_FORMAT) },
     html`<h1 id="title">${t.title}</h1>
 <noscript><p class="error">${t.noscript}</p></noscript>
 <p id="status" role="status" aria-live="polite">${t.loading}</p>

@@ -61,16 +61,8 @@ export function passwordLinkPage({ inspectPath, completePath }) {
       if (res.status === 429) return showOutcome(tooManyText(res), '');
       if (!res.ok) return failed();
       const info = await res.json();
-      // As the mail wrote it (emails/i18n.ts, formatExpiry): the platform's zone, named, not the reader's.
-      const date = new Intl.DateTimeFormat(t.locale === 'de' ? 'de-DE' : 'en-GB', {
-        day: 'numeric',
-        month: 'long',
-        year: 'numeric',
-        hour: '2-digit',
-        minute: '2-digit',
-        timeZoneName: 'short',
-        timeZone: info.timeZone,
-      }).format(new Date(info.expiresAt));
+      // As the mail wrote it (the server passes emails/i18n.ts's format): the platform's zone, named, not the reader's.
+      const date = new Intl.DateTimeFormat(t.dateLocale, { ...JSON.parse(t.expiryFormat), timeZone: info.timeZone }).format(new Date(info.expiresAt));
       $('status').textContent = fill(t.greeting, { username: info.username });
       $('expiry').textContent = fill(t.validUntil, { date });
       $('username').value = info.username;
